@@ -1,0 +1,118 @@
+// From raw stack config (the values under `nats-infra:`) to a typed, checked StackConfig, or one
+// error that lists every problem with its path, the value found and what is allowed.
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { stackConfigSchema, type StackConfig } from "./schema";
+import { crossFieldProblems, warnings, type Finding, type Path } from "./validate";
+
+export const CONFIG_NAMESPACE = "nats-infra";
+
+export interface ConfigProblem {
+  /** Where to look, as `pulumi config set --path` writes it: `nats-infra:services[2].publish[0]`. */
+  path: string;
+  /** The value found there, as JSON (shortened), or "(missing)". */
+  value: string;
+  message: string;
+}
+
+/** Thrown for invalid stack config; `message` is meant for a person and holds every problem. */
+export class StackConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(formatProblems(problems));
+    this.name = "StackConfigError";
+  }
+}
+
+export interface ParsedStackConfig {
+  config: StackConfig;
+  warnings: ConfigProblem[];
+}
+
+/** Validates raw config (keys without the `nats-infra:` prefix). Throws StackConfigError. */
+export function parseStackConfig(raw: unknown): ParsedStackConfig {
+  const parsed = stackConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new StackConfigError(
+      parsed.error.issues.map((issue) => {
+        const path = issue.path as Path;
+        if (issue.code === "unrecognized_keys") {
+          const where = path.length ? describePath(path) + "." : `${CONFIG_NAMESPACE}:`;
+          return {
+            path: `${where}${issue.keys.join(", ")}`,
+            value: "(unknown key)",
+            message: `not a setting nats-infra knows; check the spelling against the configuration reference in README.md`,
+          };
+        }
+        return toProblem(raw, { path, message: friendlyZodMessage(issue.message) });
+      }),
+    );
+  }
+  const config = parsed.data;
+  const problems = crossFieldProblems(config);
+  if (problems.length > 0) throw new StackConfigError(problems.map((p) => toProblem(raw, p)));
+  return { config, warnings: warnings(config).map((w) => toProblem(raw, w)) };
+}
+
+/** Reads `Pulumi.<stack>.yaml` and returns the values under `nats-infra:` without the prefix. */
+export function readStackFile(file: string): Record<string, unknown> {
+  let document: unknown;
+  try {
+    document = parseYaml(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new StackConfigError([{ path: file, value: "(file)", message: `cannot read the stack file: ${(error as Error).message}` }]);
+  }
+  const config = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
+  return stripNamespace(config);
+}
+
+/** Keeps `nats-infra:<key>` entries, keyed by `<key>`; other namespaces belong to other programs. */
+export function stripNamespace(config: Record<string, unknown>): Record<string, unknown> {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  return Object.fromEntries(
+    Object.entries(config)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => [key.slice(prefix.length), value]),
+  );
+}
+
+export function formatProblems(problems: ConfigProblem[], title = "Invalid nats-infra stack config"): string {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  const lines = problems.map((p) => `  - ${p.path}: ${p.message} (found: ${p.value})`);
+  return `${title} (${count}):\n${lines.join("\n")}`;
+}
+
+function toProblem(raw: unknown, finding: Finding): ConfigProblem {
+  return { path: describePath(finding.path), value: describeValue(valueAt(raw, finding.path)), message: finding.message };
+}
+
+export function describePath(path: Path): string {
+  let text = `${CONFIG_NAMESPACE}:`;
+  path.forEach((part, i) => {
+    if (typeof part === "number") text += `[${part}]`;
+    else text += i === 0 ? part : `.${part}`;
+  });
+  return text;
+}
+
+function valueAt(raw: unknown, path: Path): unknown {
+  let current: unknown = raw;
+  for (const part of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string | number, unknown>)[part];
+  }
+  return current;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** zod's own wording, made to read as advice in a config file. */
+function friendlyZodMessage(message: string): string {
+  return message
+    .replace(/^Invalid input: expected (\w+), received undefined$/, "required: add this field ($1)")
+    .replace(/^Invalid input: expected (\w+), received (\w+)$/, "expected a $1 here, not a $2")
+    .replace(/^Invalid option: expected one of (.*)$/, "must be one of $1");
+}

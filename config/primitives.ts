@@ -1,0 +1,31 @@
+// Field types shared by every part of the stack config: subjects, sizes, durations, ports.
+import { z } from "zod";
+import { DURATION_HELP, parseDuration, parseSize, SIZE_HELP } from "./units";
+import { SUBJECT_HELP, subjectProblem } from "./subjects";
+
+/** The account every service (and stream) joins unless it names another. */
+export const DEFAULT_ACCOUNT = "APP";
+/** The system account: monitoring only, never JetStream, never an application service. */
+export const SYSTEM_ACCOUNT = "SYS";
+
+export const subject = z.string().superRefine((value, ctx) => {
+  const problem = subjectProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: `not a valid subject: ${problem}; ${SUBJECT_HELP}` });
+});
+
+/** A byte size written as a number or a string like "1GB"; parsed to bytes. */
+export const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = parseSize(value);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: "custom", message: `not a size; use ${SIZE_HELP}` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** A Go-style duration string, kept as written (the server reads the same syntax) once checked. */
+export const duration = z.string().superRefine((value, ctx) => {
+  if (parseDuration(value) === undefined) ctx.addIssue({ code: "custom", message: `not a duration; use ${DURATION_HELP}` });
+});
+
+export const port = z.number().int().min(1).max(65535);

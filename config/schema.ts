@@ -1,0 +1,155 @@
+// The stack config a person edits (keys under `nats-infra:` in Pulumi.<stack>.yaml), as zod
+// schemas. Parsing turns human sizes and durations into numbers once, here, so the renderers
+// and components work with plain typed values.
+import { z } from "zod";
+import { DEFAULT_ACCOUNT, duration, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
+export { DEFAULT_ACCOUNT, SYSTEM_ACCOUNT };
+import { streamsSchema } from "./streams";
+
+export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+export const ACCOUNT_NAME_PATTERN = /^[A-Z][A-Z0-9_-]{0,62}$/;
+
+export const serviceName = z
+  .string()
+  .regex(SERVICE_NAME_PATTERN, "service names are 1-63 lowercase letters, digits and dashes, starting with a letter (they become NATS user names)");
+
+export const accountName = z
+  .string()
+  .regex(ACCOUNT_NAME_PATTERN, "account names are 1-63 uppercase letters, digits, '_' and '-', starting with a letter")
+  .refine((name) => name !== SYSTEM_ACCOUNT, `"${SYSTEM_ACCOUNT}" is the system account, which nats-infra manages itself; pick another name`);
+
+export const serviceSchema = z
+  .object({
+    /** NATS user name of the service. */
+    name: serviceName,
+    /** Account the service lives in; services in one account share subjects. */
+    account: accountName.default(DEFAULT_ACCOUNT),
+    /** Subjects the service may publish to. */
+    publish: z.array(subject).default([]),
+    /** Subjects (or patterns) the service may subscribe to. */
+    subscribe: z.array(subject).default([]),
+    /** Let the service make requests: grants subscribe on `_INBOX.>` where replies arrive. */
+    requests: z.boolean().default(true),
+    /** Let the service answer requests it received, without publish rights on other inboxes. */
+    responses: z.boolean().default(true),
+  })
+  .strict();
+
+const exportSchema = z.union([
+  z.object({ stream: subject }).strict(),
+  z.object({ service: subject }).strict(),
+]);
+
+const importSchema = z.union([
+  z.object({ stream: subject, account: accountName }).strict(),
+  z.object({ service: subject, account: accountName, to: subject.optional() }).strict(),
+]);
+
+export const accountSchema = z
+  .object({
+    name: accountName,
+    /** JetStream for this account: on with server limits (true), off (false), or per-account limits. */
+    jetstream: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            maxMemory: size.optional(),
+            maxFile: size.optional(),
+            maxStreams: z.number().int().min(1).optional(),
+            maxConsumers: z.number().int().min(1).optional(),
+          })
+          .strict(),
+      ])
+      .default(true),
+    /** Subjects other accounts may import from this one. */
+    exports: z.array(exportSchema).default([]),
+    /** Subjects this account imports from another account's exports. */
+    imports: z.array(importSchema).default([]),
+  })
+  .strict();
+
+export const jetstreamSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    maxMemoryStore: size.prefault("1GB"),
+    maxFileStore: size.prefault("50GB"),
+    /** How often the file store fsyncs: a duration, or "always" (slowest, safest). */
+    syncInterval: z.union([z.literal("always"), duration]).default("1s"),
+  })
+  .strict();
+
+export const serverSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/, "server names are letters, digits, '_' and '-'").default("nats-0"),
+    clientPort: port.default(4222),
+    monitorPort: port.default(8222),
+    maxConnections: z.number().int().min(1).default(10000),
+    maxPayload: size.prefault("1MB"),
+    pingInterval: duration.default("20s"),
+    maxPingsOut: z.number().int().min(1).default(2),
+    writeDeadline: duration.default("10s"),
+    /** Time a stopping server takes to move clients away before it exits. */
+    lameDuckDuration: duration.default("30s"),
+    lameDuckGracePeriod: duration.default("10s"),
+  })
+  .strict();
+
+export const tlsSchema = z
+  .object({
+    /** Paths on the Docker host (or this host, for a local render). */
+    cert: z.string().min(1),
+    key: z.string().min(1),
+    ca: z.string().min(1).optional(),
+    /** Require client certificates signed by `ca`. */
+    verify: z.boolean().default(false),
+    minVersion: z.enum(["1.2", "1.3"]).default("1.2"),
+  })
+  .strict();
+
+const imageOverride = z.string().min(1).optional();
+
+export const dockerSchema = z
+  .object({
+    /** Prefix for container, network and volume names on the Docker host. */
+    namePrefix: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,40}$/, "lowercase letters, digits, '_', '.', '-'").default("nats-infra"),
+    /** Directory on the Docker host that holds nats.conf and auth.conf (bind-mounted read-only). */
+    configDir: z.string().min(1).optional(),
+    nats: z
+      .object({
+        image: imageOverride,
+        cpus: z.number().positive().default(2),
+        memory: size.prefault("2G"),
+        restart: z.enum(["no", "on-failure", "always", "unless-stopped"]).default("unless-stopped"),
+        logMaxSize: z.string().regex(/^\d+[kmg]$/, 'a size such as "10m"').default("10m"),
+        logMaxFiles: z.number().int().min(1).default(3),
+      })
+      .strict()
+      .prefault({}),
+    /** Named volume for JetStream data. It is never deleted by `pulumi destroy`. */
+    dataVolume: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "a Docker volume name").optional(),
+    surveyor: z
+      .object({ enabled: z.boolean().default(true), port: port.default(7777), image: imageOverride })
+      .strict()
+      .prefault({}),
+    natsBox: z.object({ enabled: z.boolean().default(false), image: imageOverride }).strict().prefault({}),
+  })
+  .strict();
+
+export const stackConfigSchema = z
+  .object({
+    services: z.array(serviceSchema).min(1, "declare at least one service"),
+    accounts: z.array(accountSchema).default([{ name: DEFAULT_ACCOUNT, jetstream: true, exports: [], imports: [] }]),
+    jetstream: jetstreamSchema.prefault({}),
+    server: serverSchema.prefault({}),
+    tls: tlsSchema.optional(),
+    docker: dockerSchema.prefault({}),
+    streams: streamsSchema.default([]),
+  })
+  .strict();
+
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type StackConfig = z.output<typeof stackConfigSchema>;
+export type ServiceConfig = StackConfig["services"][number];
+export type AccountConfig = StackConfig["accounts"][number];
+export type StreamConfig = StackConfig["streams"][number];

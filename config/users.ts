@@ -1,0 +1,116 @@
+// Every NATS user the deployment has: one per declared service plus the internal users that
+// nats-infra itself needs. Permissions are computed here once, so the auth renderer, the preview
+// summary, the policies and the tests all read the same answer.
+import { SYSTEM_ACCOUNT, type ServiceConfig, type StackConfig } from "./schema";
+
+export interface SubjectRules {
+  allow?: string[];
+  deny?: string[];
+}
+
+export interface UserPermissions {
+  publish: SubjectRules;
+  subscribe: SubjectRules;
+  /** nats-server `allow_responses`: may publish one reply to each request it received. */
+  allowResponses: boolean;
+}
+
+export type UserRole = "service" | "surveyor" | "tools" | "jetstream-admin";
+
+export interface NatsUser {
+  user: string;
+  account: string;
+  role: UserRole;
+  permissions: UserPermissions;
+}
+
+/** Where replies to requests arrive: the JS, Go and Python clients use `_INBOX.<id>.<n>`. */
+export const INBOX_WILDCARD = "_INBOX.>";
+const NOTHING: SubjectRules = { deny: [">"] };
+
+/** Internal user names start with "_", which service names cannot, so the two never clash. */
+export const SURVEYOR_USER = "_surveyor";
+export const TOOLS_USER = "_tools";
+export const jetstreamAdminUser = (account: string) => `_jsadmin_${account}`;
+
+export function natsUsers(config: StackConfig): NatsUser[] {
+  const users = config.services.map(serviceUser);
+  users.push({
+    user: SURVEYOR_USER,
+    account: SYSTEM_ACCOUNT,
+    role: "surveyor",
+    // Read-only monitoring requests; no RELOAD or other admin subjects of the system account.
+    permissions: {
+      publish: { allow: ["$SYS.REQ.SERVER.PING", "$SYS.REQ.SERVER.PING.*", "$SYS.REQ.ACCOUNT.PING.*", "$SYS.REQ.ACCOUNT.*.*"] },
+      subscribe: { allow: [INBOX_WILDCARD, "$SYS.SERVER.>", "$SYS.ACCOUNT.>"] },
+      allowResponses: false,
+    },
+  });
+  users.push({
+    user: TOOLS_USER,
+    // The first declared account is the default one (APP unless accounts are declared).
+    account: config.accounts[0].name,
+    role: "tools",
+    // nats-box for troubleshooting: inspect JetStream state, change nothing.
+    permissions: {
+      publish: { allow: ["$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.NAMES.*", "$JS.API.CONSUMER.LIST.*"] },
+      subscribe: { allow: [INBOX_WILDCARD] },
+      allowResponses: false,
+    },
+  });
+  if (config.jetstream.enabled) {
+    for (const account of config.accounts.filter((a) => a.jetstream !== false)) {
+      users.push({ user: jetstreamAdminUser(account.name), account: account.name, role: "jetstream-admin", permissions: jetstreamAdminPermissions(config, account.name) });
+    }
+  }
+  return users;
+}
+
+function serviceUser(service: ServiceConfig): NatsUser {
+  const publish = unique(service.publish);
+  const subscribe = unique(service.requests ? [...service.subscribe, INBOX_WILDCARD] : service.subscribe);
+  return {
+    user: service.name,
+    account: service.account,
+    role: "service",
+    permissions: {
+      // allow_responses alone already denies every other publish, so an empty list needs no deny.
+      publish: publish.length ? { allow: publish } : service.responses ? {} : NOTHING,
+      subscribe: subscribe.length ? { allow: subscribe } : NOTHING,
+      allowResponses: service.responses,
+    },
+  };
+}
+
+/**
+ * The stream reconciler's user in one account: create, update and inspect streams and consumers;
+ * delete only the streams whose config says `allowDelete`.
+ */
+function jetstreamAdminPermissions(config: StackConfig, account: string): UserPermissions {
+  const deletable = config.streams.filter((s) => s.account === account && s.allowDelete).map((s) => s.name);
+  return {
+    publish: {
+      allow: [
+        "$JS.API.INFO",
+        "$JS.API.STREAM.NAMES",
+        "$JS.API.STREAM.LIST",
+        "$JS.API.STREAM.INFO.*",
+        "$JS.API.STREAM.CREATE.*",
+        "$JS.API.STREAM.UPDATE.*",
+        "$JS.API.CONSUMER.NAMES.*",
+        "$JS.API.CONSUMER.LIST.*",
+        "$JS.API.CONSUMER.INFO.*.*",
+        "$JS.API.CONSUMER.CREATE.*.>",
+        "$JS.API.CONSUMER.CREATE.*",
+        "$JS.API.CONSUMER.DURABLE.CREATE.*.*",
+        ...deletable.flatMap((name) => [`$JS.API.STREAM.DELETE.${name}`, `$JS.API.CONSUMER.DELETE.${name}.*`]),
+      ],
+    },
+    subscribe: { allow: [INBOX_WILDCARD] },
+    allowResponses: false,
+  };
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
