@@ -1,0 +1,35 @@
+// A non-secret, one-entry-per-user view of who may publish and subscribe to what. The component
+// passes it to the config command as plain environment entries, so `pulumi preview` shows an
+// auth change as the exact entries that were added, removed or edited, while auth.conf (which
+// holds password hashes) stays secret. Policies read the same entries.
+import type { StackConfig } from "../config/schema";
+import { natsUsers, type NatsUser } from "../config/users";
+
+export const PERMISSIONS_ENV_PREFIX = "NATS_PERMISSIONS_";
+
+export interface PermissionsEntry {
+  user: string;
+  account: string;
+  publish: string[];
+  subscribe: string[];
+  allowResponses: boolean;
+}
+
+/** Environment key for a user: service names use only [a-z0-9-], so this mapping is one-to-one. */
+export function permissionsEnvKey(user: string): string {
+  return PERMISSIONS_ENV_PREFIX + user.replace(/^_/, "INTERNAL_").replace(/-/g, "_").toUpperCase();
+}
+
+export function permissionsSummary(config: StackConfig): Record<string, string> {
+  return Object.fromEntries(natsUsers(config).map((user) => [permissionsEnvKey(user.user), JSON.stringify(entry(user))]));
+}
+
+export function parsePermissionsSummary(value: string): PermissionsEntry {
+  return JSON.parse(value) as PermissionsEntry;
+}
+
+function entry(user: NatsUser): PermissionsEntry {
+  const { publish, subscribe, allowResponses } = user.permissions;
+  // A deny-all rule reads as "nothing" to a person; allow lists read as themselves.
+  return { user: user.user, account: user.account, publish: publish.allow ?? [], subscribe: subscribe.allow ?? [], allowResponses };
+}
