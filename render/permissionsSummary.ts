@@ -15,9 +15,10 @@ export interface PermissionsEntry {
   allowResponses: boolean;
 }
 
-/** Environment key for a user: service names use only [a-z0-9-], so this mapping is one-to-one. */
+/** Environment key for a user: service names use only [a-z0-9-] and start with a letter,
+ * internal users start with "_", so this mapping is one-to-one. */
 export function permissionsEnvKey(user: string): string {
-  return PERMISSIONS_ENV_PREFIX + user.replace(/^_/, "INTERNAL_").replace(/-/g, "_").toUpperCase();
+  return PERMISSIONS_ENV_PREFIX + user.replace(/-/g, "_").toUpperCase();
 }
 
 export function permissionsSummary(config: StackConfig): Record<string, string> {
