@@ -1,0 +1,195 @@
+// NatsCluster: one NATS server on a Docker host with its config, passwords, JetStream volume,
+// Surveyor and nats-box, built from a validated stack config. Auth changes are delivered by a
+// command that rewrites the config files and reloads the server, never by replacing the
+// container; settings the server cannot reload change a container label, which replaces it.
+//
+// A routed cluster (`nodes: 3`) would add one node (container, config command) per server from
+// the same pieces: the passwords, network and rendered auth.conf are shared already.
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config/schema";
+import { natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
+import { NATS_SERVER, NATSCLI, SURVEYOR } from "../config/versions";
+import { renderAuthConf } from "../render/authConf";
+import { CONTAINER, renderNatsConf } from "../render/natsConf";
+import { permissionsSummary } from "../render/permissionsSummary";
+import { createPasswords, type UserSecret } from "./credentials";
+import { LOOPBACK, NATS_NETWORK_ALIAS, natsContainerArgs } from "./natsContainerSpec";
+import { restartKey } from "./restartKey";
+
+export interface NatsClusterArgs {
+  /** The validated stack config (config/load.ts parseStackConfig). */
+  config: StackConfig;
+  /** Absolute host directory for nats.conf and auth.conf; mounted read-only into the container. */
+  configDir: string;
+}
+
+/** What an application needs to connect as one service. */
+export interface ServiceCredential {
+  user: string;
+  password: string;
+  account: string;
+  url: string;
+}
+
+export class NatsCluster extends pulumi.ComponentResource {
+  /** Per service: user, password, account and URL. Secret. */
+  readonly credentials: pulumi.Output<Record<string, ServiceCredential>>;
+  /** Where things listen on the Docker host (all on 127.0.0.1). */
+  readonly endpoints: { client: string; monitor: string; surveyor?: string };
+  /** Who may publish and subscribe to what, per user. Not secret: it is what preview shows. */
+  readonly permissions: Record<string, string>;
+  readonly natsContainer: docker.Container;
+  readonly dataVolume: docker.Volume;
+  /** Password and hash per NATS user (services and internal users). */
+  readonly users: Record<string, UserSecret>;
+
+  constructor(name: string, args: NatsClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nats-infra:index:NatsCluster", name, {}, opts);
+    const { config } = args;
+    const prefix = config.docker.namePrefix;
+    const child = { parent: this };
+
+    this.users = createPasswords(name, natsUsers(config), this);
+    this.permissions = permissionsSummary(config);
+
+    const natsImageName = config.docker.nats.image ?? NATS_SERVER.image;
+    const natsImage = new docker.RemoteImage(`${name}-nats-image`, { name: natsImageName, keepLocally: true }, child);
+    const network = new docker.Network(`${name}-network`, { name: `${prefix}-net`, driver: "bridge" }, child);
+    // Retained: neither `pulumi destroy` nor a replacement deletes JetStream data. Recreating the
+    // stack picks the same volume up again by name.
+    this.dataVolume = new docker.Volume(
+      `${name}-data`,
+      { name: config.docker.dataVolume ?? `${prefix}-jetstream`, labels: [{ label: "nats-infra.role", value: "jetstream-data" }] },
+      { ...child, retainOnDelete: true },
+    );
+
+    const hashes = pulumi.all(Object.fromEntries(Object.entries(this.users).map(([user, s]) => [user, s.bcryptHash])));
+    const authConf = pulumi.secret(hashes.apply((h) => renderAuthConf(config, h)));
+    const natsConf = renderNatsConf(config, { kind: "container" });
+    const key = restartKey(config);
+    const containerName = `${prefix}-nats`;
+    const monitorUrl = `http://${LOOPBACK}:${config.server.monitorPort}`;
+
+    // Writes, validates (with the image's own nats-server), swaps in and reloads the config.
+    const applyConfig = new command.local.Command(
+      `${name}-config`,
+      {
+        create: "bash tools/apply-config.sh",
+        update: "bash tools/apply-config.sh",
+        delete: "bash tools/apply-config.sh delete",
+        environment: {
+          NATS_CONF: natsConf,
+          AUTH_CONF: authConf,
+          CONFIG_DIR: args.configDir,
+          NATS_CONTAINER: containerName,
+          NATS_IMAGE: natsImageName,
+          MONITOR_URL: monitorUrl,
+          RESTART_KEY: key,
+          VALIDATE_MOUNTS: validateMounts(config),
+          ...this.permissions,
+        },
+        logging: "none",
+      },
+      { ...child, dependsOn: [natsImage] },
+    );
+
+    this.natsContainer = new docker.Container(
+      `${name}-nats`,
+      natsContainerArgs({ config, image: natsImageName, configDir: args.configDir, volumeName: this.dataVolume.name, networkName: network.name, restartKey: key }),
+      {
+        ...child,
+        dependsOn: [applyConfig, natsImage],
+        // Fixed name and host ports: the old container must go before the new one starts.
+        deleteBeforeReplace: true,
+        // The provider records a healthcheck change without applying it.
+        replaceOnChanges: ["healthcheck"],
+      },
+    );
+
+    const innerUrl = `nats://${NATS_NETWORK_ALIAS}:${CONTAINER.clientPort}`;
+    let surveyorUrl: string | undefined;
+    if (config.docker.surveyor.enabled) {
+      const surveyor = this.users[SURVEYOR_USER];
+      const image = config.docker.surveyor.image ?? SURVEYOR.image;
+      const surveyorImage = new docker.RemoteImage(`${name}-surveyor-image`, { name: image, keepLocally: true }, child);
+      new docker.Container(
+        `${name}-surveyor`,
+        {
+          name: `${prefix}-surveyor`,
+          image,
+          // Surveyor reads NATS_SURVEYOR_<FLAG> from the environment: no password on a command line.
+          envs: pulumi.secret(
+            surveyor.password.apply((password) => [
+              `NATS_SURVEYOR_SERVERS=${innerUrl}`,
+              `NATS_SURVEYOR_USER=${SURVEYOR_USER}`,
+              `NATS_SURVEYOR_PASSWORD=${password}`,
+              "NATS_SURVEYOR_COUNT=1",
+              "NATS_SURVEYOR_ACCOUNTS=true",
+            ]),
+          ),
+          ports: [{ internal: 7777, external: config.docker.surveyor.port, ip: LOOPBACK, protocol: "tcp" }],
+          networksAdvanced: [{ name: network.name }],
+          memory: 256,
+          restart: "unless-stopped",
+          logDriver: "json-file",
+          logOpts: { "max-size": "10m", "max-file": "3" },
+          labels: [{ label: "nats-infra.role", value: "surveyor" }],
+        },
+        { ...child, dependsOn: [this.natsContainer, surveyorImage], deleteBeforeReplace: true },
+      );
+      surveyorUrl = `http://${LOOPBACK}:${config.docker.surveyor.port}/metrics`;
+    }
+
+    if (config.docker.natsBox.enabled) {
+      const tools = this.users[TOOLS_USER];
+      const image = config.docker.natsBox.image ?? NATSCLI.image;
+      const boxImage = new docker.RemoteImage(`${name}-nats-box-image`, { name: image, keepLocally: true }, child);
+      new docker.Container(
+        `${name}-nats-box`,
+        {
+          name: `${prefix}-nats-box`,
+          image,
+          // Idles so that `docker exec -it <prefix>-nats-box nats ...` works; natscli reads NATS_*.
+          command: ["sleep", "infinity"],
+          envs: pulumi.secret(tools.password.apply((password) => [`NATS_URL=${innerUrl}`, `NATS_USER=${TOOLS_USER}`, `NATS_PASSWORD=${password}`])),
+          networksAdvanced: [{ name: network.name }],
+          memory: 128,
+          restart: "unless-stopped",
+          labels: [{ label: "nats-infra.role", value: "nats-box" }],
+        },
+        { ...child, dependsOn: [this.natsContainer, boxImage], deleteBeforeReplace: true },
+      );
+    }
+
+    const clientUrl = `nats://${LOOPBACK}:${config.server.clientPort}`;
+    this.endpoints = { client: clientUrl, monitor: monitorUrl, surveyor: surveyorUrl };
+    const services = new Set(config.services.map((s) => s.name));
+    const servicePasswords = Object.fromEntries(Object.entries(this.users).filter(([user]) => services.has(user)).map(([user, s]) => [user, s.password]));
+    this.credentials = pulumi.secret(
+      pulumi.all(servicePasswords).apply((passwords) =>
+        Object.fromEntries(
+          Object.entries(passwords).map(([user, password]) => [user, { user, password, account: this.users[user].account, url: clientUrl }]),
+        ),
+      ),
+    );
+
+    this.registerOutputs({
+      credentials: this.credentials,
+      endpoints: this.endpoints,
+      permissions: this.permissions,
+      natsContainer: this.natsContainer.name,
+      dataVolume: this.dataVolume.name,
+    });
+  }
+}
+
+/** TLS files for the throwaway container that validates config before the server exists. */
+function validateMounts(config: StackConfig): string {
+  const { tls } = config;
+  if (!tls) return "";
+  const mounts = [`${tls.cert}:${CONTAINER.tlsDir}/cert.pem:ro`, `${tls.key}:${CONTAINER.tlsDir}/key.pem:ro`];
+  if (tls.ca) mounts.push(`${tls.ca}:${CONTAINER.tlsDir}/ca.pem:ro`);
+  return mounts.join(" ");
+}

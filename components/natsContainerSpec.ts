@@ -1,0 +1,83 @@
+// The nats container's Docker settings as plain data: ports, mounts, limits, healthcheck and
+// stop behaviour. Kept apart from the component so tests (and the real-Docker smoke test) can
+// read exactly what the component declares.
+import type * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config/schema";
+import { parseDuration } from "../config/units";
+import { CONTAINER, NATS_CONF_FILE } from "../render/natsConf";
+import { RESTART_KEY_LABEL } from "./restartKey";
+
+/** Every published port binds here: nothing is reachable from outside the Docker host. */
+export const LOOPBACK = "127.0.0.1";
+/** Name other containers on the cluster network use to reach the server. */
+export const NATS_NETWORK_ALIAS = "nats";
+
+export interface NatsContainerInputs {
+  config: StackConfig;
+  image: string;
+  /** Host directory with nats.conf and auth.conf, mounted read-only. */
+  configDir: string;
+  volumeName: pulumi.Input<string>;
+  networkName: pulumi.Input<string>;
+  restartKey: string;
+}
+
+/** Go's heap target: about 80% of the container limit, so the GC works before the OOM killer. */
+export function goMemLimit(memoryBytes: number): string {
+  return `${Math.floor((memoryBytes * 0.8) / 1024 ** 2)}MiB`;
+}
+
+export function natsContainerArgs(inputs: NatsContainerInputs): docker.ContainerArgs {
+  const { config } = inputs;
+  const nats = config.docker.nats;
+  const lameDuckSeconds = Math.ceil(parseDuration(config.server.lameDuckDuration)! / 1000);
+  const healthUrl = `http://127.0.0.1:${CONTAINER.monitorPort}/healthz?js-enabled-only=true`;
+  return {
+    name: `${config.docker.namePrefix}-nats`,
+    image: inputs.image,
+    entrypoints: ["nats-server"],
+    command: ["--config", `${CONTAINER.configDir}/${NATS_CONF_FILE}`],
+    ports: [
+      { internal: CONTAINER.clientPort, external: config.server.clientPort, ip: LOOPBACK, protocol: "tcp" },
+      { internal: CONTAINER.monitorPort, external: config.server.monitorPort, ip: LOOPBACK, protocol: "tcp" },
+    ],
+    // A directory mount (not a file mount) so that atomically renamed config files are seen.
+    mounts: [
+      { type: "bind", source: inputs.configDir, target: CONTAINER.configDir, readOnly: true },
+      ...tlsMounts(config),
+    ],
+    volumes: [{ volumeName: inputs.volumeName, containerPath: CONTAINER.dataDir }],
+    networksAdvanced: [{ name: inputs.networkName, aliases: [NATS_NETWORK_ALIAS] }],
+    envs: [`GOMEMLIMIT=${goMemLimit(nats.memory)}`],
+    memory: Math.floor(nats.memory / 1024 ** 2),
+    cpus: String(nats.cpus),
+    restart: nats.restart,
+    logDriver: "json-file",
+    logOpts: { "max-size": nats.logMaxSize, "max-file": String(nats.logMaxFiles) },
+    healthcheck: {
+      tests: ["CMD", "wget", "-q", "-O", "/dev/null", healthUrl],
+      interval: "10s",
+      timeout: "5s",
+      startPeriod: "10s",
+      retries: 3,
+    },
+    // SIGUSR2 puts nats-server in lame duck mode: clients are moved away gradually, then it exits.
+    stopSignal: "SIGUSR2",
+    stopTimeout: lameDuckSeconds + 15,
+    // Creation waits for a healthy server, so streams and reloads can depend on the container.
+    wait: true,
+    waitTimeout: 120,
+    labels: [
+      { label: RESTART_KEY_LABEL, value: inputs.restartKey },
+      { label: "nats-infra.role", value: "nats" },
+    ],
+  };
+}
+
+function tlsMounts(config: StackConfig): { type: string; source: string; target: string; readOnly: boolean }[] {
+  const { tls } = config;
+  if (!tls) return [];
+  const file = (source: string, name: string) => ({ type: "bind", source, target: `${CONTAINER.tlsDir}/${name}`, readOnly: true });
+  return [file(tls.cert, "cert.pem"), file(tls.key, "key.pem"), ...(tls.ca ? [file(tls.ca, "ca.pem")] : [])];
+}

@@ -1,0 +1,127 @@
+/**
+ * Runs the real program (index.ts) under Pulumi mocks and records every resource it registers,
+ * with its inputs exactly as the engine would receive them (secrets still wrapped).
+ *
+ *   const run = await runProgram(readStackFile("Pulumi.dev.yaml"));
+ *   run.resources            // [{ type, name, inputs, state }] in registration order
+ *   run.ofType("docker:index/container:Container")
+ *   run.passwords            // every mocked RandomPassword result (plaintext), to hunt leaks
+ *   await outputValue(run.exports.credentials)
+ *
+ * Each call evaluates a fresh copy of the program (vi.resetModules), so two runs in one test
+ * file compare "before" and "after" a config change. Mocked passwords and bcrypt hashes are
+ * derived from the resource name, as stable across runs as the real provider's are.
+ */
+import { createHash } from "node:crypto";
+import bcrypt from "bcryptjs";
+import { vi } from "vitest";
+import type * as PulumiModule from "@pulumi/pulumi";
+
+/** How the mock monitor receives a secret input (see design notes). */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  /** Inputs as sent to the engine: secret values wrapped as { [SECRET_SIG]: SECRET_MARK, value }. */
+  inputs: Record<string, unknown>;
+  /** What the mock returned as the resource's state. */
+  state: Record<string, unknown>;
+}
+
+export interface ProgramRun {
+  resources: RecordedResource[];
+  exports: Record<string, PulumiModule.Output<unknown> | unknown>;
+  passwords: string[];
+  ofType(type: string): RecordedResource[];
+  byName(name: string): RecordedResource;
+}
+
+export const PROJECT = "nats-infra";
+
+/** Raw stack config (keys without the `nats-infra:` prefix) -> the program's resources. */
+export async function runProgram(rawConfig: Record<string, unknown>, options: { stack?: string; preview?: boolean } = {}): Promise<ProgramRun> {
+  vi.resetModules();
+  const pulumi: typeof PulumiModule = await import("@pulumi/pulumi");
+  const resources: RecordedResource[] = [];
+  const passwords: string[] = [];
+  pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const state: Record<string, unknown> = { ...unwrapSecrets(args.inputs) as object };
+        if (args.type === "random:index/randomPassword:RandomPassword") {
+          const password = mockPassword(args.name, Number(state.length ?? 32));
+          passwords.push(password);
+          state.result = password;
+          state.bcryptHash = mockBcrypt(args.name, password);
+        }
+        if (args.type === "docker:index/volume:Volume" || args.type === "docker:index/network:Network") state.name ??= args.name;
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    PROJECT,
+    options.stack ?? "dev",
+    options.preview ?? false,
+  );
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(rawConfig).map(([key, value]) => [`${PROJECT}:${key}`, typeof value === "string" ? value : JSON.stringify(value)])),
+  );
+  const exports = (await import("../../index")) as Record<string, unknown>;
+  // Every export resolves only after the resources it depends on are registered.
+  for (const value of Object.values(exports)) if (pulumi.Output.isInstance(value)) await outputValue(value as PulumiModule.Output<unknown>);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  return {
+    resources,
+    exports,
+    passwords,
+    ofType: (type) => resources.filter((r) => r.type === type),
+    byName(name) {
+      const found = resources.find((r) => r.name === name);
+      if (!found) throw new Error(`no resource named ${name}; have: ${resources.map((r) => r.name).join(", ")}`);
+      return found;
+    },
+  };
+}
+
+/** Resolves an Output's value (an assertion inside an un-awaited apply would be lost). */
+export function outputValue<T>(output: PulumiModule.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+export function isSecretWrapper(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_MARK;
+}
+
+export function unwrapSecrets(value: unknown): unknown {
+  if (isSecretWrapper(value)) return unwrapSecrets(value.value);
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  return value;
+}
+
+/** Paths where one of `needles` occurs in a string that is NOT inside a secret wrapper. */
+export function plaintextOccurrences(value: unknown, needles: string[], path = ""): string[] {
+  if (isSecretWrapper(value)) return [];
+  if (typeof value === "string") return needles.some((n) => value.includes(n)) ? [path || "(root)"] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plaintextOccurrences(v, needles, `${path}[${i}]`));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => plaintextOccurrences(v, needles, path ? `${path}.${k}` : k));
+  return [];
+}
+
+function mockPassword(name: string, length: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const digest = createHash("sha512").update(`password:${name}`).digest();
+  return Array.from({ length }, (_, i) => alphabet[digest[i % digest.length] % alphabet.length]).join("");
+}
+
+function mockBcrypt(name: string, password: string): string {
+  const saltChars = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const digest = createHash("sha256").update(`salt:${name}`).digest();
+  const salt = Array.from({ length: 22 }, (_, i) => saltChars[digest[i] % 64]).join("");
+  // Cost 4 keeps mocked runs fast; the real provider uses 10. 22nd salt char must be one of
+  // ".Oeu" for bcrypt's 128-bit salt, which bcryptjs normalises, so the hash stays stable.
+  return bcrypt.hashSync(password, `$2a$04$${salt}`);
+}
