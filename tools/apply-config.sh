@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Delivers nats.conf and auth.conf to the Docker host and makes the running nats container load
+# them WITHOUT a restart (clients of unchanged users stay connected). Run by the NatsCluster
+# component's command resource on the Docker host.
+#
+# usage: apply-config.sh [apply]   stage, validate, install, reload
+#        apply-config.sh delete    remove the generated files (never the data volume)
+#
+# Input is environment only, so no secret ever appears on a command line:
+#   NATS_CONF        full nats.conf (it has `include "auth.conf"`, relative)
+#   AUTH_CONF        full auth.conf: bcrypt hashes, treated as a secret and never printed
+#   CONFIG_DIR       absolute host directory, bind-mounted read-only at /etc/nats in the container
+#   NATS_CONTAINER   name of the nats container
+#   NATS_IMAGE       image that container runs (validates the config when it does not run)
+#   MONITOR_URL      http://127.0.0.1:<published monitor port>
+#   RESTART_KEY      hash of the settings that need a restart; the running container carries
+#                    the key it was created with as label nats-infra.restart-key
+#   VALIDATE_MOUNTS  optional, whitespace-separated `host:container:ro` specs (TLS files) mounted
+#                    into the throwaway validation container; a bare `-v` token is ignored
+#   RELOAD_TIMEOUT   optional, seconds to wait for the reload to show in /varz (default 15)
+set -euo pipefail
+# auth.conf and its staging copy are readable by root only; the container runs as root.
+umask 077
+
+say() { echo "apply-config: $*"; }
+die() {
+  echo "apply-config: $*" >&2
+  exit 1
+}
+require() {
+  local name
+  for name in "$@"; do
+    [ -n "${!name:-}" ] || die "$name is not set; the NatsCluster component passes it in the command's environment"
+  done
+}
+
+mode="${1:-apply}"
+require CONFIG_DIR
+case "$CONFIG_DIR" in
+  /) die "CONFIG_DIR is /, refusing to write or delete there" ;;
+  /*) ;;
+  *) die "CONFIG_DIR must be an absolute path (Docker bind mounts need one), got: $CONFIG_DIR" ;;
+esac
+CONFIG_DIR="${CONFIG_DIR%/}"
+next="$CONFIG_DIR/.next"
+
+if [ "$mode" = delete ]; then
+  rm -rf "$next"
+  rm -f "$CONFIG_DIR/nats.conf" "$CONFIG_DIR/auth.conf"
+  rmdir "$CONFIG_DIR" 2>/dev/null || true # only when nothing else lives there
+  say "removed nats.conf and auth.conf from $CONFIG_DIR (the data volume is kept)"
+  exit 0
+fi
+[ "$mode" = apply ] || die "unknown mode '$mode'; use 'apply' (default) or 'delete'"
+
+require NATS_CONF AUTH_CONF NATS_CONTAINER NATS_IMAGE MONITOR_URL RESTART_KEY
+# Keep the contents in shell variables only: no child process (docker, curl) inherits them.
+nats_conf="$NATS_CONF"
+auth_conf="$AUTH_CONF"
+unset NATS_CONF AUTH_CONF
+command -v docker >/dev/null || die "docker is not installed on this host"
+
+# --- Stage. printf is a shell builtin, so the contents never reach an argv.
+rm -rf "$next"
+trap 'rm -rf "$next"' EXIT
+mkdir -p "$next"
+printf '%s' "$nats_conf" >"$next/nats.conf"
+printf '%s' "$auth_conf" >"$next/auth.conf"
+chmod 644 "$next/nats.conf"
+chmod 600 "$next/auth.conf"
+
+# --- Which server will load these files: the running one (reload) or a new one (restart).
+state=$(docker inspect -f '{{.State.Running}} {{index .Config.Labels "nats-infra.restart-key"}}' "$NATS_CONTAINER" 2>/dev/null || echo "absent")
+running="${state%% *}"
+running_key="${state#* }"
+reload=false
+[ "$running" = true ] && [ "$running_key" = "$RESTART_KEY" ] && reload=true
+
+# --- Validate with the nats-server that will load the files. When the container will be
+# replaced (another key, maybe another image), the running server is the wrong judge.
+if $reload; then
+  validation=$(docker exec "$NATS_CONTAINER" nats-server -t -c /etc/nats/.next/nats.conf 2>&1) && valid=true || valid=false
+else
+  mounts=()
+  for spec in ${VALIDATE_MOUNTS:-}; do
+    [ "$spec" = -v ] || mounts+=(-v "$spec")
+  done
+  validation=$(docker run --rm --network none --entrypoint nats-server \
+    -v "$next:/etc/nats:ro" ${mounts[@]+"${mounts[@]}"} \
+    "$NATS_IMAGE" -t -c /etc/nats/nats.conf 2>&1) && valid=true || valid=false
+fi
+if ! $valid; then
+  echo "apply-config: nats-server ($NATS_IMAGE) rejected the new config; the live files are unchanged:" >&2
+  echo "$validation" >&2
+  exit 1
+fi
+
+# --- Install. A rename inside the bind-mounted directory is visible in the container (a file
+# bind mount would pin the old inode).
+mv -f "$next/auth.conf" "$CONFIG_DIR/auth.conf"
+mv -f "$next/nats.conf" "$CONFIG_DIR/nats.conf"
+
+if [ "$running" != true ]; then
+  say "installed config in $CONFIG_DIR; $NATS_CONTAINER is not running and reads it when it starts"
+  exit 0
+fi
+if ! $reload; then
+  say "installed config in $CONFIG_DIR; $NATS_CONTAINER runs with another restart key, so it will be replaced (no reload)"
+  exit 0
+fi
+
+# --- Reload and confirm through /varz config_load_time.
+if command -v curl >/dev/null; then
+  fetch() { curl -fsS --max-time 2 "$1"; }
+elif command -v wget >/dev/null; then
+  fetch() { wget -q -T 2 -O - "$1"; }
+else
+  die "neither curl nor wget is installed on this host; install one so reloads can be confirmed (the new files are installed but not loaded)"
+fi
+load_time() {
+  fetch "$MONITOR_URL/varz" 2>/dev/null | grep -o '"config_load_time": *"[^"]*"' | sed 's/.*: *"\(.*\)"/\1/'
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+timeout_ms=$((${RELOAD_TIMEOUT:-15} * 1000))
+start=$(now_ms)
+before=""
+while [ -z "$before" ]; do
+  before=$(load_time || true)
+  [ -n "$before" ] && break
+  [ $(($(now_ms) - start)) -lt "$timeout_ms" ] || die "cannot read $MONITOR_URL/varz, so a reload could not be confirmed; the new files are installed but not loaded"
+  sleep 0.2
+done
+
+since=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
+start=$(now_ms)
+docker kill -s HUP "$NATS_CONTAINER" >/dev/null
+polls=0
+while :; do
+  after=$(load_time || true)
+  if [ -n "$after" ] && [ "$after" != "$before" ]; then
+    say "$NATS_CONTAINER reloaded its config in $(($(now_ms) - start)) ms (config_load_time $before -> $after)"
+    exit 0
+  fi
+  polls=$((polls + 1))
+  # The server logs a refused reload at once; no need to wait out the timeout for it.
+  failed=false
+  if [ $((polls % 5)) -eq 0 ] && docker logs --since "$since" "$NATS_CONTAINER" 2>&1 | grep -q "Failed to reload"; then
+    failed=true
+  fi
+  if $failed || [ $(($(now_ms) - start)) -ge "$timeout_ms" ]; then
+    echo "apply-config: $NATS_CONTAINER did not reload (it keeps serving its previous config; the new files are installed). Last log lines:" >&2
+    docker logs --tail 20 "$NATS_CONTAINER" 2>&1 | sed 's/^/  /' >&2
+    exit 1
+  fi
+  sleep 0.1
+done
