@@ -81,7 +81,6 @@ export class NatsCluster extends pulumi.ComponentResource {
         delete: "bash tools/apply-config.sh delete",
         environment: {
           NATS_CONF: natsConf,
-          AUTH_CONF: authConf,
           CONFIG_DIR: args.configDir,
           NATS_CONTAINER: containerName,
           NATS_IMAGE: natsImageName,
@@ -90,6 +89,9 @@ export class NatsCluster extends pulumi.ComponentResource {
           VALIDATE_MOUNTS: validateMounts(config),
           ...this.permissions,
         },
+        // Its own secret input: were it in `environment`, the whole map would show as [secret]
+        // and preview could not say which service's permissions changed.
+        stdin: authConf,
         logging: "none",
       },
       { ...child, dependsOn: [natsImage] },

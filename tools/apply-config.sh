@@ -6,9 +6,10 @@
 # usage: apply-config.sh [apply]   stage, validate, install, reload
 #        apply-config.sh delete    remove the generated files (never the data volume)
 #
-# Input is environment only, so no secret ever appears on a command line:
+# Input is environment and stdin only, so no secret ever appears on a command line:
 #   NATS_CONF        full nats.conf (it has `include "auth.conf"`, relative)
-#   AUTH_CONF        full auth.conf: bcrypt hashes, treated as a secret and never printed
+#   AUTH_CONF        full auth.conf: bcrypt hashes, treated as a secret and never printed; when
+#                    unset it is read from stdin (what the component does)
 #   CONFIG_DIR       absolute host directory, bind-mounted read-only at /etc/nats in the container
 #   NATS_CONTAINER   name of the nats container
 #   NATS_IMAGE       image that container runs (validates the config when it does not run)
@@ -53,11 +54,14 @@ if [ "$mode" = delete ]; then
 fi
 [ "$mode" = apply ] || die "unknown mode '$mode'; use 'apply' (default) or 'delete'"
 
-require NATS_CONF AUTH_CONF NATS_CONTAINER NATS_IMAGE MONITOR_URL RESTART_KEY
+require NATS_CONF NATS_CONTAINER NATS_IMAGE MONITOR_URL RESTART_KEY
 # Keep the contents in shell variables only: no child process (docker, curl) inherits them.
 nats_conf="$NATS_CONF"
-auth_conf="$AUTH_CONF"
+# The component sends auth.conf on stdin, a secret input of its own, so that the environment
+# (the permissions summary) stays readable in `pulumi preview`. AUTH_CONF is accepted too.
+if [ -n "${AUTH_CONF:-}" ]; then auth_conf="$AUTH_CONF"; else auth_conf=$(cat); fi
 unset NATS_CONF AUTH_CONF
+[ -n "$auth_conf" ] || die "auth.conf is empty: pass it on stdin (or in AUTH_CONF)"
 command -v docker >/dev/null || die "docker is not installed on this host"
 
 # --- Stage. printf is a shell builtin, so the contents never reach an argv.

@@ -28,6 +28,18 @@ export interface RecordedResource {
   inputs: Record<string, unknown>;
   /** What the mock returned as the resource's state. */
   state: Record<string, unknown>;
+  /** Resource options the engine received. */
+  options: ResourceOptionsSeen;
+}
+
+export interface ResourceOptionsSeen {
+  retainOnDelete: boolean;
+  protect: boolean;
+  deleteBeforeReplace: boolean;
+  replaceOnChanges: string[];
+  /** URNs of explicit and implicit dependencies. */
+  dependencies: string[];
+  parent: string;
 }
 
 export interface ProgramRun {
@@ -46,6 +58,7 @@ export async function runProgram(rawConfig: Record<string, unknown>, options: { 
   const pulumi: typeof PulumiModule = await import("@pulumi/pulumi");
   const resources: RecordedResource[] = [];
   const passwords: string[] = [];
+  const optionsByName = new Map<string, ResourceOptionsSeen>();
   pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -57,7 +70,7 @@ export async function runProgram(rawConfig: Record<string, unknown>, options: { 
           state.bcryptHash = mockBcrypt(args.name, password);
         }
         if (args.type === "docker:index/volume:Volume" || args.type === "docker:index/network:Network") state.name ??= args.name;
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, options: optionsByName.get(args.name)! });
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,
@@ -66,6 +79,20 @@ export async function runProgram(rawConfig: Record<string, unknown>, options: { 
     options.stack ?? "dev",
     options.preview ?? false,
   );
+  // The mocks' newResource sees no resource options; read them off the request on the way in.
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    optionsByName.set(req.getName(), {
+      retainOnDelete: Boolean(req.getRetainondelete()),
+      protect: Boolean(req.getProtect()),
+      deleteBeforeReplace: Boolean(req.getDeletebeforereplace()),
+      replaceOnChanges: req.getReplaceonchangesList(),
+      dependencies: req.getDependenciesList(),
+      parent: req.getParent(),
+    });
+    return register(req, cb);
+  };
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(rawConfig).map(([key, value]) => [`${PROJECT}:${key}`, typeof value === "string" ? value : JSON.stringify(value)])),
   );
@@ -84,6 +111,16 @@ export async function runProgram(rawConfig: Record<string, unknown>, options: { 
       return found;
     },
   };
+}
+
+interface RegisterRequest {
+  getName(): string;
+  getRetainondelete(): boolean | undefined;
+  getProtect(): boolean | undefined;
+  getDeletebeforereplace(): boolean;
+  getReplaceonchangesList(): string[];
+  getDependenciesList(): string[];
+  getParent(): string;
 }
 
 /** Resolves an Output's value (an assertion inside an un-awaited apply would be lost). */
