@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { stackConfigSchema, type StackConfig } from "./schema";
 import { crossFieldProblems, warnings, type Finding, type Path } from "./validate";
+import { parseWhatParses, valueAt } from "./partialParse";
+import { schemaFindings, type SchemaIssue } from "./zodIssues";
 
 export const CONFIG_NAMESPACE = "nats-infra";
 
@@ -31,26 +33,20 @@ export interface ParsedStackConfig {
 /** Validates raw config (keys without the `nats-infra:` prefix). Throws StackConfigError. */
 export function parseStackConfig(raw: unknown): ParsedStackConfig {
   const parsed = stackConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new StackConfigError(
-      parsed.error.issues.map((issue) => {
-        const path = issue.path as Path;
-        if (issue.code === "unrecognized_keys") {
-          const where = path.length ? describePath(path) + "." : `${CONFIG_NAMESPACE}:`;
-          return {
-            path: `${where}${issue.keys.join(", ")}`,
-            value: "(unknown key)",
-            message: `not a setting nats-infra knows; check the spelling against the configuration reference in README.md`,
-          };
-        }
-        return toProblem(raw, { path, message: friendlyZodMessage(issue.message) });
-      }),
-    );
+  if (parsed.success) {
+    const config = parsed.data;
+    const problems = crossFieldProblems(config);
+    if (problems.length > 0) throw new StackConfigError(problems.map((p) => toProblem(raw, p)));
+    return { config, warnings: warnings(config).map((w) => toProblem(raw, w)) };
   }
-  const config = parsed.data;
-  const problems = crossFieldProblems(config);
-  if (problems.length > 0) throw new StackConfigError(problems.map((p) => toProblem(raw, p)));
-  return { config, warnings: warnings(config).map((w) => toProblem(raw, w)) };
+  const schemaProblems = schemaFindings(parsed.error.issues as unknown as SchemaIssue[]);
+  // Also check how the parts that did parse fit together, so one run shows every problem.
+  const partial = parseWhatParses(raw);
+  const flagged = new Set(schemaProblems.map((p) => JSON.stringify(p.path)));
+  const crossProblems = (partial ? crossFieldProblems(partial.config) : [])
+    .map((p) => ({ ...p, path: partial!.originalPath(p.path) }))
+    .filter((p) => !flagged.has(JSON.stringify(p.path)));
+  throw new StackConfigError([...schemaProblems, ...crossProblems].map((p) => toProblem(raw, p)));
 }
 
 /** Reads `Pulumi.<stack>.yaml` and returns the values under `nats-infra:` without the prefix. */
@@ -94,25 +90,8 @@ export function describePath(path: Path): string {
   return text;
 }
 
-function valueAt(raw: unknown, path: Path): unknown {
-  let current: unknown = raw;
-  for (const part of path) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<string | number, unknown>)[part];
-  }
-  return current;
-}
-
 function describeValue(value: unknown): string {
   if (value === undefined) return "(missing)";
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/** zod's own wording, made to read as advice in a config file. */
-function friendlyZodMessage(message: string): string {
-  return message
-    .replace(/^Invalid input: expected (\w+), received undefined$/, "required: add this field ($1)")
-    .replace(/^Invalid input: expected (\w+), received (\w+)$/, "expected a $1 here, not a $2")
-    .replace(/^Invalid option: expected one of (.*)$/, "must be one of $1");
 }

@@ -14,7 +14,7 @@ export const subject = z.string().superRefine((value, ctx) => {
 });
 
 /** A byte size written as a number or a string like "1GB"; parsed to bytes. */
-export const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+export const size = z.union([z.number(), z.string()], { error: `not a size; use ${SIZE_HELP}` }).transform((value, ctx) => {
   const bytes = parseSize(value);
   if (bytes === undefined) {
     ctx.addIssue({ code: "custom", message: `not a size; use ${SIZE_HELP}` });

@@ -1,5 +1,8 @@
-// Human sizes and durations, parsed the way nats-server reads them, so that what a person writes
-// in the stack config means the same thing to us and to the server.
+// Human sizes and durations, parsed once here. Sizes are rendered as plain byte counts, so what
+// a person writes means exactly what this file says. Note that K/M/G/T are powers of 1024 here,
+// as in Docker's memory limits, while nats-server itself reads a bare `1G` as 10^9 and only
+// `1GB` as 2^30 (checked in nats-server's conf/parse.go): never pass these strings through.
+// Durations keep Go's syntax, which the server reads too.
 
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
