@@ -1,28 +1,52 @@
 // JetStream streams and durable consumers declared in the stack config (`nats-infra:streams`).
 // Cross-field checks (accounts exist, subjects do not overlap, limits fit) live in validate.ts.
+// The reconciler (tools/streams) turns these declarations into server requests; everything a
+// person can write here maps to exactly one field of the server's stream or consumer config.
 import { z } from "zod";
 import { DEFAULT_ACCOUNT, duration, size, subject } from "./primitives";
 
-/** Names the server accepts for streams and consumers, and that are safe as subject tokens. */
+/**
+ * Names the server accepts for streams and consumers (it refuses '.', '*', '>', whitespace and
+ * path separators, and more than 255 characters), narrowed to characters that are also safe as a
+ * subject token in permissions (`$JS.API.STREAM.CREATE.<name>`) and as a Pulumi resource name.
+ */
 export const STREAM_NAME_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
 const streamName = z
   .string()
-  .regex(STREAM_NAME_PATTERN, "stream and consumer names are letters, digits, '_' and '-' (no dots, spaces, '*' or '>')");
+  .regex(STREAM_NAME_PATTERN, "stream and consumer names are 1-255 letters, digits, '_' and '-' (no dots, spaces, '*' or '>')");
+
+/** A limit where -1 means "none"; 0 is refused because the server silently turns it into -1 or a default. */
+const limit = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(-1)
+    .refine((n) => n !== 0, `0 is not a ${what}; use -1 for no limit`);
+
+const byteLimit = z.union([z.literal(-1), size]).refine((n) => n !== 0, "0 bytes is not a limit; use -1 for no limit");
 
 export const consumerSchema = z
   .object({
-    /** Durable name. */
+    /** Durable name; applications bind to the consumer by this name. */
     name: streamName,
+    /** pull: clients fetch batches (the usual choice); push: the server sends to deliverSubject. */
     type: z.enum(["pull", "push"]).default("pull"),
     /** Push consumers only: the subject messages are delivered to. */
     deliverSubject: subject.optional(),
+    /** Only messages on these subjects (all of the stream's when empty). */
     filterSubjects: z.array(subject).default([]),
+    /** Fixed at creation by the server. */
     ackPolicy: z.enum(["explicit", "all", "none"]).default("explicit"),
     ackWait: duration.default("30s"),
-    maxDeliver: z.number().int().min(-1).default(-1),
-    maxAckPending: z.number().int().min(-1).default(1000),
+    /** Deliveries of one message before the server gives up on it (-1: no limit). */
+    maxDeliver: limit("delivery count").default(-1),
+    /** Unacknowledged messages in flight before delivery pauses (-1: no limit). */
+    maxAckPending: limit("pending count").default(1000),
+    /** Where a new consumer starts; fixed at creation by the server. */
     deliverPolicy: z.enum(["all", "last", "new", "last_per_subject"]).default("all"),
     description: z.string().max(4096).optional(),
+    /** Delete this consumer (and its position in the stream); needs the stream's allowDelete. */
+    delete: z.boolean().default(false),
   })
   .strict();
 
@@ -32,28 +56,44 @@ export const streamSchema = z
     subjects: z.array(subject).min(1, "a stream needs at least one subject"),
     /** Account that owns the stream (defaults to the default application account). */
     account: z.string().default(DEFAULT_ACCOUNT),
+    /** Fixed at creation by the server. */
     storage: z.enum(["file", "memory"]).default("file"),
     replicas: z.number().int().min(1).max(5).default(1),
+    /** limits <-> interest can change later; to or from workqueue cannot. */
     retention: z.enum(["limits", "interest", "workqueue"]).default("limits"),
-    maxMsgs: z.number().int().min(-1).default(-1),
+    maxMsgs: limit("message limit").default(-1),
     /** Total bytes kept (-1: no limit other than the account's). */
-    maxBytes: z.union([z.literal(-1), size]).default(-1),
+    maxBytes: byteLimit.default(-1),
     /** Oldest message age kept; "0s" keeps messages forever. */
     maxAge: duration.or(z.literal("0")).default("0s"),
-    maxMsgSize: z.union([z.literal(-1), size]).default(-1),
-    maxMsgsPerSubject: z.number().int().min(-1).default(-1),
+    maxMsgSize: byteLimit.default(-1),
+    maxMsgsPerSubject: limit("per-subject limit").default(-1),
+    /** When a limit is reached: drop the oldest messages, or refuse new ones. */
     discard: z.enum(["old", "new"]).default("old"),
-    duplicateWindow: duration.default("2m"),
+    /** Window for de-duplicating on Nats-Msg-Id; defaults to 2m, or maxAge when that is shorter. */
+    duplicateWindow: duration.optional(),
+    /** Once true, the server never lets it go back to false. */
     denyDelete: z.boolean().default(false),
+    /** Once true, the server never lets it go back to false. */
     denyPurge: z.boolean().default(false),
     description: z.string().max(4096).optional(),
     /**
-     * Removing a stream from the config never deletes it. Set this and remove the entry (or set
-     * `delete: true`) to have the reconciler delete the stream and every message in it.
+     * Lets the reconciler lose data of this stream when the config asks for it: `delete: true`
+     * here or on a consumer, a change the server can only make by recreating the stream or a
+     * consumer, and lowered limits that drop stored messages. Off, such changes are refused.
+     * Removing a stream from the config never deletes it.
      */
     allowDelete: z.boolean().default(false),
+    /** Delete the stream and every message in it; needs allowDelete. */
+    delete: z.boolean().default(false),
     consumers: z.array(consumerSchema).default([]),
   })
   .strict();
 
 export const streamsSchema = z.array(streamSchema);
+
+export type StreamDeclaration = z.output<typeof streamSchema>;
+export type ConsumerDeclaration = z.output<typeof consumerSchema>;
+
+/** The duplicate window the server gets: as written, else 2m capped at maxAge (the server's rule). */
+export const DEFAULT_DUPLICATE_WINDOW = "2m";

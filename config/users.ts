@@ -83,29 +83,29 @@ function serviceUser(service: ServiceConfig): NatsUser {
 }
 
 /**
- * The stream reconciler's user in one account: create, update and inspect streams and consumers;
- * delete only the streams whose config says `allowDelete`.
+ * The stream reconciler's user in one account (tools/streams). Least privilege, scoped to the
+ * streams and consumers the config declares for this account: it can read their state, create
+ * and update them, and list the account's streams (to report the ones the config does not
+ * know). It can delete a stream or one of its declared consumers only when that stream says
+ * `allowDelete`. It cannot publish or read application messages, purge, or create any other
+ * consumer (a consumer it could choose would let it read a stream's messages).
  */
-function jetstreamAdminPermissions(config: StackConfig, account: string): UserPermissions {
-  const deletable = config.streams.filter((s) => s.account === account && s.allowDelete).map((s) => s.name);
+export function jetstreamAdminPermissions(config: StackConfig, account: string): UserPermissions {
+  const api = "$JS.API";
+  const allow = [`${api}.INFO`, `${api}.STREAM.LIST`];
+  for (const stream of config.streams.filter((s) => s.account === account)) {
+    const s = stream.name;
+    allow.push(`${api}.STREAM.INFO.${s}`, `${api}.STREAM.CREATE.${s}`, `${api}.STREAM.UPDATE.${s}`, `${api}.CONSUMER.LIST.${s}`);
+    if (stream.allowDelete) allow.push(`${api}.STREAM.DELETE.${s}`);
+    for (const { name: c } of stream.consumers) {
+      // CREATE.<s>.<c>[.<filter>] is the current API; DURABLE.CREATE is what clients use for
+      // several filter subjects. Both create or update only the consumer named here.
+      allow.push(`${api}.CONSUMER.INFO.${s}.${c}`, `${api}.CONSUMER.CREATE.${s}.${c}`, `${api}.CONSUMER.CREATE.${s}.${c}.>`, `${api}.CONSUMER.DURABLE.CREATE.${s}.${c}`);
+      if (stream.allowDelete) allow.push(`${api}.CONSUMER.DELETE.${s}.${c}`);
+    }
+  }
   return {
-    publish: {
-      allow: [
-        "$JS.API.INFO",
-        "$JS.API.STREAM.NAMES",
-        "$JS.API.STREAM.LIST",
-        "$JS.API.STREAM.INFO.*",
-        "$JS.API.STREAM.CREATE.*",
-        "$JS.API.STREAM.UPDATE.*",
-        "$JS.API.CONSUMER.NAMES.*",
-        "$JS.API.CONSUMER.LIST.*",
-        "$JS.API.CONSUMER.INFO.*.*",
-        "$JS.API.CONSUMER.CREATE.*.>",
-        "$JS.API.CONSUMER.CREATE.*",
-        "$JS.API.CONSUMER.DURABLE.CREATE.*.*",
-        ...deletable.flatMap((name) => [`$JS.API.STREAM.DELETE.${name}`, `$JS.API.CONSUMER.DELETE.${name}.*`]),
-      ],
-    },
+    publish: { allow: unique(allow) },
     subscribe: { allow: [INBOX_WILDCARD] },
     allowResponses: false,
   };

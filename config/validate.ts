@@ -2,7 +2,7 @@
 // Each check reports a path into the stack config so the person can find the line to fix.
 import { parseDuration } from "./units";
 import { subjectCovers, subjectsOverlap } from "./subjects";
-import type { StackConfig } from "./schema";
+import type { StackConfig, StreamConfig } from "./schema";
 
 export type Path = (string | number)[];
 export interface Finding {
@@ -64,6 +64,9 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
 /** The cluster has one server today; a routed cluster raises this. */
 export const SERVER_COUNT = 1;
 
+/** Subjects a stream may not capture: the server refuses them (they would swallow API requests). */
+const RESERVED_SUBJECTS = ["$JS.>", "$SYS.>"];
+
 function streamProblems(config: StackConfig): Finding[] {
   const problems: Finding[] = [];
   const add = (path: Path, message: string) => problems.push({ path, message });
@@ -76,11 +79,28 @@ function streamProblems(config: StackConfig): Finding[] {
     } else if (account.jetstream === false) {
       add(at("account"), `JetStream is off for account ${account.name}; set its jetstream to true or move the stream`);
     }
+    if (stream.delete && !stream.allowDelete) {
+      add(at("delete"), "deleting a stream loses every message in it; set allowDelete: true on this stream as well to confirm");
+    }
+    stream.subjects.forEach((subj, j) => {
+      const reserved = RESERVED_SUBJECTS.find((r) => subjectsOverlap(subj, r));
+      if (reserved) add(at("subjects", j), `overlaps "${reserved}", which the server keeps for its own API; use an application subject such as "orders.>"`);
+    });
     if (stream.replicas > SERVER_COUNT) add(at("replicas"), `must not exceed the number of servers (${SERVER_COUNT})`);
     const limit = stream.storage === "file" ? config.jetstream.maxFileStore : config.jetstream.maxMemoryStore;
+    const key = stream.storage === "file" ? "maxFileStore" : "maxMemoryStore";
     if (stream.maxBytes > limit) {
-      const key = stream.storage === "file" ? "maxFileStore" : "maxMemoryStore";
       add(at("maxBytes"), `exceeds the JetStream limit jetstream.${key} (${limit} bytes); lower it or raise the limit`);
+    } else if (account && typeof account.jetstream === "object") {
+      const accountLimit = stream.storage === "file" ? account.jetstream.maxFile : account.jetstream.maxMemory;
+      const accountKey = stream.storage === "file" ? "maxFile" : "maxMemory";
+      if (accountLimit !== undefined && stream.maxBytes > accountLimit) {
+        add(at("maxBytes"), `exceeds account ${account.name}'s jetstream.${accountKey} (${accountLimit} bytes); lower it or raise the account's limit`);
+      }
+    }
+    const maxAgeMs = parseDuration(stream.maxAge === "0" ? "0s" : stream.maxAge)!;
+    if (stream.duplicateWindow !== undefined && maxAgeMs > 0 && parseDuration(stream.duplicateWindow)! > maxAgeMs) {
+      add(at("duplicateWindow"), `must not be longer than maxAge (${stream.maxAge}); the server refuses it`);
     }
     config.streams.forEach((other, o) => {
       if (o >= s || other.account !== stream.account) return;
@@ -90,17 +110,89 @@ function streamProblems(config: StackConfig): Finding[] {
         if (clash) add(at("subjects", j), `overlaps "${clash}" of stream ${other.name} in the same account; a message may belong to one stream only`);
       }
     });
-    duplicates(stream.consumers.map((c) => c.name)).forEach((c) => add(at("consumers", c, "name"), "consumer names must be unique within a stream"));
-    stream.consumers.forEach((consumer, c) => {
-      if (consumer.type === "push" && !consumer.deliverSubject) add(at("consumers", c, "deliverSubject"), "a push consumer needs a deliverSubject");
-      if (consumer.type === "pull" && consumer.deliverSubject) add(at("consumers", c, "deliverSubject"), "only push consumers take a deliverSubject; remove it or set type: push");
-      consumer.filterSubjects.forEach((filter, f) => {
-        if (!stream.subjects.some((subj) => subjectsOverlap(subj, filter))) {
-          add(at("consumers", c, "filterSubjects", f), `matches none of the stream's subjects (${stream.subjects.join(", ")})`);
-        }
+    problems.push(...consumerProblems(stream, at));
+  });
+  problems.push(...reservationProblems(config));
+  return problems;
+}
+
+function consumerProblems(stream: StreamConfig, at: (...rest: Path) => Path): Finding[] {
+  const problems: Finding[] = [];
+  const add = (path: Path, message: string) => problems.push({ path, message });
+  duplicates(stream.consumers.map((c) => c.name)).forEach((c) => add(at("consumers", c, "name"), "consumer names must be unique within a stream"));
+  stream.consumers.forEach((consumer, c) => {
+    const here = (...rest: Path) => at("consumers", c, ...rest);
+    if (consumer.delete && !stream.allowDelete) {
+      add(here("delete"), "deleting a consumer loses its position and pending acknowledgements; set allowDelete: true on the stream as well to confirm");
+    }
+    if (consumer.type === "push" && !consumer.deliverSubject) add(here("deliverSubject"), "a push consumer needs a deliverSubject");
+    if (consumer.type === "pull" && consumer.deliverSubject) add(here("deliverSubject"), "only push consumers take a deliverSubject; remove it or set type: push");
+    if (consumer.deliverSubject) {
+      const loop = stream.subjects.find((subj) => subjectsOverlap(subj, consumer.deliverSubject!));
+      if (loop) add(here("deliverSubject"), `overlaps the stream's subject "${loop}", so deliveries would be stored again (the server refuses the cycle); use a subject outside the stream`);
+    }
+    consumer.filterSubjects.forEach((filter, f) => {
+      if (!stream.subjects.some((subj) => subjectsOverlap(subj, filter))) {
+        add(here("filterSubjects", f), `matches none of the stream's subjects (${stream.subjects.join(", ")})`);
+      }
+      consumer.filterSubjects.forEach((otherFilter, g) => {
+        if (g < f && subjectsOverlap(filter, otherFilter)) add(here("filterSubjects", f), `overlaps "${otherFilter}" of the same consumer; the server refuses overlapping filters`);
       });
     });
+    if (stream.retention === "workqueue" && consumer.type === "pull" && consumer.ackPolicy !== "explicit") {
+      add(here("ackPolicy"), "a pull consumer of a workqueue stream must use ackPolicy: explicit (the server refuses others)");
+    }
   });
+  if (stream.retention === "workqueue") {
+    // Each message of a work queue goes to one consumer, so their subjects may not overlap.
+    const live = stream.consumers.map((consumer, c) => ({ consumer, c })).filter(({ consumer }) => !consumer.delete);
+    live.forEach(({ consumer, c }, k) => {
+      for (const { consumer: earlier } of live.slice(0, k)) {
+        const mine = consumer.filterSubjects.length ? consumer.filterSubjects : [">"];
+        const theirs = earlier.filterSubjects.length ? earlier.filterSubjects : [">"];
+        if (mine.some((a) => theirs.some((b) => subjectsOverlap(a, b)))) {
+          add(at("consumers", c, "filterSubjects"), `overlaps consumer ${earlier.name} on this workqueue stream; give each consumer of a work queue its own subjects`);
+          break;
+        }
+      }
+    });
+  }
+  return problems;
+}
+
+/**
+ * The server reserves a stream's maxBytes when the stream is created, so the streams together
+ * must fit in the server's and the account's limits, or the later ones fail to be created.
+ */
+function reservationProblems(config: StackConfig): Finding[] {
+  const problems: Finding[] = [];
+  for (const storage of ["file", "memory"] as const) {
+    const serverKey = storage === "file" ? "maxFileStore" : "maxMemoryStore";
+    const serverLimit = config.jetstream[serverKey];
+    const reserving = config.streams.map((stream, s) => ({ stream, s })).filter(({ stream }) => stream.storage === storage && stream.maxBytes > 0 && !stream.delete);
+    const total = reserving.reduce((sum, { stream }) => sum + stream.maxBytes, 0);
+    if (total > serverLimit && reserving.every(({ stream }) => stream.maxBytes <= serverLimit)) {
+      const { s } = reserving[reserving.length - 1];
+      problems.push({
+        path: ["streams", s, "maxBytes"],
+        message: `the ${storage} streams reserve ${total} bytes in all (${reserving.map(({ stream }) => stream.name).join(", ")}), more than jetstream.${serverKey} (${serverLimit} bytes); lower their maxBytes or raise the limit`,
+      });
+    }
+    for (const account of config.accounts) {
+      if (typeof account.jetstream !== "object") continue;
+      const accountKey = storage === "file" ? "maxFile" : "maxMemory";
+      const accountLimit = account.jetstream[accountKey];
+      if (accountLimit === undefined) continue;
+      const mine = reserving.filter(({ stream }) => stream.account === account.name);
+      const sum = mine.reduce((acc, { stream }) => acc + stream.maxBytes, 0);
+      if (sum > accountLimit && mine.every(({ stream }) => stream.maxBytes <= accountLimit)) {
+        problems.push({
+          path: ["streams", mine[mine.length - 1].s, "maxBytes"],
+          message: `account ${account.name}'s ${storage} streams reserve ${sum} bytes in all, more than its jetstream.${accountKey} (${accountLimit} bytes); lower their maxBytes or raise the limit`,
+        });
+      }
+    }
+  }
   return problems;
 }
 
