@@ -21,8 +21,11 @@ export function schemaFindings(issues: readonly SchemaIssue[], base: Path = []):
       return (issue.keys ?? []).map((key) => ({ path: [...path, key], message: unknownKeyMessage(key, known) }));
     }
     if (issue.code === "invalid_union" && issue.errors) {
-      const branch = intendedBranch(issue.errors);
-      if (branch) return schemaFindings(branch, path);
+      const branches = plausibleBranches(issue.errors);
+      if (branches.length === 1) return schemaFindings(branches[0], path);
+      // Several forms fit equally badly: a key unknown to all of them is the likely mistake.
+      const unknownToAll = branches.length ? branches.map(unknownKeysOf).reduce((a, b) => a.filter((key) => b.includes(key))) : [];
+      if (unknownToAll.length) return schemaFindings([{ code: "unrecognized_keys", path: [], message: "", keys: unknownToAll }], path);
       return [{ path, message: unionMessage(issue) }];
     }
     return [{ path, message: friendlyZodMessage(issue.message) }];
@@ -30,15 +33,18 @@ export function schemaFindings(issues: readonly SchemaIssue[], base: Path = []):
 }
 
 /**
- * Of a union's alternatives, the one whose value at least had the right type (an object for an
- * object form, a string for a duration) and failed least; undefined when that is not one branch.
+ * Of a union's alternatives, those whose value at least had the right type (an object for an
+ * object form, a string for a duration) and that failed least: the form the person meant.
  */
-function intendedBranch(branches: SchemaIssue[][]): SchemaIssue[] | undefined {
+function plausibleBranches(branches: SchemaIssue[][]): SchemaIssue[][] {
   const wrongType = (issue: SchemaIssue) => issue.path.length === 0 && ["invalid_type", "invalid_value", "invalid_union"].includes(issue.code);
   const plausible = branches.filter((branch) => !branch.some(wrongType));
   const fewest = Math.min(...plausible.map((branch) => branch.length));
-  const best = plausible.filter((branch) => branch.length === fewest);
-  return best.length === 1 ? best[0] : undefined;
+  return plausible.filter((branch) => branch.length === fewest);
+}
+
+function unknownKeysOf(branch: SchemaIssue[]): string[] {
+  return branch.filter((i) => i.code === "unrecognized_keys" && i.path.length === 0).flatMap((i) => i.keys ?? []);
 }
 
 function unionMessage(issue: SchemaIssue): string {
@@ -96,7 +102,11 @@ export function knownKeys(schema: unknown, path: Path): string[] {
 export function friendlyZodMessage(message: string): string {
   return message
     .replace(/^Invalid input: expected (\w+), received undefined$/, "required: add this field ($1)")
-    .replace(/^Invalid input: expected (\w+), received (\w+)$/, "expected a $1 here, not a $2")
+    .replace(/^Invalid input: expected (\w+), received (\w+)$/, (_, want: string, got: string) => `expected ${article(want)} here, not ${article(got)}`)
     .replace(/^Invalid option: expected one of (.*)$/, "must be one of $1")
     .replace(/^Invalid input: expected (.*)$/, "must be $1");
+}
+
+function article(word: string): string {
+  return word === "null" || word === "undefined" ? word : `${/^[aeiou]/.test(word) ? "an" : "a"} ${word}`;
 }
