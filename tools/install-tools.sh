@@ -12,7 +12,7 @@ command -v go >/dev/null || { echo "install-tools: Go is needed (apt-get install
 # name module version binary optional
 entries=$(node -e '
   const v = require("./config/versions.json");
-  for (const [name, t] of Object.entries(v)) if (!name.startsWith("$"))
+  for (const [name, t] of Object.entries(v)) if (!name.startsWith("$") && t.module)
     console.log([name, t.module, t.version, t.binary, t.optional ? "optional" : "required"].join(" "));
 ')
 
@@ -41,4 +41,12 @@ while read -r name module version binary need; do
   ln -sf "$cached/$binary" "$bin_dir/$binary"
   echo "install-tools: $binary $version -> .tools/bin/$binary"
 done <<<"$entries"
+
+# nats-py, the Python client the README's Python snippet uses; tests run it from this venv.
+py_version=$(node -p 'require("./config/versions.json").natsPy.version')
+if [ "$(.tools/py/bin/pip show nats-py 2>/dev/null | sed -n 's/^Version: //p')" != "$py_version" ]; then
+  python3 -m venv .tools/py
+  .tools/py/bin/pip install --quiet --disable-pip-version-check "nats-py==$py_version" || status=1
+fi
+echo "install-tools: nats-py $py_version -> .tools/py"
 exit $status
