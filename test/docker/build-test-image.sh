@@ -36,6 +36,7 @@ if [ "$existing" = "$inputs" ]; then
   exit 0
 fi
 
+stale=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
 mkdir -p "$rootfs/bin" "$rootfs/usr/local/bin" "$rootfs/etc/nats" "$rootfs/data" "$rootfs/tmp"
@@ -64,5 +65,7 @@ tar --numeric-owner --owner=0 --group=0 -C "$rootfs" -c . |
     --change 'EXPOSE 4222 6222 8222' \
     --change "LABEL nats-infra.test-image.inputs=$inputs" \
     - "$tag" >/dev/null
+# The previous build is now untagged; drop it unless a container still uses it.
+[ -z "$stale" ] || docker image rm "$stale" >/dev/null 2>&1 || true
 echo "build-test-image: built $tag (inputs $inputs)" >&2
 echo "$tag"
