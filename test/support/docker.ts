@@ -162,10 +162,13 @@ export interface NatsContainer {
  * script validates with a throwaway container), then starts the container as the component
  * declares it and waits until /healthz answers.
  */
-export async function startNatsContainer(raw: Record<string, unknown>, options: { stopTimeoutSeconds?: number } = {}): Promise<NatsContainer> {
+export async function startNatsContainer(
+  raw: Record<string, unknown>,
+  options: { stopTimeoutSeconds?: number; /** Reuse this data volume (e.g. of a removed container). */ volume?: string } = {},
+): Promise<NatsContainer> {
   const image = testImage();
   const name = uniqueName("nats-infra-test");
-  const volume = `${name}-data`;
+  const volume = options.volume ?? `${name}-data`;
   const configDir = path.join(tempDir("nats-infra-docker-"), "config");
   const clientPort = await freePort();
   const monitorPort = await freePort();
