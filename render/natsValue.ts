@@ -35,13 +35,29 @@ export function natsValue(value: NatsValue, indent = ""): string {
   }
   const entries = Object.entries(value).filter(([, v]) => v !== undefined) as [string, NatsValue][];
   if (entries.length === 0) return "{}";
-  return `{\n${entries.map(([k, v]) => `${inner}${natsString(k)}: ${natsValue(v, inner)}`).join(",\n")}\n${indent}}`;
+  return `{\n${entries.map(([k, v]) => `${inner}${natsKey(k)}: ${natsValue(v, inner)}`).join(",\n")}\n${indent}}`;
+}
+
+/**
+ * A map key in double quotes. The server reads a quoted key up to the next '"' with no escapes
+ * at all (conf/lex.go, lexMapDubQuotedKey), so a key that would need one cannot be written and
+ * is refused rather than read back as something else.
+ */
+export function natsKey(key: string): string {
+  if (/["\u0000-\u001f\u007f]/.test(key)) throw new Error(`cannot render the key ${JSON.stringify(key)} in NATS config: keys cannot hold '"' or control characters`);
+  return `"${key}"`;
 }
 
 /** Top-level `key: value` lines, the form a NATS config file accepts alongside `include`. */
 export function natsTopLevel(entries: Record<string, NatsValue | undefined>): string {
   return Object.entries(entries)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}: ${natsValue(v as NatsValue)}`)
+    .map(([k, v]) => `${bareKey(k)}: ${natsValue(v as NatsValue)}`)
     .join("\n");
+}
+
+/** Top-level keys are our own setting names, written bare as in the server's documentation. */
+function bareKey(key: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/i.test(key)) throw new Error(`cannot render ${JSON.stringify(key)} as a top-level NATS config key`);
+  return key;
 }
