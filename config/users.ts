@@ -2,6 +2,7 @@
 // nats-infra itself needs. Permissions are computed here once, so the auth renderer, the preview
 // summary, the policies and the tests all read the same answer.
 import { SYSTEM_ACCOUNT, type ServiceConfig, type StackConfig } from "./schema";
+import { subjectCovers, subjectsOverlap } from "./subjects";
 
 export interface SubjectRules {
   allow?: string[];
@@ -76,10 +77,38 @@ function serviceUser(service: ServiceConfig): NatsUser {
     permissions: {
       // allow_responses alone already denies every other publish, so an empty list needs no deny.
       publish: publish.length ? { allow: publish } : service.responses ? {} : NOTHING,
-      subscribe: subscribe.length ? { allow: subscribe } : NOTHING,
+      subscribe: subscribe.length ? subscribeRules(subscribe) : NOTHING,
       allowResponses: service.responses,
     },
   };
+}
+
+/**
+ * nats-server checks a subscription against the allow list by matching the subscription's own
+ * subject as if it were a message subject, so the `>` of a subscription to `events.>` matches
+ * the trailing `*` of an allow `events.*`: the subscription is accepted and then delivers
+ * `events.a.b` too (seen on 2.14.10). A deny of `events.*.>` closes that gap: the server then
+ * filters each delivery on such a wildcard subscription, so the service receives exactly what
+ * `events.*` matches. The deny is left out where another allow reaches into `events.*.>`, since a
+ * deny would take that allow away (validate.ts warns about that case).
+ */
+function subscribeRules(allow: string[]): SubjectRules {
+  const deny = allow
+    .filter((subject) => subject.split(".").pop() === "*")
+    .map((subject) => `${subject}.>`)
+    .filter((deeper) => !allow.some((other) => subjectsOverlap(other, deeper)));
+  return deny.length ? { allow, deny: unique(deny) } : { allow };
+}
+
+/** Subscribe allows whose trailing `*` also lets a `>` subscription through, unfixable by a deny. */
+export function unboundedTrailingWildcards(allow: string[]): { subject: string; overlapping: string }[] {
+  return allow.flatMap((subject) => {
+    if (subject.split(".").pop() !== "*") return [];
+    const deeper = `${subject}.>`;
+    if (allow.some((other) => subjectCovers(other, deeper))) return [];
+    const overlapping = allow.find((other) => subjectsOverlap(other, deeper));
+    return overlapping ? [{ subject, overlapping }] : [];
+  });
 }
 
 /**

@@ -3,6 +3,7 @@
 import { parseDuration } from "./units";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import type { StackConfig, StreamConfig } from "./schema";
+import { INBOX_WILDCARD, unboundedTrailingWildcards } from "./users";
 
 export type Path = (string | number)[];
 export interface Finding {
@@ -212,6 +213,17 @@ export function warnings(config: StackConfig): Finding[] {
         });
       }
     });
+    const granted = service.requests ? [...service.subscribe, INBOX_WILDCARD] : service.subscribe;
+    for (const { subject, overlapping } of unboundedTrailingWildcards(granted)) {
+      const k = service.subscribe.indexOf(subject);
+      found.push({
+        path: ["services", i, "subscribe", k],
+        message:
+          `nats-server accepts a subscription to "${subject.replace(/\*$/, ">")}" under this allow and then delivers deeper subjects too; ` +
+          `nats-infra normally denies "${subject}.>" to stop that, but here that deny would also take away "${overlapping}". ` +
+          `Allow "${subject.replace(/\*$/, ">")}" if deeper subjects are fine, or list the single-token subjects instead of "${subject}".`,
+      });
+    }
   });
   return found;
 }
