@@ -66,8 +66,13 @@ export const memoryLimits: ResourceValidationPolicy = {
       return;
     }
     const bytes = parseGoMemLimit(entry.value);
+    if (entry.value.trim() === "off") {
+      reportViolation(`nats container ${args.name} sets GOMEMLIMIT=off, which turns the limit off: ${advice}.`);
+      return;
+    }
     if (bytes === undefined) {
-      reportViolation(`nats container ${args.name} sets GOMEMLIMIT="${entry.value}", which is not a limit Go reads (an integer with B, KiB, MiB, GiB or TiB): ${advice}.`);
+      // Checked with Go: a malformed GOMEMLIMIT is a fatal error at start, so the server would not run.
+      reportViolation(`nats container ${args.name} sets GOMEMLIMIT="${entry.value}", which is not a limit Go reads (an integer with B, KiB, MiB, GiB or TiB; the server would exit at start): ${advice}.`);
       return;
     }
     const percent = (bytes / limitBytes) * 100;

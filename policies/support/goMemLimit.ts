@@ -1,5 +1,5 @@
 // GOMEMLIMIT as the Go runtime reads it: an integer with an optional unit B, KiB, MiB, GiB or
-// TiB (binary multiples only), or "off".
+// TiB (binary multiples only; checked: "1600MB" and "1.5GiB" are fatal at start), or "off".
 const UNITS: Record<string, number> = { "": 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
 
 /** Bytes, or undefined when the Go runtime would not read the value as a limit. */
