@@ -4,7 +4,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { docker, dockerOk, inspect, removeAll, requireDocker, startNatsContainer } from "../support/docker";
+import { docker, dockerAsync, dockerOk, inspect, removeAll, requireDocker, startNatsContainer } from "../support/docker";
 
 // nats-server refuses a lame duck shorter than 30 s; a short grace period keeps the stop quick.
 const config = {
@@ -30,7 +30,7 @@ test("docker stop puts the server in lame duck mode: clients are told, and it ex
   expect(inspect(nats.name, "{{.Config.StopSignal}}")).toBe("SIGUSR2");
 
   const start = Date.now();
-  const stop = docker(["stop", nats.name], { timeoutMs: 55_000 });
+  const stop = await dockerAsync(["stop", nats.name], { timeoutMs: 55_000 });
   console.log(`docker stop with one client connected took ${Date.now() - start} ms (lame duck 30s, grace 1s)`);
 
   expect(stop.status).toBe(0);

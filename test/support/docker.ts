@@ -2,7 +2,7 @@
 // the way the NatsCluster component does (config dir bind-mounted read-only, named volume on
 // /data, ports on 127.0.0.1 only, SIGUSR2 to stop) and deliver config with tools/apply-config.sh.
 // Everything a test starts is recorded here and removed by `removeAll()`.
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -34,6 +34,16 @@ export function docker(args: string[], options: { timeoutMs?: number } = {}): Co
   const result = spawnSync("docker", args, { encoding: "utf8", timeout: options.timeoutMs ?? 60_000 });
   if (result.error) return { status: null, stdout: "", stderr: String(result.error) };
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `docker` without blocking the event loop, for slow commands (e.g. `stop`) while clients run. */
+export function dockerAsync(args: string[], options: { timeoutMs?: number } = {}): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    execFile("docker", args, { encoding: "utf8", timeout: options.timeoutMs ?? 60_000 }, (error, stdout, stderr) => {
+      const status = error ? (typeof error.code === "number" ? error.code : null) : 0;
+      resolve({ status, stdout, stderr: stderr || (error && status === null ? String(error) : "") });
+    });
+  });
 }
 
 /** Like `docker`, but throws with docker's own message when the command fails. */
