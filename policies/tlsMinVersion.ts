@@ -6,6 +6,13 @@ import { COMMAND_TYPE, commandEnvironment } from "./support/entries";
 import { tlsBlocks } from "./support/natsConfTls";
 import { UNKNOWN } from "./support/values";
 
+/**
+ * What nats-server accepts when a tls block has no min_version. Checked on 2.14.10: a TLS 1.1
+ * handshake gets a protocol_version alert, 1.2 and 1.3 complete; "1.1" as min_version is
+ * refused at start ("unsupported TLS version").
+ */
+export const SERVER_DEFAULT_MIN_VERSION = "1.2";
+
 export interface TlsMinVersionConfig {
   minimumVersion: "1.2" | "1.3";
   natsConfEnvKeys: string[];
@@ -37,7 +44,9 @@ export const tlsMinVersion: ResourceValidationPolicy = {
     for (const entry of entries.filter((e) => config.natsConfEnvKeys.includes(e.key))) {
       for (const block of tlsBlocks(entry.value)) {
         if (block.minVersion === undefined) {
-          reportViolation(`${args.name}: the ${block.path} block of ${entry.where} has no min_version, so the accepted TLS versions depend on the server build: ${fix}.`);
+          if (versionBelow(SERVER_DEFAULT_MIN_VERSION, config.minimumVersion)) {
+            reportViolation(`${args.name}: the ${block.path} block of ${entry.where} has no min_version, so it accepts the server's default TLS ${SERVER_DEFAULT_MIN_VERSION}, older than ${config.minimumVersion}: ${fix}.`);
+          }
         } else if (versionBelow(block.minVersion, config.minimumVersion)) {
           reportViolation(`${args.name}: the ${block.path} block of ${entry.where} accepts TLS ${block.minVersion}, older than ${config.minimumVersion}: ${fix}.`);
         }
