@@ -26,7 +26,7 @@ async function messages(policy: Policy, record: ResourceRecord, config: object =
 function devNatsContainer(): ResourceRecord {
   const { config } = parseStackConfig(readStackFile("Pulumi.dev.yaml"));
   const args = natsContainerArgs({ config, image: "nats:2.14.10-alpine", configDir: "/srv/nats", volumeName: "nats-infra-jetstream", networkName: "net", restartKey: "k" });
-  return container(args as Record<string, unknown>, "nats-nats");
+  return container(args as unknown as Record<string, unknown>, "nats-nats");
 }
 
 describe("loopback-ports", () => {
