@@ -29,6 +29,18 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
     if (!accountNames.has(service.account)) {
       add(["services", i, "account"], `no such account; declared accounts: ${[...accountNames].join(", ")}`);
     }
+    // A grant nats-infra cannot hold to exactly what is written is refused, not widened.
+    const granted = service.requests ? [...service.subscribe, INBOX_WILDCARD] : service.subscribe;
+    for (const { subject, overlapping } of unboundedTrailingWildcards(granted)) {
+      const wider = subject.replace(/\*$/, ">");
+      add(
+        ["services", i, "subscribe", service.subscribe.indexOf(subject)],
+        `nats-server accepts a subscription to "${wider}" under this allow and then delivers deeper subjects too; ` +
+          `nats-infra closes that with a deny of "${subject}.>", which here would also take away "${overlapping}"` +
+          (overlapping === INBOX_WILDCARD ? " (granted by requests: true)" : "") +
+          `. Subscribe to "${wider}" if deeper subjects are fine, or list the single-token subjects instead of "${subject}".`,
+      );
+    }
   });
 
   config.accounts.forEach((account, a) => {
@@ -213,17 +225,6 @@ export function warnings(config: StackConfig): Finding[] {
         });
       }
     });
-    const granted = service.requests ? [...service.subscribe, INBOX_WILDCARD] : service.subscribe;
-    for (const { subject, overlapping } of unboundedTrailingWildcards(granted)) {
-      const k = service.subscribe.indexOf(subject);
-      found.push({
-        path: ["services", i, "subscribe", k],
-        message:
-          `nats-server accepts a subscription to "${subject.replace(/\*$/, ">")}" under this allow and then delivers deeper subjects too; ` +
-          `nats-infra normally denies "${subject}.>" to stop that, but here that deny would also take away "${overlapping}". ` +
-          `Allow "${subject.replace(/\*$/, ">")}" if deeper subjects are fine, or list the single-token subjects instead of "${subject}".`,
-      });
-    }
   });
   return found;
 }

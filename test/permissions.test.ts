@@ -103,10 +103,11 @@ describe("a trailing * in a subscribe allow", () => {
     ]);
   });
 
-  test("is reported as a warning when another allow reaches deeper and no deny can close the gap", () => {
-    const { warnings } = parseStackConfig({ services: [{ name: "a", subscribe: ["events.*", "events.a.b"] }] });
-    expect(warnings.map((w) => w.path)).toEqual(["nats-infra:services[0].subscribe[0]"]);
-    expect(warnings[0].message).toContain('"events.>"');
+  test("is refused, naming the entry, when another allow reaches deeper and no deny can close the gap", () => {
+    expect(() => parseStackConfig({ services: [{ name: "a", subscribe: ["events.*", "events.audit.>"] }] })).toThrow(
+      /nats-infra:services\[0\]\.subscribe\[0\]: nats-server accepts a subscription to "events.>"/,
+    );
+    // Covered entirely by another allow, there is nothing to close.
     expect(parseStackConfig({ services: [{ name: "a", subscribe: ["events.*", "events.>"] }] }).warnings).toEqual([]);
   });
 });
