@@ -61,7 +61,11 @@ export class NatsCluster extends pulumi.ComponentResource {
     // stack picks the same volume up again by name.
     this.dataVolume = new docker.Volume(
       `${name}-data`,
-      { name: config.docker.dataVolume ?? `${prefix}-jetstream`, labels: [{ label: "nats-infra.role", value: "jetstream-data" }] },
+      {
+        name: config.docker.dataVolume ?? `${prefix}-jetstream`,
+        // Policies cannot see retainOnDelete, so the volume says so (policies/jetstreamDataRetained.ts).
+        labels: [{ label: "nats-infra.role", value: "jetstream-data" }, { label: "nats-infra.retain-on-delete", value: "true" }],
+      },
       { ...child, retainOnDelete: true },
     );
 
