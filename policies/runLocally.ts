@@ -19,6 +19,8 @@ export interface ResourceRecord {
   name: string;
   /** Inputs as the engine (or mocks) gives them; secret values may keep their mock wrapper. */
   props: Record<string, unknown>;
+  /** Outputs, which stack policies see instead of inputs (e.g. a RandomPassword's result). */
+  outputs?: Record<string, unknown>;
   urn?: string;
   opts?: Partial<PolicyResourceOptions>;
 }
@@ -98,7 +100,7 @@ export function resourceArgs(record: ResourceRecord, config: object = {}): Resou
 export function stackArgs(records: ResourceRecord[], config: object = {}): StackValidationArgs {
   const resources: PolicyResource[] = records.map((record) => ({
     type: record.type,
-    props: record.props,
+    props: record.outputs ?? record.props,
     urn: urnOf(record),
     name: record.name,
     opts: options(record),
