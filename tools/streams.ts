@@ -1,0 +1,121 @@
+// `npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://127.0.0.1:4222 [--dry-run]`:
+// makes the server's JetStream streams and consumers match the stack config, like `terraform
+// apply` for streams, and prints the plan first. The Pulumi component runs the same code for one
+// stream at a time (`apply --from-env`). Credentials come from the environment only.
+import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
+import { streamSchema, type StreamDeclaration } from "../config/streams";
+import { parseFlags, runMain, UsageError } from "./cli";
+import { CredentialsError } from "./streams/connect";
+import { ApplyError, reconcile } from "./streams/reconcile";
+
+const USAGE = `usage: npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://host:4222 [--dry-run] [--account NAME] [--stream NAME]
+       tsx tools/streams.ts plan ...             same as --dry-run: print the plan, change nothing
+       tsx tools/streams.ts apply --from-env     one stream, as the Pulumi command runs it (below)
+       tsx tools/streams.ts forget --from-env    say that a stream left the config and is kept
+
+  --stack-file  the stack config with nats-infra:streams
+  --url         the server as reached from here (or NATS_URL)
+  --dry-run     print the plan and change nothing
+  --account     only the streams of this account
+  --stream      only the stream of this name
+  --from-env    read one stream from NATS_INFRA_STREAM (JSON of one nats-infra:streams entry)
+
+Credentials (environment only): NATS_PASSWORD, or NATS_PASSWORD_<ACCOUNT> when several accounts
+have streams; NATS_USER(_<ACCOUNT>) defaults to the account's JetStream admin _jsadmin_<ACCOUNT>.
+
+Nothing is ever deleted unless the stream says allowDelete: true and marks it delete: true.
+Exit codes: 0 done or nothing to do, 1 error, 2 invalid config, 3 refused changes (those streams
+were left exactly as they were), 64 usage.`;
+
+export const STREAM_ENV = "NATS_INFRA_STREAM";
+const EXIT_REFUSED = 3;
+
+interface Selected {
+  streams: StreamDeclaration[];
+  where: Map<StreamDeclaration, string>;
+  wholeConfig: boolean;
+}
+
+function fromStackFile(file: string, flags: Record<string, string | boolean>): Selected {
+  const { config, warnings } = parseStackConfig(readStackFile(file));
+  for (const warning of warnings) process.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
+  const where = new Map<StreamDeclaration, string>();
+  config.streams.forEach((stream, i) => where.set(stream, `nats-infra:streams[${i}]`));
+  const streams = config.streams.filter(
+    (s) => (typeof flags.account !== "string" || s.account === flags.account) && (typeof flags.stream !== "string" || s.name === flags.stream),
+  );
+  if (streams.length === 0 && (flags.account || flags.stream)) throw new UsageError("no stream of the stack config matches --account/--stream");
+  return { streams, where, wholeConfig: typeof flags.stream !== "string" };
+}
+
+export function streamFromEnv(env: NodeJS.ProcessEnv): StreamDeclaration {
+  const raw = env[STREAM_ENV];
+  if (!raw) throw new UsageError(`--from-env needs ${STREAM_ENV} (JSON of one nats-infra:streams entry)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    throw new UsageError(`${STREAM_ENV} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = streamSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new StackConfigError(
+      parsed.error.issues.map((issue) => ({ path: `${STREAM_ENV}.${issue.path.join(".")}`, value: "(see the stack config)", message: issue.message })),
+    );
+  }
+  return parsed.data;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const mode = argv[0] && !argv[0].startsWith("--") ? argv.shift()! : "apply";
+  if (!["apply", "plan", "forget"].includes(mode)) throw new UsageError(`unknown command "${mode}"`);
+  const flags = parseFlags(argv, { strings: ["stack-file", "url", "account", "stream"], booleans: ["dry-run", "from-env", "help"] });
+  if (flags.help) return void process.stdout.write(`${USAGE}\n`);
+
+  if (mode === "forget") {
+    const stream = streamFromEnv(process.env);
+    process.stdout.write(
+      `stream ${stream.name} (account ${stream.account}) is no longer in the config: nats-infra leaves it on the server with its messages and consumers.\n` +
+        `To delete it, declare it again with allowDelete: true and delete: true.\n`,
+    );
+    return;
+  }
+
+  const url = typeof flags.url === "string" ? flags.url : process.env.NATS_URL;
+  if (!url) throw new UsageError("--url (or NATS_URL) is required");
+  let selected: Selected;
+  if (flags["from-env"]) {
+    selected = { streams: [streamFromEnv(process.env)], where: new Map(), wholeConfig: false };
+  } else if (typeof flags["stack-file"] === "string") {
+    selected = fromStackFile(flags["stack-file"], flags);
+  } else {
+    throw new UsageError("give --stack-file, or --from-env with NATS_INFRA_STREAM");
+  }
+
+  try {
+    const result = await reconcile(selected.streams, {
+      url,
+      env: process.env,
+      dryRun: mode === "plan" || flags["dry-run"] === true,
+      reportOthers: selected.wholeConfig,
+      where: (stream) => selected.where.get(stream),
+      log: (text) => process.stdout.write(`${text}\n`),
+    });
+    if (result.refused.length > 0) {
+      process.stderr.write(
+        `error: refused ${result.refused.map((p) => `stream ${p.stream}`).join(", ")}: see the options above; ${result.refused.length === 1 ? "it was" : "they were"} left exactly as ${result.refused.length === 1 ? "it was" : "they were"}.\n`,
+      );
+      process.exitCode = EXIT_REFUSED;
+    }
+  } catch (error) {
+    if (error instanceof CredentialsError || error instanceof ApplyError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) runMain(USAGE, main);
