@@ -105,3 +105,30 @@ describe("a deliberately unsafe stack config", () => {
     expect([...new Set(result.violations.map((v) => v.policy))].sort()).toEqual(["no-wide-publish", "pinned-images"]);
   });
 });
+
+describe("negative controls on the default stack's own resources", () => {
+  let dev: ProgramRun;
+  beforeAll(async () => {
+    dev = await runProgram(DEV);
+  });
+
+  test("the surveyor's env list without its secret mark is caught by both secret policies", async () => {
+    const records = dev.resources.map(toRecord).map((record) => {
+      if (record.name !== "nats-surveyor") return record;
+      const envs = (record.props.envs as { value: unknown }).value;
+      return { ...record, props: { ...record.props, envs }, outputs: { ...record.outputs, envs } };
+    });
+    const result = await runPolicies(natsInfraPolicies, records, MARKS_VISIBLE);
+    expect(result.violations.map((v) => `${v.policy} ${v.resource}`).sort()).toEqual(["no-password-leaks nats-surveyor", "no-plaintext-secrets nats-surveyor"]);
+  });
+
+  test("the nats container without GOMEMLIMIT, or with a public port, is caught", async () => {
+    const records = dev.resources.map(toRecord).map((record) => {
+      if (record.name !== "nats-nats") return record;
+      const ports = (record.props.ports as object[]).map((p) => ({ ...p, ip: "0.0.0.0" }));
+      return { ...record, props: { ...record.props, envs: [], ports } };
+    });
+    const result = await runPolicies(natsInfraPolicies, records, MARKS_VISIBLE);
+    expect(result.violations.map((v) => v.policy)).toEqual(["loopback-ports", "loopback-ports", "memory-limits"]);
+  });
+});

@@ -198,3 +198,28 @@ describe("jetstream-data-retained", () => {
     expect(result.notApplicable.map((n) => n.policy)).toEqual(["jetstream-data-retained"]);
   });
 });
+
+describe("policies/config.example.json", () => {
+  test("names only policies of the pack and options their schemas declare, with values of the declared type", async () => {
+    const { natsInfraPolicies } = await import("../policies/natsInfraPolicies");
+    const example = (await import("../policies/config.example.json")).default as Record<string, unknown>;
+    const byName = new Map(natsInfraPolicies.map((p) => [p.name, p]));
+    expect(Object.keys(example).sort()).toEqual([...byName.keys()].sort());
+    for (const [name, value] of Object.entries(example)) {
+      if (typeof value === "string") {
+        expect(["advisory", "mandatory", "disabled"]).toContain(value);
+        continue;
+      }
+      const { enforcementLevel, ...options } = value as Record<string, unknown>;
+      if (enforcementLevel !== undefined) expect(["advisory", "mandatory", "disabled"]).toContain(enforcementLevel);
+      const properties = byName.get(name)?.configSchema?.properties ?? {};
+      for (const [option, setting] of Object.entries(options)) {
+        const schema = properties[option];
+        expect(schema, `${name}.${option}`).toBeDefined();
+        const declared = typeof schema === "object" ? schema.type : undefined;
+        const actual = Array.isArray(setting) ? "array" : Number.isInteger(setting) && declared === "integer" ? "integer" : typeof setting;
+        expect(actual, `${name}.${option}`).toBe(declared);
+      }
+    }
+  });
+});
