@@ -2,7 +2,7 @@
 // writes nats.conf, auth.conf and credentials.json for inspection or for a nats-server run by
 // hand, like `helm template`. Nothing is written unless the whole config is valid.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import { parseStackConfig, readStackFile } from "../config/load";
@@ -60,18 +60,37 @@ async function main(): Promise<void> {
   if (typeof flags["stack-file"] !== "string") throw new UsageError("--stack-file is required");
   if (typeof flags.out !== "string") throw new UsageError("--out is required");
   const out = path.resolve(flags.out);
-  let previous: Record<string, Credential> | undefined;
-  if (typeof flags.credentials === "string") {
-    if (!existsSync(flags.credentials)) throw new UsageError(`--credentials: no file at ${flags.credentials}`);
-    previous = JSON.parse(readFileSync(flags.credentials, "utf8"));
-  }
+  const previous = typeof flags.credentials === "string" ? readCredentials(flags.credentials) : undefined;
   const rendered = renderStack(flags["stack-file"], { local: flags.local ? out : undefined, previous });
   for (const warning of rendered.warnings) process.stderr.write(`warning: ${warning}\n`);
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, NATS_CONF_FILE), rendered.natsConf);
-  writeFileSync(path.join(out, AUTH_CONF_FILE), rendered.authConf, { mode: 0o600 });
-  writeFileSync(path.join(out, "credentials.json"), JSON.stringify(rendered.credentials, null, 2) + "\n", { mode: 0o600 });
+  writePrivate(path.join(out, AUTH_CONF_FILE), rendered.authConf);
+  writePrivate(path.join(out, "credentials.json"), JSON.stringify(rendered.credentials, null, 2) + "\n");
   process.stdout.write(`wrote ${NATS_CONF_FILE}, ${AUTH_CONF_FILE} and credentials.json to ${out}\n`);
+}
+
+/** Owner-only, also when the file already existed (writeFileSync's mode applies only on create). */
+function writePrivate(file: string, content: string): void {
+  if (existsSync(file)) chmodSync(file, 0o600); // before the secret goes in
+  writeFileSync(file, content, { mode: 0o600 });
+}
+
+/** An earlier credentials.json; refused with the reason rather than silently replaced passwords. */
+function readCredentials(file: string): Record<string, Credential> {
+  if (!existsSync(file)) throw new UsageError(`--credentials: no file at ${file}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new Error(`--credentials: ${file} is not JSON (${(error as Error).message})`);
+  }
+  const entries = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? Object.entries(parsed) : undefined;
+  const bad = entries?.find(([, c]) => typeof (c as Credential | null)?.password !== "string" || !(c as Credential).password);
+  if (!entries || bad) {
+    throw new Error(`--credentials: ${file} is not a credentials.json written by this command (expected {"<user>": {"user", "password", "account"}}${bad ? `; entry "${bad[0]}" has no password` : ""})`);
+  }
+  return parsed as Record<string, Credential>;
 }
 
 if (require.main === module) runMain(USAGE, main);
