@@ -2,7 +2,7 @@
 // (UPDATE_GOLDEN=1 rewrites them after an intended change; review the diff), determinism, no
 // plaintext password in auth.conf, and string escaping. The real nats-server then proves that
 // what we render parses (`nats-server -t`) and reads back exactly the strings we meant.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -141,6 +141,30 @@ describe("targets", () => {
     expect(local).toContain('"ca_file": "/host/ca.pem"');
     expect(local).toContain('"verify": true');
     expect(local).toContain('"min_version": "1.2"');
+  });
+});
+
+describe("TLS with real files", () => {
+  test("nats-server -t loads the certificate, key and CA that the local target points at", () => {
+    const dir = path.join(scratch, "tls");
+    mkdirSync(dir, { recursive: true });
+    const made = spawnSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "cert.pem"],
+      { cwd: dir, encoding: "utf8" },
+    );
+    if (made.error) throw new Error(`openssl is needed to make a test certificate: apt-get install openssl (${made.error.message})`);
+    expect(made.status, made.stderr).toBe(0);
+    const tls = { cert: path.join(dir, "cert.pem"), key: path.join(dir, "key.pem"), ca: path.join(dir, "cert.pem"), verify: true, minVersion: "1.3" };
+    const config = parseStackConfig({ services: [{ name: "svc" }], tls }).config;
+    const natsConf = renderNatsConf(config, { kind: "local", dir });
+    checkPair("tls", natsConf, renderAuthConf(config, fixedHashes(config)));
+    // And the check can fail: a key that is not there is refused by the server.
+    const broken = natsConf.replace(path.join(dir, "key.pem"), path.join(dir, "missing.pem"));
+    writeFileSync(path.join(scratch, "tls", NATS_CONF_FILE), broken);
+    const result = checkConfigFile(path.join(scratch, "tls", NATS_CONF_FILE));
+    expect(result.ok).toBe(false);
+    expect(result.output).toContain("missing.pem");
   });
 });
 
