@@ -124,6 +124,8 @@ export function generateConfig(seed: number, index: number): GeneratedConfig {
       // Neither exported nor imported: must stay in its account.
       isolated.push({ from, to, subject: `${domain}.private.${feed}` });
       isolated.push({ from, to, subject: `${domain}.feedx.${feed}` });
+      // Deeper than a one-token export (or than a narrowed import): not exported, or not imported.
+      if (exported.endsWith(".*") || imported !== exported) isolated.push({ from, to, subject: `${domain}.feed.${feed}.deeper` });
     });
   }
 

@@ -385,3 +385,52 @@ function uniqueBy<T>(values: T[], key: (value: T) => string): T[] {
   const seen = new Set<string>();
   return values.filter((v) => (seen.has(key(v)) ? false : (seen.add(key(v)), true)));
 }
+
+export interface ProbeCounts {
+  publishAllowed: number;
+  publishDenied: number;
+  subscribeAllowed: number;
+  subscribeDenied: number;
+}
+
+/**
+ * Checks every declared service on a running server: all its allows granted, every deny sample
+ * refused. Returns the mismatches in words (empty when the server enforces exactly the config)
+ * and how many cases were tried. `elsewhere` adds subjects to derive deny samples from.
+ */
+export async function probeDeclaredServices(
+  probe: PermissionProbe,
+  services: { name: string; account: string; publish: string[]; subscribe: string[]; requests: boolean }[],
+  elsewhere: string[] = [],
+): Promise<{ problems: string[]; counts: ProbeCounts }> {
+  const problems: string[] = [];
+  const counts: ProbeCounts = { publishAllowed: 0, publishDenied: 0, subscribeAllowed: 0, subscribeDenied: 0 };
+  const show = (v: unknown) => JSON.stringify(v);
+  for (const service of services) {
+    const allows = declaredAllows(service);
+    const others = [...services.filter((s) => s.name !== service.name).flatMap((s) => [...s.publish, ...s.subscribe]), ...elsewhere];
+    const who = `${service.name} (${service.account})`;
+
+    const pubAllowed = await probe.publish(service.name, allows.publish.flatMap(samplesOf));
+    pubAllowed.filter((v) => !v.allowed).forEach((v) => problems.push(`${who} may not publish declared ${show(v.subject)}`));
+    const pubDenied = await probe.publish(service.name, denySamples(allows.publish, others));
+    pubDenied.filter((v) => v.allowed).forEach((v) => problems.push(`${who} may publish undeclared ${show(v.subject)}`));
+
+    const subCases = allows.subscribe.flatMap((pattern) => samplesOf(pattern).flatMap((subject) => [{ pattern, subject }, { pattern: subject, subject }]));
+    const subAllowed = await probe.subscribe(service.name, subCases);
+    subAllowed
+      .filter((v) => v.rejected || !v.received)
+      .forEach((v) => problems.push(`${who} subscribing ${show(v.pattern)} ${v.rejected ? "was refused" : "did not receive"} declared ${show(v.subject)}`));
+    const subDenied = await probe.subscribe(service.name, subscribeDenyCases(allows.subscribe, others));
+    subDenied.filter((v) => v.received).forEach((v) => problems.push(`${who} subscribing ${show(v.pattern)} received undeclared ${show(v.subject)}`));
+    subDenied
+      .filter((v) => isLiteral(v.pattern) && !v.rejected)
+      .forEach((v) => problems.push(`${who} could subscribe to undeclared ${show(v.pattern)}`));
+
+    counts.publishAllowed += pubAllowed.length;
+    counts.publishDenied += pubDenied.length;
+    counts.subscribeAllowed += subAllowed.length;
+    counts.subscribeDenied += subDenied.length;
+  }
+  return { problems, counts };
+}
