@@ -17,6 +17,7 @@ import {
   docker,
   dockerAsync,
   dockerOk,
+  freeHostPort,
   inspect,
   removeAll,
   requireDocker,
@@ -29,7 +30,7 @@ import {
   uniqueName,
   waitHealthy,
 } from "../support/docker";
-import { freePort, waitFor } from "../support/natsServer";
+import { waitFor } from "../support/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../support/pulumiMocks";
 import { REPO_ROOT } from "../support/tools";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
@@ -80,7 +81,7 @@ beforeAll(async () => {
   const configDir = path.join(tempDir("nats-infra-smoke-"), "config");
   raw = {
     ...DEV,
-    server: { ...(DEV.server as object), clientPort: await freePort(), monitorPort: await freePort() },
+    server: { ...(DEV.server as object), clientPort: await freeHostPort(), monitorPort: await freeHostPort() },
     docker: { namePrefix: prefix, configDir },
   };
   run = await runProgram(raw);

@@ -119,6 +119,30 @@ test("removing a service disconnects that service's clients and nobody else", as
   expectWatchersUndisturbed();
 });
 
+test("changed permissions apply to a service's open connection on reload, without reconnecting it", async () => {
+  const second = await connectAs("billing");
+  const refunds = watchers.orders.nc.subscribe("orders.refund");
+  await watchers.orders.nc.flush();
+  second.nc.publish("orders.refund", "denied");
+  await second.nc.flush();
+  await waitFor(async () => second.events.includes("error"), 5_000, () => `no permissions error; events: ${second.events.join(", ")}`);
+
+  const billingRefunds = { ...billing, publish: [...billing.publish, "orders.refund"] };
+  const result = nats.apply({ services: [orders, billingRefunds] });
+
+  expect(result.status).toBe(0);
+  second.nc.publish("orders.refund", "allowed");
+  await second.nc.flush();
+  for await (const msg of refunds) {
+    // The message published before the reload was dropped by the server, so this is the first.
+    expect(msg.string()).toBe("allowed");
+    break;
+  }
+  expect(second.events).toEqual(["error"]);
+  expect(second.nc.isClosed()).toBe(false);
+  expectWatchersUndisturbed();
+});
+
 test("a config nats-server rejects is refused, and the server keeps serving the old one", async () => {
   const filesBefore = liveFiles();
   const loadedBefore = await nats.configLoadTime();
