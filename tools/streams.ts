@@ -32,6 +32,8 @@ const EXIT_REFUSED = 3;
 
 interface Selected {
   streams: StreamDeclaration[];
+  /** JetStream accounts to look at for streams the config does not declare. */
+  accounts: string[];
   where: Map<StreamDeclaration, string>;
   wholeConfig: boolean;
 }
@@ -44,8 +46,12 @@ function fromStackFile(file: string, flags: Record<string, string | boolean>): S
   const streams = config.streams.filter(
     (s) => (typeof flags.account !== "string" || s.account === flags.account) && (typeof flags.stream !== "string" || s.name === flags.stream),
   );
-  if (streams.length === 0 && (flags.account || flags.stream)) throw new UsageError("no stream of the stack config matches --account/--stream");
-  return { streams, where, wholeConfig: typeof flags.stream !== "string" };
+  if (streams.length === 0 && flags.stream) throw new UsageError("no stream of the stack config matches --account/--stream");
+  const accounts = config.jetstream.enabled
+    ? config.accounts.filter((a) => a.jetstream !== false && (typeof flags.account !== "string" || a.name === flags.account)).map((a) => a.name)
+    : [];
+  if (typeof flags.account === "string" && accounts.length === 0) throw new UsageError(`--account ${flags.account}: no JetStream account of that name in the stack config`);
+  return { streams, accounts, where, wholeConfig: typeof flags.stream !== "string" };
 }
 
 export function streamFromEnv(env: NodeJS.ProcessEnv): StreamDeclaration {
@@ -86,7 +92,7 @@ async function main(): Promise<void> {
   if (!url) throw new UsageError("--url (or NATS_URL) is required");
   let selected: Selected;
   if (flags["from-env"]) {
-    selected = { streams: [streamFromEnv(process.env)], where: new Map(), wholeConfig: false };
+    selected = { streams: [streamFromEnv(process.env)], accounts: [], where: new Map(), wholeConfig: false };
   } else if (typeof flags["stack-file"] === "string") {
     selected = fromStackFile(flags["stack-file"], flags);
   } else {
@@ -99,6 +105,7 @@ async function main(): Promise<void> {
       env: process.env,
       dryRun: mode === "plan" || flags["dry-run"] === true,
       reportOthers: selected.wholeConfig,
+      accounts: selected.wholeConfig ? selected.accounts : [],
       where: (stream) => selected.where.get(stream),
       log: (text) => process.stdout.write(`${text}\n`),
     });

@@ -62,7 +62,7 @@ export function formatStream(plan: StreamPlan): string[] {
       );
       break;
     case "refused":
-      head(`refused ${name}: nothing is changed, the stream and its messages stay as they are`);
+      head(`refused ${name}${held(plan)}: nothing is changed, the stream and its messages stay as they are`);
       break;
   }
   for (const change of plan.changes) lines.push(`      ${change.field}: ${change.from} -> ${change.to}`);
@@ -71,11 +71,11 @@ export function formatStream(plan: StreamPlan): string[] {
     lines.push(`      cannot change ${refusal.field}: ${refusal.problem}`, "        options:");
     for (const option of refusal.options) lines.push(`          - ${option}`);
   }
-  for (const consumer of plan.consumers) lines.push(...formatConsumer(consumer));
+  for (const consumer of plan.consumers) lines.push(...formatConsumer(consumer, plan.kind === "refused"));
   return lines;
 }
 
-function formatConsumer(step: ConsumerStep): string[] {
+function formatConsumer(step: ConsumerStep, refused: boolean): string[] {
   const name = `consumer ${step.name}`;
   const text: Record<ConsumerStep["kind"], string> = {
     create: `create ${name}: ${step.summary}`,
@@ -86,8 +86,10 @@ function formatConsumer(step: ConsumerStep): string[] {
     absent: `${name} is marked delete: true and is not on the server; nothing to do`,
     unmanaged: `${name} is not in the config: left as it is`,
   };
-  const lines = [`      ${MARK[step.kind]} ${text[step.kind]}`];
-  // Field changes of a consumer are listed under the stream already, with their consumers[...] path.
+  // In a refused stream nothing happens; the consumer lines only say what the change would be.
+  const pending = refused && !["unchanged", "unmanaged", "absent"].includes(step.kind);
+  const lines = [`      ${MARK[step.kind]} ${pending ? `(not applied) ${text[step.kind]}` : text[step.kind]}`];
+  for (const change of step.changes) lines.push(`          ${change.field}: ${change.from} -> ${change.to}`);
   for (const loss of step.losses) lines.push(`          DELETES: ${loss.what}`);
   return lines;
 }
@@ -98,9 +100,8 @@ export function summary(streams: StreamPlan[]): string {
   const consumerCount = (kind: ConsumerStep["kind"]) => consumers.filter((c) => c.kind === kind).length;
   const refused = count("refused");
   if (!streams.some(changesServer)) {
-    const managed = streams.filter((s) => s.kind !== "unmanaged" && s.kind !== "absent").length;
-    const base = `No changes: the server matches the config (${plural(managed - refused, "stream")} and ${plural(consumerCount("unchanged"), "consumer")} up to date).`;
-    return refused ? `${base} ${plural(refused, "stream")} refused, see above.` : base;
+    const upToDate = `${plural(count("unchanged"), "stream")} and ${plural(consumerCount("unchanged"), "consumer")} up to date`;
+    return refused ? `Nothing to apply: ${upToDate}, ${plural(refused, "stream")} refused (see above).` : `No changes: the server matches the config (${upToDate}).`;
   }
   const parts = [
     [count("create"), "to create"],

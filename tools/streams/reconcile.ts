@@ -4,7 +4,7 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { StreamDeclaration } from "../../config/streams";
 import { ApplyError, applyStreamPlan } from "./apply";
-import { connectAdmin, credentialsFor, type NatsConnection } from "./connect";
+import { accountEnvSuffix, connectAdmin, credentialsFor, type NatsConnection } from "./connect";
 import { planStream, planUnmanaged } from "./diff";
 import { formatPlans } from "./format";
 import { observeStream, otherStreams } from "./observe";
@@ -16,6 +16,11 @@ export interface ReconcileOptions {
   dryRun: boolean;
   /** Also list the account's streams that the config does not declare (runs over a whole stack file). */
   reportOthers: boolean;
+  /**
+   * Further accounts to look at for streams the config does not declare (a whole stack file:
+   * every JetStream account). Skipped, with a note, when the environment has no password for them.
+   */
+  accounts?: string[];
   /** Where each stream is declared, for messages (`nats-infra:streams[2]`). */
   where?: (stream: StreamDeclaration) => string | undefined;
   log: (text: string) => void;
@@ -32,11 +37,21 @@ export interface ReconcileResult {
 const READ_CONCURRENCY = 8;
 
 export async function reconcile(streams: StreamDeclaration[], options: ReconcileOptions): Promise<ReconcileResult> {
-  const accounts = [...new Set(streams.map((s) => s.account))];
+  const declaring = new Set(streams.map((s) => s.account));
+  const accounts = [...new Set([...declaring, ...(options.accounts ?? [])])];
   const connections = new Map<string, { nc: NatsConnection; jsm: JetStreamManager }>();
   try {
-    for (const account of accounts) {
-      const nc = await connectAdmin(options.url, account, credentialsFor(account, options.env));
+    for (const account of [...accounts]) {
+      let credentials;
+      try {
+        credentials = credentialsFor(account, options.env);
+      } catch (error) {
+        if (declaring.has(account)) throw error;
+        options.log(`Account ${account}: not looked at (no streams declared, and no NATS_PASSWORD_${accountEnvSuffix(account)} to read its streams)`);
+        accounts.splice(accounts.indexOf(account), 1);
+        continue;
+      }
+      const nc = await connectAdmin(options.url, account, credentials);
       connections.set(account, { nc, jsm: await jetstreamManager(nc) });
     }
     const plans: AccountPlan[] = [];
