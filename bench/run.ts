@@ -1,0 +1,30 @@
+// Benchmarks: `npm run bench` runs every part; `npm run bench -- program auth` runs some.
+// Each part prints tables and writes bench/results/<part>.json. Nothing here asserts on time:
+// compare figures from the same run, on the same machine, as ratios.
+//
+//   BENCH_REPEATS=3   runs per case (medians are reported)
+import { benchProgram } from "./program";
+
+const PARTS: Record<string, (repeats: number) => Promise<void>> = {
+  program: benchProgram,
+};
+
+async function main() {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((p) => !(p in PARTS));
+  if (unknown.length) throw new Error(`unknown bench part(s): ${unknown.join(", ")}; parts: ${Object.keys(PARTS).join(", ")}`);
+  const repeats = Number(process.env.BENCH_REPEATS ?? 3);
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`BENCH_REPEATS must be a positive integer, got ${process.env.BENCH_REPEATS}`);
+  for (const part of asked.length ? asked : Object.keys(PARTS)) {
+    console.log(`\n=== bench ${part}`);
+    await PARTS[part](repeats);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);
