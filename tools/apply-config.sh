@@ -59,7 +59,8 @@ require NATS_CONF NATS_CONTAINER NATS_IMAGE MONITOR_URL RESTART_KEY
 nats_conf="$NATS_CONF"
 # The component sends auth.conf on stdin, a secret input of its own, so that the environment
 # (the permissions summary) stays readable in `pulumi preview`. AUTH_CONF is accepted too.
-if [ -n "${AUTH_CONF:-}" ]; then auth_conf="$AUTH_CONF"; else auth_conf=$(cat); fi
+# (The trailing x keeps the file's final newline, which $(...) would strip.)
+if [ -n "${AUTH_CONF:-}" ]; then auth_conf="$AUTH_CONF"; else auth_conf=$(cat && printf x) && auth_conf="${auth_conf%x}"; fi
 unset NATS_CONF AUTH_CONF
 [ -n "$auth_conf" ] || die "auth.conf is empty: pass it on stdin (or in AUTH_CONF)"
 command -v docker >/dev/null || die "docker is not installed on this host"

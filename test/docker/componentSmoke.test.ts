@@ -6,7 +6,7 @@
 // image swapped for the local build of the same nats-server. Surveyor is not started: it cannot
 // be built here (the Go proxy refuses its module), so no local image of it exists.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import type * as pulumi from "@pulumi/pulumi";
@@ -104,7 +104,11 @@ describe("the nats container as the component declares it", () => {
     expect(created.stderr).toBe("");
     expect(created.status).toBe(0);
     expect(created.stdout).toContain("is not running and reads it when it starts");
-    expect(existsSync(path.join((raw.docker as { configDir: string }).configDir, "auth.conf"))).toBe(true);
+    // Byte for byte what the component rendered: auth.conf from stdin, nats.conf from the env.
+    const declared = unwrapSecrets(run.byName("nats-config").inputs) as { stdin: string; environment: Record<string, string> };
+    const configDir = (raw.docker as { configDir: string }).configDir;
+    expect(readFileSync(path.join(configDir, "auth.conf"), "utf8")).toBe(declared.stdin);
+    expect(readFileSync(path.join(configDir, "nats.conf"), "utf8")).toBe(declared.environment.NATS_CONF);
   });
 
   test("starts from the declared spec, becomes healthy, and serves the services with their passwords", async () => {
