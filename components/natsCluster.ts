@@ -15,7 +15,7 @@ import { renderAuthConf } from "../render/authConf";
 import { CONTAINER, renderNatsConf } from "../render/natsConf";
 import { permissionsSummary } from "../render/permissionsSummary";
 import { createPasswords, type UserSecret } from "./credentials";
-import { LOOPBACK, NATS_NETWORK_ALIAS, natsContainerArgs } from "./natsContainerSpec";
+import { hostAddress, NATS_NETWORK_ALIAS, natsContainerArgs } from "./natsContainerSpec";
 import { restartKey } from "./restartKey";
 
 export interface NatsClusterArgs {
@@ -74,7 +74,8 @@ export class NatsCluster extends pulumi.ComponentResource {
     const natsConf = renderNatsConf(config, { kind: "container" });
     const key = restartKey(config);
     const containerName = `${prefix}-nats`;
-    const monitorUrl = `http://${LOOPBACK}:${config.server.monitorPort}`;
+    const host = hostAddress(config.docker.bindAddress);
+    const monitorUrl = `http://${host}:${config.server.monitorPort}`;
 
     // Writes, validates (with the image's own nats-server), swaps in and reloads the config.
     const applyConfig = new command.local.Command(
@@ -135,7 +136,7 @@ export class NatsCluster extends pulumi.ComponentResource {
               "NATS_SURVEYOR_ACCOUNTS=true",
             ]),
           ),
-          ports: [{ internal: 7777, external: config.docker.surveyor.port, ip: LOOPBACK, protocol: "tcp" }],
+          ports: [{ internal: 7777, external: config.docker.surveyor.port, ip: config.docker.bindAddress, protocol: "tcp" }],
           networksAdvanced: [{ name: network.name }],
           memory: 256,
           restart: "unless-stopped",
@@ -145,7 +146,7 @@ export class NatsCluster extends pulumi.ComponentResource {
         },
         { ...child, dependsOn: [this.natsContainer, surveyorImage], deleteBeforeReplace: true },
       );
-      surveyorUrl = `http://${LOOPBACK}:${config.docker.surveyor.port}/metrics`;
+      surveyorUrl = `http://${host}:${config.docker.surveyor.port}/metrics`;
     }
 
     if (config.docker.natsBox.enabled) {
@@ -169,7 +170,7 @@ export class NatsCluster extends pulumi.ComponentResource {
       );
     }
 
-    const clientUrl = `nats://${LOOPBACK}:${config.server.clientPort}`;
+    const clientUrl = `nats://${host}:${config.server.clientPort}`;
     this.endpoints = { client: clientUrl, monitor: monitorUrl, surveyor: surveyorUrl };
     const services = new Set(config.services.map((s) => s.name));
     const servicePasswords = Object.fromEntries(Object.entries(this.users).filter(([user]) => services.has(user)).map(([user, s]) => [user, s.password]));

@@ -8,8 +8,15 @@ import { parseDuration } from "../config/units";
 import { CONTAINER, NATS_CONF_FILE } from "../render/natsConf";
 import { RESTART_KEY_LABEL } from "./restartKey";
 
-/** Every published port binds here: nothing is reachable from outside the Docker host. */
+/** The default bind address: nothing is reachable from outside the Docker host. */
 export const LOOPBACK = "127.0.0.1";
+
+/** Address the Docker host itself uses to reach a port published on `bindAddress`. */
+export function hostAddress(bindAddress: string): string {
+  if (bindAddress === "0.0.0.0") return LOOPBACK;
+  if (bindAddress === "::") return "[::1]";
+  return bindAddress.includes(":") ? `[${bindAddress}]` : bindAddress;
+}
 /** Name other containers on the cluster network use to reach the server. */
 export const NATS_NETWORK_ALIAS = "nats";
 
@@ -39,8 +46,8 @@ export function natsContainerArgs(inputs: NatsContainerInputs): docker.Container
     entrypoints: ["nats-server"],
     command: ["--config", `${CONTAINER.configDir}/${NATS_CONF_FILE}`],
     ports: [
-      { internal: CONTAINER.clientPort, external: config.server.clientPort, ip: LOOPBACK, protocol: "tcp" },
-      { internal: CONTAINER.monitorPort, external: config.server.monitorPort, ip: LOOPBACK, protocol: "tcp" },
+      { internal: CONTAINER.clientPort, external: config.server.clientPort, ip: config.docker.bindAddress, protocol: "tcp" },
+      { internal: CONTAINER.monitorPort, external: config.server.monitorPort, ip: config.docker.bindAddress, protocol: "tcp" },
     ],
     // A directory mount (not a file mount) so that atomically renamed config files are seen.
     mounts: [

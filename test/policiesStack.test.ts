@@ -79,7 +79,12 @@ describe("a deliberately unsafe stack config", () => {
     const run = await runProgram({
       ...DEV,
       services,
-      docker: { nats: { image: "nats:latest" }, surveyor: { image: "natsio/nats-surveyor" }, natsBox: { enabled: true, image: "natsio/nats-box:edge" } },
+      docker: {
+        bindAddress: "0.0.0.0",
+        nats: { image: "nats:latest" },
+        surveyor: { image: "natsio/nats-surveyor" },
+        natsBox: { enabled: true, image: "natsio/nats-box:edge" },
+      },
     });
     result = await check(run);
   });
@@ -101,8 +106,15 @@ describe("a deliberately unsafe stack config", () => {
     expect(found[0].message).toContain('service firehose (account APP) may publish to ">", which covers ">" and "$SYS.>"');
   });
 
+  test("a public bind address is caught on every published port", () => {
+    const found = of("loopback-ports");
+    expect(found.map((v) => v.resource).sort()).toEqual(["nats-nats", "nats-nats", "nats-surveyor"]); // one per port
+    expect(found.every((v) => v.enforcementLevel === "mandatory")).toBe(true);
+    expect(found.find((v) => v.resource === "nats-nats")?.message).toContain("0.0.0.0");
+  });
+
   test("nothing else is flagged: each unsafe setting is caught by its own policy", () => {
-    expect([...new Set(result.violations.map((v) => v.policy))].sort()).toEqual(["no-wide-publish", "pinned-images"]);
+    expect([...new Set(result.violations.map((v) => v.policy))].sort()).toEqual(["loopback-ports", "no-wide-publish", "pinned-images"]);
   });
 });
 
