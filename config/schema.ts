@@ -95,26 +95,51 @@ export const serverSchema = z
   })
   .strict();
 
+/**
+ * A file or directory path on the Docker host (or this host). NATS config and Docker take any
+ * other character as written, but a control character (a newline, NUL) in a path is almost
+ * certainly a paste error and cannot be shown or diffed safely.
+ */
+const hostPath = z
+  .string()
+  .min(1)
+  .max(4096, "paths are at most 4096 characters (the Linux limit)")
+  .regex(/^[^\u0000-\u001f\u007f]*$/, "a path must not contain control characters such as a newline, a tab or NUL");
+
 export const tlsSchema = z
   .object({
     /** Paths on the Docker host (or this host, for a local render). */
-    cert: z.string().min(1),
-    key: z.string().min(1),
-    ca: z.string().min(1).optional(),
+    cert: hostPath,
+    key: hostPath,
+    ca: hostPath.optional(),
     /** Require client certificates signed by `ca`. */
     verify: z.boolean().default(false),
     minVersion: z.enum(["1.2", "1.3"]).default("1.2"),
   })
   .strict();
 
-const imageOverride = z.string().min(1).optional();
+/** A Docker image reference: `name[:tag][@digest]`, optionally with a registry host and port. */
+const imageOverride = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@+-]{0,254}$/, 'a Docker image reference such as "nats:2.14.10-alpine" or "registry.local:5000/team/nats@sha256:<digest>"')
+  .optional();
 
 export const dockerSchema = z
   .object({
     /** Prefix for container, network and volume names on the Docker host. */
     namePrefix: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,40}$/, "lowercase letters, digits, '_', '.', '-'").default("nats-infra"),
+    /**
+     * Host address every published port binds to. Loopback keeps NATS off the network; anything
+     * else is a deliberate choice the policy pack flags unless allowed there.
+     */
+    bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "an IP address such as 127.0.0.1" }).default("127.0.0.1"),
+    /**
+     * Host address every published port binds to. Loopback keeps NATS off the network; anything
+     * else is a deliberate choice the policy pack flags unless allowed there.
+     */
+    bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "an IP address such as 127.0.0.1" }).default("127.0.0.1"),
     /** Directory on the Docker host that holds nats.conf and auth.conf (bind-mounted read-only). */
-    configDir: z.string().min(1).optional(),
+    configDir: hostPath.refine((dir) => dir.startsWith("/"), "must be an absolute path (Docker bind-mounts it)").optional(),
     nats: z
       .object({
         image: imageOverride,
@@ -127,7 +152,8 @@ export const dockerSchema = z
       .strict()
       .prefault({}),
     /** Named volume for JetStream data. It is never deleted by `pulumi destroy`. */
-    dataVolume: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "a Docker volume name").optional(),
+    // The local volume driver makes a directory of this name, so the file-name limit applies.
+    dataVolume: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "a Docker volume name").max(255, "Docker volume names are at most 255 characters").optional(),
     surveyor: z
       .object({ enabled: z.boolean().default(true), port: port.default(7777), image: imageOverride })
       .strict()
