@@ -1,7 +1,7 @@
 // `npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://127.0.0.1:4222 [--dry-run]`:
 // makes the server's JetStream streams and consumers match the stack config, like `terraform
 // apply` for streams, and prints the plan first. The Pulumi component runs the same code for one
-// stream at a time (`apply --from-env`). Credentials come from the environment only.
+// stream at a time (`apply --from-stdin`). Credentials come from the environment only.
 import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
 import { streamSchema, type StreamDeclaration } from "../config/streams";
 import { parseFlags, runMain, UsageError } from "./cli";
@@ -10,15 +10,15 @@ import { ApplyError, reconcile } from "./streams/reconcile";
 
 const USAGE = `usage: npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://host:4222 [--dry-run] [--account NAME] [--stream NAME]
        tsx tools/streams.ts plan ...             same as --dry-run: print the plan, change nothing
-       tsx tools/streams.ts apply --from-env     one stream, as the Pulumi command runs it (below)
-       tsx tools/streams.ts forget --from-env    say that a stream left the config and is kept
+       tsx tools/streams.ts apply --from-stdin   one stream, as the Pulumi command runs it (below)
+       tsx tools/streams.ts forget --from-stdin  say that a stream left the config and is kept
 
   --stack-file  the stack config with nats-infra:streams
   --url         the server as reached from here (or NATS_URL)
   --dry-run     print the plan and change nothing
   --account     only the streams of this account
   --stream      only the stream of this name
-  --from-env    read one stream from NATS_INFRA_STREAM (JSON of one nats-infra:streams entry)
+  --from-stdin  read one stream from stdin (JSON of one validated nats-infra:streams entry)
 
 Credentials (environment only): NATS_PASSWORD, or NATS_PASSWORD_<ACCOUNT> when several accounts
 have streams; NATS_USER(_<ACCOUNT>) defaults to the account's JetStream admin _jsadmin_<ACCOUNT>.
@@ -27,7 +27,6 @@ Nothing is ever deleted unless the stream says allowDelete: true and marks it de
 Exit codes: 0 done or nothing to do, 1 error, 2 invalid config, 3 refused changes (those streams
 were left exactly as they were), 64 usage.`;
 
-export const STREAM_ENV = "NATS_INFRA_STREAM";
 const EXIT_REFUSED = 3;
 
 interface Selected {
@@ -54,35 +53,48 @@ function fromStackFile(file: string, flags: Record<string, string | boolean>): S
   return { streams, accounts, where, wholeConfig: typeof flags.stream !== "string" };
 }
 
-export function streamFromEnv(env: NodeJS.ProcessEnv): StreamDeclaration {
-  const raw = env[STREAM_ENV];
-  if (!raw) throw new UsageError(`--from-env needs ${STREAM_ENV} (JSON of one nats-infra:streams entry)`);
+/** One stream as the Pulumi command passes it: the JSON of a validated stack config entry. */
+export function parseStreamJson(raw: string): StreamDeclaration {
+  if (!raw.trim()) throw new UsageError("--from-stdin: stdin is empty; pipe in the JSON of one nats-infra:streams entry");
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (error) {
-    throw new UsageError(`${STREAM_ENV} is not JSON: ${(error as Error).message}`);
+    throw new UsageError(`--from-stdin: not JSON: ${(error as Error).message}`);
   }
   const parsed = streamSchema.safeParse(json);
   if (!parsed.success) {
     throw new StackConfigError(
-      parsed.error.issues.map((issue) => ({ path: `${STREAM_ENV}.${issue.path.join(".")}`, value: "(see the stack config)", message: issue.message })),
+      parsed.error.issues.map((issue) => ({ path: `(stdin).${issue.path.join(".")}`, value: "(see the stack config)", message: issue.message })),
     );
   }
   return parsed.data;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const mode = argv[0] && !argv[0].startsWith("--") ? argv.shift()! : "apply";
   if (!["apply", "plan", "forget"].includes(mode)) throw new UsageError(`unknown command "${mode}"`);
-  const flags = parseFlags(argv, { strings: ["stack-file", "url", "account", "stream"], booleans: ["dry-run", "from-env", "help"] });
+  const flags = parseFlags(argv, { strings: ["stack-file", "url", "account", "stream"], booleans: ["dry-run", "from-stdin", "help"] });
   if (flags.help) return void process.stdout.write(`${USAGE}\n`);
 
   if (mode === "forget") {
-    const stream = streamFromEnv(process.env);
+    // Runs when Pulumi deletes a stream's command. It never fails: there is nothing to undo.
+    let which = "a stream";
+    try {
+      const stream = parseStreamJson(flags["from-stdin"] ? await readStdin() : "");
+      which = `stream ${stream.name} (account ${stream.account})`;
+    } catch {
+      // Only the message loses the stream's name.
+    }
     process.stdout.write(
-      `stream ${stream.name} (account ${stream.account}) is no longer in the config: nats-infra leaves it on the server with its messages and consumers.\n` +
+      `${which} is no longer in the config: nats-infra leaves it on the server with its messages and consumers.\n` +
         `To delete it, declare it again with allowDelete: true and delete: true.\n`,
     );
     return;
@@ -91,12 +103,12 @@ async function main(): Promise<void> {
   const url = typeof flags.url === "string" ? flags.url : process.env.NATS_URL;
   if (!url) throw new UsageError("--url (or NATS_URL) is required");
   let selected: Selected;
-  if (flags["from-env"]) {
-    selected = { streams: [streamFromEnv(process.env)], accounts: [], where: new Map(), wholeConfig: false };
+  if (flags["from-stdin"]) {
+    selected = { streams: [parseStreamJson(await readStdin())], accounts: [], where: new Map(), wholeConfig: false };
   } else if (typeof flags["stack-file"] === "string") {
     selected = fromStackFile(flags["stack-file"], flags);
   } else {
-    throw new UsageError("give --stack-file, or --from-env with NATS_INFRA_STREAM");
+    throw new UsageError("give --stack-file, or --from-stdin with one stream's JSON on stdin");
   }
 
   try {
