@@ -133,11 +133,6 @@ export const dockerSchema = z
      * else is a deliberate choice the policy pack flags unless allowed there.
      */
     bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "an IP address such as 127.0.0.1" }).default("127.0.0.1"),
-    /**
-     * Host address every published port binds to. Loopback keeps NATS off the network; anything
-     * else is a deliberate choice the policy pack flags unless allowed there.
-     */
-    bindAddress: z.union([z.ipv4(), z.ipv6()], { error: "an IP address such as 127.0.0.1" }).default("127.0.0.1"),
     /** Directory on the Docker host that holds nats.conf and auth.conf (bind-mounted read-only). */
     configDir: hostPath.refine((dir) => dir.startsWith("/"), "must be an absolute path (Docker bind-mounts it)").optional(),
     nats: z
