@@ -18,6 +18,10 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
   const problems: Finding[] = [];
   const add = (path: Path, message: string) => problems.push({ path, message });
 
+  // JavaScript strings can hold half of a UTF-16 pair; written to a file it silently becomes
+  // U+FFFD, so the server would enforce a different subject (or path) than the one declared.
+  brokenUnicode(config).forEach((path) => add(path, "contains broken Unicode (a lone UTF-16 surrogate); retype the value"));
+
   const accountNames = new Set(config.accounts.map((a) => a.name));
   duplicates(config.accounts.map((a) => a.name)).forEach((i) =>
     add(["accounts", i, "name"], "this account name is declared twice; account names must be unique"),
@@ -234,4 +238,14 @@ function duplicates(values: string[]): number[] {
   const repeated: number[] = [];
   values.forEach((value, i) => (seen.has(value) ? repeated.push(i) : seen.add(value)));
   return repeated;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Paths of every string in `value` that is not well-formed Unicode. */
+function brokenUnicode(value: unknown, path: Path = []): Path[] {
+  if (typeof value === "string") return LONE_SURROGATE.test(value) ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => brokenUnicode(item, [...path, i]));
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([key, item]) => brokenUnicode(item, [...path, key]));
+  return [];
 }

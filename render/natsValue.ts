@@ -6,6 +6,10 @@
 export type NatsValue = string | number | boolean | NatsValue[] | { [key: string]: NatsValue | undefined };
 
 export function natsString(value: string): string {
+  // A lone surrogate would be written as U+FFFD: the server would read another string.
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) {
+    throw new Error(`cannot render ${JSON.stringify(value)} in NATS config: it holds broken Unicode (a lone UTF-16 surrogate)`);
+  }
   let out = '"';
   for (const char of value) {
     const code = char.codePointAt(0)!;
