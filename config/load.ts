@@ -85,6 +85,8 @@ export function describePath(path: Path): string {
   let text = `${CONFIG_NAMESPACE}:`;
   path.forEach((part, i) => {
     if (typeof part === "number") text += `[${part}]`;
+    // An unknown key can hold anything (a newline, a terminal escape): quote it, as --path does.
+    else if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(part)) text += `[${JSON.stringify(part)}]`;
     else text += i === 0 ? part : `.${part}`;
   });
   return text;

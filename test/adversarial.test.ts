@@ -367,6 +367,18 @@ describe.each(CASES)("$field with $h.label: $outcome", ({ spec, h, outcome }) =>
   });
 });
 
+// Keys are user input too: an unknown key is refused, and shown quoted so it cannot forge lines.
+describe.each(HOSTILE.filter((h) => h.value !== ""))("an unknown key that is $label", (h) => {
+  test("is refused at the top level and inside a service, without raw control characters", () => {
+    const error = refusal({ services: [{ name: "svc", [h.value]: true }], [h.value]: 1 });
+    expect(error.problems).toHaveLength(2);
+    for (const problem of error.problems) expect(problem.message).toMatch(/not a setting nats-infra knows/);
+    expect(error.message).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    // One line per problem, whatever the key holds.
+    expect(error.message.split("\n")).toHaveLength(3);
+  });
+});
+
 function refusal(raw: Record<string, unknown>): StackConfigError {
   try {
     parseStackConfig(raw);
