@@ -14,7 +14,7 @@ import type { StackConfigInput, StreamConfig } from "../config/schema";
 import { jetstreamAdminUser } from "../config/users";
 import { MANAGED_KEY } from "../tools/streams/desired";
 import { reconcile, type ReconcileResult } from "../tools/streams/reconcile";
-import { startNats, type RunningNats } from "./support/natsServer";
+import { sleep, startNats, type RunningNats } from "./support/natsServer";
 import { REPO_ROOT, toolPath } from "./support/tools";
 
 const ADMIN = jetstreamAdminUser("APP");
@@ -196,6 +196,31 @@ describe("refusals leave the stream and its data as they were", () => {
     const after = await info("TRIM");
     expect(after.state.messages).toBe(4);
     expect(after.state.first_seq).toBe(7);
+  });
+
+  test("a lower per-subject limit or a shorter maxAge that would drop messages is refused", async () => {
+    await converge([streamDecl("PERSUBJ")]);
+    await publish("persubj.a", 5);
+    await publish("persubj.b", 1);
+    const perSubject = await converge([streamDecl("PERSUBJ", { maxMsgsPerSubject: 2 })]);
+    expect(perSubject.output).toContain("removes 3 messages from 1 subject that hold more than 2");
+    expect(perSubject.output).toContain("keep maxMsgsPerSubject at 5 or more");
+    // A limit every subject already meets changes nothing stored, so it goes ahead.
+    const fits = await converge([streamDecl("PERSUBJ", { maxMsgsPerSubject: 5 })]);
+    expect(fits.refused).toHaveLength(0);
+    expect((await info("PERSUBJ")).state.messages).toBe(6);
+
+    await sleep(1100);
+    const maxAge = await converge([streamDecl("PERSUBJ", { maxMsgsPerSubject: 5, maxAge: "1s" })]);
+    expect(maxAge.output).toContain("cannot change maxAge: 0s (forever) -> 1s removes every message older than 1s");
+    expect((await info("PERSUBJ")).state.messages).toBe(6);
+  });
+
+  test("denyDelete cannot be switched off again", async () => {
+    await converge([streamDecl("DENY", { denyDelete: true })]);
+    const result = await converge([streamDecl("DENY", { denyDelete: false })]);
+    expect(result.output).toContain("cannot change denyDelete: the server never turns denyDelete off once it is on");
+    expect((await info("DENY")).config.deny_delete).toBe(true);
   });
 
   test("an impossible change with allowDelete recreates the stream and says what it deletes", async () => {
