@@ -239,7 +239,7 @@ export async function startNatsContainer(
     const result = docker(["logs", ...(tail ? ["--tail", String(tail)] : []), name]);
     return `${result.stdout}${result.stderr}`;
   };
-  await waitFor(async () => (await fetch(`${monitorUrl}/healthz`)).ok, 20_000, () => `the nats container did not become healthy:\n${logs(40)}`);
+  await waitFor(async () => (await fetch(`${monitorUrl}/healthz`)).ok, 60_000, () => `the nats container did not become healthy:\n${logs(40)}`);
 
   return {
     name,
