@@ -301,6 +301,20 @@ describe("adoption", () => {
   });
 });
 
+describe("adoption refused", () => {
+  test("a mirror of the same name is not adopted, and stays a mirror", async () => {
+    await converge([streamDecl("ORIGIN")]);
+    await publish("origin.x", 2);
+    await withManager("producer", (jsm) => jsm.streams.add({ name: "MIRRORED", mirror: { name: "ORIGIN" } }));
+    const result = await converge([streamDecl("ORIGIN"), streamDecl("MIRRORED")]);
+    expect(result.refused.map((p) => p.stream)).toEqual(["MIRRORED"]);
+    expect(result.output).toContain("cannot change mirror: the stream on the server mirrors ORIGIN; nats-infra does not manage mirrors");
+    const after = await info("MIRRORED");
+    expect(after.config.mirror?.name).toBe("ORIGIN");
+    expect(after.config.subjects ?? []).toEqual([]);
+  });
+});
+
 describe("consumers", () => {
   test("updates a consumer in place and keeps its position", async () => {
     const declare = (consumer: Partial<NonNullable<StreamInput["consumers"]>[number]>) => [streamDecl("CONS", { consumers: [{ name: "worker", ...consumer }] })];
@@ -319,17 +333,17 @@ describe("consumers", () => {
     const before = await consumerInfo("CONS", "worker");
     expect(before.ack_floor.stream_seq).toBe(2);
 
-    const result = await converge(declare({ ackWait: "1m", maxDeliver: 10, filterSubjects: ["cons.x"], description: "updated" }));
+    const result = await converge(declare({ ackWait: "1m", maxDeliver: 10, filterSubjects: ["cons.*"], description: "updated" }));
     expect(result.output).toContain("consumers[worker].ackWait: 30s -> 1m");
     expect(result.output).toContain("consumers[worker].maxDeliver: 3 -> 10");
     expect(result.output).toContain("~ update consumer worker");
     const after = await consumerInfo("CONS", "worker");
-    expect(after.config).toMatchObject({ ack_wait: 60e9, max_deliver: 10, filter_subject: "cons.x", description: "updated" });
+    expect(after.config).toMatchObject({ ack_wait: 60e9, max_deliver: 10, filter_subject: "cons.*", description: "updated" });
     expect(after.created).toBe(before.created);
     expect(after.ack_floor.stream_seq).toBe(2);
     expect(after.num_pending).toBe(3);
 
-    expect((await converge(declare({ ackWait: "1m", maxDeliver: 10, filterSubjects: ["cons.x"], description: "updated" }))).changed).toBe(false);
+    expect((await converge(declare({ ackWait: "1m", maxDeliver: 10, filterSubjects: ["cons.*"], description: "updated" }))).changed).toBe(false);
   });
 
   test("a consumer change the server cannot make is refused, and with allowDelete the consumer is recreated", async () => {
