@@ -2,11 +2,14 @@
 // Each part prints tables and writes bench/results/<part>.json. Nothing here asserts on time:
 // compare figures from the same run, on the same machine, as ratios.
 //
-//   BENCH_REPEATS=3   runs per case (medians are reported)
+//   BENCH_REPEATS=3        runs per case (medians are reported)
+//   BENCH_AUTH_CHANGES=20  consecutive auth changes in the live auth bench
+import { benchAuth } from "./auth";
 import { benchProgram } from "./program";
 
 const PARTS: Record<string, (repeats: number) => Promise<void>> = {
   program: benchProgram,
+  auth: benchAuth,
 };
 
 async function main() {
