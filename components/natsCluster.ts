@@ -56,13 +56,15 @@ export class NatsCluster extends pulumi.ComponentResource {
 
     const natsImageName = config.docker.nats.image ?? NATS_SERVER.image;
     const natsImage = new docker.RemoteImage(`${name}-nats-image`, { name: natsImageName, keepLocally: true }, child);
-    const network = new docker.Network(`${name}-network`, { name: `${prefix}-net`, driver: "bridge" }, child);
+    const volumeName = config.docker.dataVolume ?? `${prefix}-jetstream`;
+    const networkName = `${prefix}-net`;
+    const network = new docker.Network(`${name}-network`, { name: networkName, driver: "bridge" }, child);
     // Retained: neither `pulumi destroy` nor a replacement deletes JetStream data. Recreating the
     // stack picks the same volume up again by name.
     this.dataVolume = new docker.Volume(
       `${name}-data`,
       {
-        name: config.docker.dataVolume ?? `${prefix}-jetstream`,
+        name: volumeName,
         // Policies cannot see retainOnDelete, so the volume says so (policies/jetstreamDataRetained.ts).
         labels: [{ label: "nats-infra.role", value: "jetstream-data" }, { label: "nats-infra.retain-on-delete", value: "true" }],
       },
@@ -72,7 +74,8 @@ export class NatsCluster extends pulumi.ComponentResource {
     const hashes = pulumi.all(Object.fromEntries(Object.entries(this.users).map(([user, s]) => [user, s.bcryptHash])));
     const authConf = pulumi.secret(hashes.apply((h) => renderAuthConf(config, h)));
     const natsConf = renderNatsConf(config, { kind: "container" });
-    const key = restartKey(config);
+    const containerInputs = { config, image: natsImageName, configDir: args.configDir, volumeName, networkName };
+    const key = restartKey(config, natsContainerArgs({ ...containerInputs, restartKey: "" }));
     const containerName = `${prefix}-nats`;
     const host = hostAddress(config.docker.bindAddress);
     const monitorUrl = `http://${host}:${config.server.monitorPort}`;
@@ -104,10 +107,10 @@ export class NatsCluster extends pulumi.ComponentResource {
 
     this.natsContainer = new docker.Container(
       `${name}-nats`,
-      natsContainerArgs({ config, image: natsImageName, configDir: args.configDir, volumeName: this.dataVolume.name, networkName: network.name, restartKey: key }),
+      natsContainerArgs({ ...containerInputs, restartKey: key }),
       {
         ...child,
-        dependsOn: [applyConfig, natsImage],
+        dependsOn: [applyConfig, natsImage, this.dataVolume, network],
         // Fixed name and host ports: the old container must go before the new one starts.
         deleteBeforeReplace: true,
         // The provider records a healthcheck change without applying it.

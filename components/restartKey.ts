@@ -1,6 +1,8 @@
-// Settings nats-server cannot change on reload (see design notes): when one of them changes the
-// nats container must be replaced, and preview should say so. They are hashed into a container
-// label, so a change replaces the container while every other config change is a reload.
+// When must the nats container be replaced rather than reloaded? When a setting nats-server
+// cannot change on reload changes (see design notes), or when the container's own spec changes
+// (image, ports, mounts, limits). Both are hashed into a container label: a change of either
+// replaces the container (preview says so), and apply-config.sh, seeing another key on the
+// running container, installs the files without reloading a server that is about to go.
 import { createHash } from "node:crypto";
 import type { StackConfig } from "../config/schema";
 
@@ -21,6 +23,8 @@ export function restartSettings(config: StackConfig): Record<string, unknown> {
   };
 }
 
-export function restartKey(config: StackConfig): string {
-  return createHash("sha256").update(JSON.stringify(restartSettings(config))).digest("hex").slice(0, 16);
+/** `container`: the nats container's declared settings (without this label), when known. */
+export function restartKey(config: StackConfig, container?: object): string {
+  const identity = JSON.stringify({ settings: restartSettings(config), container: container ?? null });
+  return createHash("sha256").update(identity).digest("hex").slice(0, 16);
 }

@@ -13,6 +13,8 @@ export interface Finding {
 
 /** nats-server refuses to start when max_payload exceeds max_pending, which is 64MB by default. */
 export const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+/** nats-server 2.14 refuses `lame_duck_duration` under 30 s (checked on 2.14.10). */
+export const MIN_LAME_DUCK_MS = 30_000;
 
 export function crossFieldProblems(config: StackConfig): Finding[] {
   const problems: Finding[] = [];
@@ -66,6 +68,9 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
   if (server.clientPort === server.monitorPort) add(["server", "monitorPort"], "the monitoring port must differ from the client port");
   if (server.maxPayload > MAX_PENDING_BYTES) {
     add(["server", "maxPayload"], `must be at most 64MB (${MAX_PENDING_BYTES} bytes), the server's max_pending; large payloads belong in an object store`);
+  }
+  if (parseDuration(server.lameDuckDuration)! < MIN_LAME_DUCK_MS) {
+    add(["server", "lameDuckDuration"], 'must be at least "30s": nats-server refuses a shorter lame duck duration');
   }
   if (parseDuration(server.lameDuckGracePeriod)! >= parseDuration(server.lameDuckDuration)!) {
     add(["server", "lameDuckGracePeriod"], `must be shorter than lameDuckDuration (${server.lameDuckDuration})`);

@@ -12,7 +12,6 @@ export const NATS_CONF_FILE = "nats.conf";
 export const CONTAINER = {
   configDir: "/etc/nats",
   dataDir: "/data",
-  storeDir: "/data/jetstream",
   clientPort: 4222,
   monitorPort: 8222,
   tlsDir: "/etc/nats-tls",
@@ -40,7 +39,8 @@ export function renderNatsConf(config: StackConfig, target: RenderTarget): strin
     lame_duck_grace_period: server.lameDuckGracePeriod,
     jetstream: jetstream.enabled
       ? {
-          store_dir: local ? path.join(target.dir, "jetstream") : CONTAINER.storeDir,
+          // The server adds "jetstream" itself: data lands in <store_dir>/jetstream.
+          store_dir: local ? target.dir : CONTAINER.dataDir,
           max_memory_store: jetstream.maxMemoryStore,
           max_file_store: jetstream.maxFileStore,
           sync_interval: jetstream.syncInterval,

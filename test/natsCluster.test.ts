@@ -12,7 +12,6 @@ import { isSecretWrapper, outputValue, plaintextOccurrences, runProgram, unwrapS
 
 const CONTAINER = "docker:index/container:Container";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
-const COMMAND = "command:local:Command";
 const DEV = readStackFile("Pulumi.dev.yaml");
 const DEV_SERVICES = (DEV.services as { name: string }[]).map((s) => s.name);
 
@@ -179,6 +178,13 @@ describe("blast radius of auth changes", () => {
     expect(diff(dev, after).changed.sort()).toEqual(["nats-config", "nats-nats"]);
     const label = (run: ProgramRun) => (plain(run.byName("nats-nats")).labels as { label: string; value: string }[]).find((l) => l.label === RESTART_KEY_LABEL)!.value;
     expect(label(after)).not.toBe(label(dev));
+  });
+  test("a change that replaces the container (image, port) also changes its restart label, so apply-config does not reload the old one", async () => {
+    const label = (run: ProgramRun) => (plain(run.byName("nats-nats")).labels as { label: string; value: string }[]).find((l) => l.label === RESTART_KEY_LABEL)!.value;
+    const newPort = await runProgram({ ...DEV, server: { ...(DEV.server as object), monitorPort: 8333 } });
+    const newImage = await runProgram(withDocker({ nats: { image: "nats:2.14.9-alpine" } }));
+    expect(new Set([label(dev), label(newPort), label(newImage)]).size).toBe(3);
+    expect(plain(newPort.byName("nats-config")).environment.RESTART_KEY).toBe(label(newPort));
   });
 });
 

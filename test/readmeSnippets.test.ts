@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { readStackFile } from "../config/load";
 import { startNats, type RunningNats } from "./support/natsServer";
@@ -21,12 +21,12 @@ function readmeSnippet(name: string): string {
 }
 
 let nats: RunningNats;
-let responder: NatsConnection;
+let responder: Awaited<ReturnType<typeof connect>>;
 let scratch: string;
 beforeAll(async () => {
   nats = await startNats(readStackFile(path.join(REPO_ROOT, "Pulumi.dev.yaml")));
   responder = await connect({ servers: nats.url, user: "user-service", pass: nats.passwords["user-service"] });
-  responder.subscribe("user.get", { callback: (_err, msg) => msg.respond(JSON.stringify({ id: 42, name: "Ada" })) });
+  responder.subscribe("user.get", { callback: (_err: unknown, msg: { respond(data: string): boolean }) => msg.respond(JSON.stringify({ id: 42, name: "Ada" })) });
   await responder.flush();
   // Inside the repo so that the Node snippet resolves @nats-io/transport-node from node_modules.
   scratch = mkdtempSync(path.join(REPO_ROOT, "node_modules", ".snippets-"));

@@ -108,7 +108,7 @@ describe("targets", () => {
     // Docker publishes the stack's ports onto these fixed ones.
     expect(conf).toContain('listen: "0.0.0.0:4222"\n');
     expect(conf).toContain('http: "0.0.0.0:8222"\n');
-    expect(conf).toContain('"store_dir": "/data/jetstream"');
+    expect(conf).toContain('"store_dir": "/data"');
     expect(conf).not.toContain("14222");
     expect(conf).not.toContain("pid_file");
     expect(conf.endsWith('include "auth.conf"\n')).toBe(true);
@@ -120,7 +120,7 @@ describe("targets", () => {
     expect(conf).toContain('listen: "127.0.0.1:14222"\n');
     expect(conf).toContain('http: "127.0.0.1:18222"\n');
     expect(conf).toContain('pid_file: "/srv/my nats/nats-server.pid"\n');
-    expect(conf).toContain('"store_dir": "/srv/my nats/jetstream"');
+    expect(conf).toContain('"store_dir": "/srv/my nats"');
   });
 
   test("JetStream off leaves the jetstream block out of both files", () => {

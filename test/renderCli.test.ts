@@ -129,7 +129,7 @@ describe.concurrent("render command", { timeout: 2 * RUN_TIMEOUT_MS }, () => {
     // The fixture's ports, not the defaults.
     expect(conf).toContain('listen: "127.0.0.1:14222"\n');
     expect(conf).toContain('http: "127.0.0.1:18222"\n');
-    expect(conf).toContain(`"store_dir": "${path.join(out, "jetstream")}"`);
+    expect(conf).toContain(`"store_dir": "${out}"`);
     expect(conf).toContain(`pid_file: "${path.join(out, "nats-server.pid")}"\n`);
     expect(conf).not.toContain("0.0.0.0");
     const check = checkConfigFile(path.join(out, "nats.conf"));
