@@ -426,3 +426,11 @@ describe("the command line", () => {
     expect(wrong.stderr).not.toContain("not-the-password");
   });
 });
+
+test("a stream the server's auth does not know yet is reported with what to do", async () => {
+  // Not written to auth.conf, so the admin has no rights on it.
+  const config = parseStackConfig({ services: SERVICES, streams: [streamDecl("UNKNOWN_TO_AUTH")] }).config;
+  await expect(
+    reconcile(config.streams, { url: nats.url, env: { NATS_PASSWORD: nats.passwords[ADMIN] }, dryRun: true, reportOthers: false, log: () => undefined }),
+  ).rejects.toThrow(/reading stream UNKNOWN_TO_AUTH \(account APP\) failed: Permissions Violation .*apply the new auth.conf and reload the server first/);
+});

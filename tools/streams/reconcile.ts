@@ -59,7 +59,7 @@ export async function reconcile(streams: StreamDeclaration[], options: Reconcile
       const { jsm } = connections.get(account)!;
       const declared = streams.filter((s) => s.account === account);
       const now = new Date();
-      const planned = await mapLimited(declared, READ_CONCURRENCY, async (stream) => planStream(stream, await observeStream(jsm, stream, now), options.where?.(stream)));
+      const planned = await mapLimited(declared, READ_CONCURRENCY, async (stream) => planStream(stream, await read(jsm, stream, now), options.where?.(stream)));
       if (options.reportOthers) {
         const others = await otherStreams(jsm, new Set(declared.map((s) => s.name)));
         planned.push(...others.map((info) => planUnmanaged(info, account)));
@@ -84,6 +84,24 @@ export async function reconcile(streams: StreamDeclaration[], options: Reconcile
   } finally {
     await Promise.all([...connections.values()].map(({ nc }) => nc.close().catch(() => undefined)));
   }
+}
+
+async function read(jsm: JetStreamManager, stream: StreamDeclaration, now: Date) {
+  try {
+    return await observeStream(jsm, stream, now);
+  } catch (error) {
+    throw new ApplyError(`reading stream ${stream.name} (account ${stream.account})`, withHint(error));
+  }
+}
+
+/** The admin's rights name each declared stream, so a stream the server's auth does not know yet is denied. */
+function withHint(error: unknown): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/Permissions Violation/i.test(message)) return error;
+  return new Error(
+    `${message}. The JetStream admin may only touch the streams of the config the server runs with: ` +
+      "apply the new auth.conf and reload the server first (pulumi up does this before the stream commands).",
+  );
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
