@@ -35,6 +35,8 @@ const cluster = new NatsCluster("nats", { config, configDir });
 
 /** `pulumi stack output --show-secrets credentials`: per service user, password, account, URL. */
 export const credentials = cluster.credentials;
+/** Per account with streams: the stream reconciler's user and password (see README, Streams). */
+export const jetstreamAdmins = cluster.jetstreamAdmins;
 export const endpoints = cluster.endpoints;
 export const permissions = cluster.permissions;
 export const natsContainer = cluster.natsContainer.name;

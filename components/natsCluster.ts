@@ -9,13 +9,14 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
-import { natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
+import { jetstreamAdminUser, natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
 import { NATS_SERVER, NATSCLI, SURVEYOR } from "../config/versions";
 import { renderAuthConf } from "../render/authConf";
 import { CONTAINER, renderNatsConf } from "../render/natsConf";
 import { permissionsSummary } from "../render/permissionsSummary";
 import { createPasswords, type UserSecret } from "./credentials";
 import { hostAddress, NATS_NETWORK_ALIAS, natsContainerArgs } from "./natsContainerSpec";
+import { NatsStreams } from "./natsStreams";
 import { restartKey } from "./restartKey";
 
 export interface NatsClusterArgs {
@@ -44,6 +45,8 @@ export class NatsCluster extends pulumi.ComponentResource {
   readonly dataVolume: docker.Volume;
   /** Password and hash per NATS user (services and internal users). */
   readonly users: Record<string, UserSecret>;
+  /** Per account with streams: the reconciler's user and password, for `npm run streams` by hand. Secret. */
+  readonly jetstreamAdmins: pulumi.Output<Record<string, { user: string; password: string }>>;
 
   constructor(name: string, args: NatsClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nats-infra:index:NatsCluster", name, {}, opts);
@@ -174,6 +177,20 @@ export class NatsCluster extends pulumi.ComponentResource {
     }
 
     const clientUrl = `nats://${host}:${config.server.clientPort}`;
+    const streamAccounts = [...new Set(config.streams.map((s) => s.account))];
+    const admins = Object.fromEntries(
+      streamAccounts.map((account) => [account, { user: jetstreamAdminUser(account), password: this.users[jetstreamAdminUser(account)].password }]),
+    );
+    if (config.streams.length > 0) {
+      // After the reload: the admin's rights name each declared stream, so a new stream needs
+      // the new auth.conf loaded first.
+      new NatsStreams(`${name}-streams`, { streams: config.streams, natsUrl: clientUrl, admins }, { parent: this, dependsOn: [this.natsContainer, applyConfig] });
+    }
+    this.jetstreamAdmins = pulumi.secret(
+      pulumi.all(Object.fromEntries(streamAccounts.map((account) => [account, admins[account].password]))).apply((passwords) =>
+        Object.fromEntries(Object.entries(passwords).map(([account, password]) => [account, { user: jetstreamAdminUser(account), password }])),
+      ),
+    );
     this.endpoints = { client: clientUrl, monitor: monitorUrl, surveyor: surveyorUrl };
     const services = new Set(config.services.map((s) => s.name));
     const servicePasswords = Object.fromEntries(Object.entries(this.users).filter(([user]) => services.has(user)).map(([user, s]) => [user, s.password]));
@@ -187,6 +204,7 @@ export class NatsCluster extends pulumi.ComponentResource {
 
     this.registerOutputs({
       credentials: this.credentials,
+      jetstreamAdmins: this.jetstreamAdmins,
       endpoints: this.endpoints,
       permissions: this.permissions,
       natsContainer: this.natsContainer.name,

@@ -72,10 +72,22 @@ describe("resource graph of the default stack", () => {
     expect(nats.options.dependencies.some((urn) => urn.endsWith("::nats-config"))).toBe(true);
   });
 
-  test("every child is parented to the component", () => {
+  test("every child is parented to the component (stream commands through its NatsStreams child)", () => {
     for (const resource of dev.resources.filter((r) => r.type !== "nats-infra:index:NatsCluster")) {
-      expect(resource.options.parent, resource.name).toMatch(/nats-infra:index:NatsCluster::nats$/);
+      const parent = resource.type === "command:local:Command" && resource.name !== "nats-config" ? /nats-infra:index:NatsStreams::nats-streams$/ : /nats-infra:index:NatsCluster::nats$/;
+      expect(resource.options.parent, resource.name).toMatch(parent);
     }
+  });
+
+  test("the EVENTS stream is applied by its own command, after the container and the auth reload", () => {
+    const events = dev.byName("nats-streams-APP-EVENTS");
+    const deps = events.options.dependencies;
+    expect(deps.some((urn) => urn.endsWith("::nats-config"))).toBe(true);
+    expect(deps.some((urn) => urn.endsWith("::nats-nats"))).toBe(true);
+    const inputs = plain(events);
+    expect(JSON.parse(inputs.stdin)).toMatchObject({ name: "EVENTS", subjects: ["events.*"], maxMsgs: 1000000 });
+    expect(inputs.environment).toMatchObject({ NATS_URL: "nats://127.0.0.1:4222", NATS_USER: "_jsadmin_APP" });
+    expect(isSecretWrapper(events.inputs.environment)).toBe(true);
   });
 
   test("Surveyor and nats-box follow the config", async () => {
@@ -126,6 +138,9 @@ describe("secrets", () => {
     expect(Object.keys(value).sort()).toEqual([...DEV_SERVICES].sort());
     expect(value["teacher-service"]).toEqual({ user: "teacher-service", password: expect.any(String), account: "APP", url: "nats://127.0.0.1:4222" });
     expect(dev.passwords).toContain((value["teacher-service"] as { password: string }).password);
+    const admins = dev.exports.jetstreamAdmins as pulumi.Output<Record<string, { user: string; password: string }>>;
+    expect(await admins.isSecret).toBe(true);
+    expect((await outputValue(admins)).APP.user).toBe("_jsadmin_APP");
     const endpoints = JSON.stringify(dev.exports.endpoints) + JSON.stringify(dev.exports.permissions);
     for (const password of dev.passwords) expect(endpoints).not.toContain(password);
   });
