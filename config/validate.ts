@@ -28,6 +28,14 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
   duplicates(config.accounts.map((a) => a.name)).forEach((i) =>
     add(["accounts", i, "name"], "this account name is declared twice; account names must be unique"),
   );
+  // Account names become environment variable names (permissions summary, NATS_PASSWORD_<ACCOUNT>)
+  // with '-' written as '_', so "A-B" and "A_B" would share one variable.
+  const envForms = config.accounts.map((a) => a.name.replace(/-/g, "_"));
+  duplicates(envForms).forEach((i) => {
+    if (duplicates(config.accounts.map((a) => a.name)).includes(i)) return;
+    const other = config.accounts.find((a, k) => k < i && envForms[k] === envForms[i])!.name;
+    add(["accounts", i, "name"], `differs from account ${other} only in '-' versus '_', which environment variable names cannot tell apart; rename one`);
+  });
   duplicates(config.services.map((s) => s.name)).forEach((i) =>
     add(["services", i, "name"], "this service name is declared twice; each service is one NATS user, so names must be unique"),
   );

@@ -273,6 +273,8 @@ describe("bad stack config", () => {
     expect(problemsOf({ ...minimal, server: { maxPayload: 64 * MB + 1 } }).map((p) => p.path)).toEqual(["nats-infra:server.maxPayload"]);
     expect(() => parseStackConfig({ ...minimal, server: { lameDuckDuration: "30s", lameDuckGracePeriod: "29s" } })).not.toThrow();
     expect(problemsOf({ ...minimal, server: { lameDuckDuration: "30s", lameDuckGracePeriod: "1m" } })[0].path).toBe("nats-infra:server.lameDuckGracePeriod");
+    const clash = problemsOf({ ...minimal, accounts: [{ name: "APP" }, { name: "A-B" }, { name: "A_B" }] });
+    expect(clash.map((p) => [p.path, p.message.includes("A-B")])).toEqual([["nats-infra:accounts[2].name", true]]);
     // nats-server 2.14 refuses a lame duck duration under 30 s at start; catch it before deploy.
     expect(problemsOf({ ...minimal, server: { lameDuckDuration: "29s", lameDuckGracePeriod: "5s" } }).map((p) => p.path)).toEqual(["nats-infra:server.lameDuckDuration"]);
     const memoryStream = { name: "M", subjects: ["m.>"], storage: "memory" };
