@@ -33,7 +33,7 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
   const envForms = config.accounts.map((a) => a.name.replace(/-/g, "_"));
   duplicates(envForms).forEach((i) => {
     if (duplicates(config.accounts.map((a) => a.name)).includes(i)) return;
-    const other = config.accounts.find((a, k) => k < i && envForms[k] === envForms[i])!.name;
+    const other = config.accounts.find((_, k) => k < i && envForms[k] === envForms[i])!.name;
     add(["accounts", i, "name"], `differs from account ${other} only in '-' versus '_', which environment variable names cannot tell apart; rename one`);
   });
   duplicates(config.services.map((s) => s.name)).forEach((i) =>
