@@ -19,7 +19,7 @@ interface Case {
   run: () => ProgramRun;
 }
 
-export async function benchProgram(repeats: number): Promise<void> {
+export async function benchProgram(repeats = 3): Promise<void> {
   const cases: Case[] = [];
   for (const streams of STREAMS) {
     for (const services of SERVICES) {
