@@ -2,17 +2,19 @@
 // Each part prints tables and writes bench/results/<part>.json. Nothing here asserts on time:
 // compare figures from the same run, on the same machine, as ratios.
 //
-//   BENCH_REPEATS=n        runs per case (default: program 3, datapath 7); medians are reported
+//   BENCH_REPEATS=n        runs per case (default: program 3, datapath 7, reconcile 3); medians are reported
 //   BENCH_AUTH_CHANGES=20  consecutive auth changes in the live auth bench
 import { benchAuth } from "./auth";
 import { benchDataPath } from "./dataPath";
 import { benchProgram } from "./program";
+import { benchReconcile } from "./reconcile";
 
 /** Each part gets BENCH_REPEATS if set, else its own default. */
 const PARTS: Record<string, (repeats?: number) => Promise<void>> = {
   program: benchProgram,
   auth: benchAuth,
   datapath: benchDataPath,
+  reconcile: benchReconcile,
 };
 
 async function main() {
