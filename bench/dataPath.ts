@@ -145,7 +145,7 @@ interface Sample {
   cpuUs: number;
 }
 
-export async function benchDataPath(repeats = 7): Promise<void> {
+export async function benchDataPath(repeats = 9): Promise<void> {
   const servers: Server[] = [];
   try {
     servers.push(

@@ -2,7 +2,7 @@
 // Each part prints tables and writes bench/results/<part>.json. Nothing here asserts on time:
 // compare figures from the same run, on the same machine, as ratios.
 //
-//   BENCH_REPEATS=n        runs per case (default: program 3, datapath 7, reconcile 3); medians are reported
+//   BENCH_REPEATS=n        runs per case (default: program 3, datapath 9, reconcile 3); medians are reported
 //   BENCH_AUTH_CHANGES=20  consecutive auth changes in the live auth bench
 import { benchAuth } from "./auth";
 import { benchDataPath } from "./dataPath";
