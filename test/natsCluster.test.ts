@@ -79,13 +79,13 @@ describe("resource graph of the default stack", () => {
     }
   });
 
-  test("the EVENTS stream is applied by its own command, after the container and the auth reload", () => {
-    const events = dev.byName("nats-streams-APP-EVENTS");
+  test("the APP account's streams are applied by one command, after the container and the auth reload", () => {
+    const events = dev.byName("nats-streams-APP");
     const deps = events.options.dependencies;
     expect(deps.some((urn) => urn.endsWith("::nats-config"))).toBe(true);
     expect(deps.some((urn) => urn.endsWith("::nats-nats"))).toBe(true);
     const inputs = plain(events);
-    expect(JSON.parse(inputs.stdin)).toMatchObject({ name: "EVENTS", subjects: ["events.*"], maxMsgs: 1000000 });
+    expect(JSON.parse(inputs.stdin).streams.EVENTS).toMatchObject({ name: "EVENTS", subjects: ["events.*"], maxMsgs: 1000000 });
     expect(inputs.environment).toMatchObject({ NATS_URL: "nats://127.0.0.1:4222", NATS_USER: "_jsadmin_APP" });
     expect(isSecretWrapper(events.inputs.environment)).toBe(true);
   });

@@ -1,4 +1,4 @@
-// NatsStreams under Pulumi mocks: one command per stream, the stream's config as a visible input,
+// NatsStreams under Pulumi mocks: one command per account, its streams' config as a visible input,
 // the password only in the environment and marked secret; then the recorded command run for real
 // against the pinned nats-server, exactly as Pulumi would run it.
 import { spawnSync } from "node:child_process";
@@ -94,20 +94,20 @@ const TWO_ACCOUNTS: StackConfigInput = {
 };
 
 describe("command resources", () => {
-  test("one command per stream, named after the account and the stream", async () => {
+  test("one command per account, named after the account", async () => {
     const { commands } = await build("grain", streamsOf(TWO_ACCOUNTS), { APP: "app-secret-1", BILLING: "billing-secret-1" });
-    expect(commands.map((c) => c.name).sort()).toEqual(["grain-APP-EVENTS", "grain-BILLING-INVOICES"]);
+    expect(commands.map((c) => c.name).sort()).toEqual(["grain-APP", "grain-BILLING"]);
     expect(recorded.some((r) => r.type === "nats-infra:index:NatsStreams" && r.name === "grain")).toBe(true);
   });
 
-  test("the stream's config is a plain input (stdin) that reads back as the declaration", async () => {
+  test("the account's streams are a plain input (stdin), keyed by name, that reads back as the declarations", async () => {
     const streams = streamsOf(DEV);
     const { component, commands } = await build("visible", streams, { APP: "dev-secret-2" });
-    const [events] = commands;
-    expect(isSecretWrapper(events.inputs.stdin)).toBe(false);
-    expect(JSON.parse(events.inputs.stdin)).toEqual(streams[0]);
-    expect(JSON.parse(events.inputs.stdin)).toMatchObject({ name: "EVENTS", maxMsgs: 1000000, consumers: [{ name: "notification-service" }] });
-    expect(await pulumi.isSecret(component.commands["APP/EVENTS"].stdin)).toBe(false);
+    const [app] = commands;
+    expect(isSecretWrapper(app.inputs.stdin)).toBe(false);
+    expect(JSON.parse(app.inputs.stdin)).toEqual({ account: "APP", streams: { EVENTS: streams[0] } });
+    expect(JSON.parse(app.inputs.stdin).streams.EVENTS).toMatchObject({ name: "EVENTS", maxMsgs: 1000000, consumers: [{ name: "notification-service" }] });
+    expect(await pulumi.isSecret(component.commands.APP.stdin)).toBe(false);
   });
 
   test("the password is only in the environment, wrapped as a secret; command lines hold none", async () => {
@@ -123,14 +123,14 @@ describe("command resources", () => {
         expect(line).not.toContain("billing-secret-3");
       }
     }
-    const billing = commands.find((c) => c.name.endsWith("INVOICES"))!;
+    const billing = commands.find((c) => c.name.endsWith("BILLING"))!;
     expect(unwrap(billing.inputs.environment)).toMatchObject({ NATS_USER: "_jsadmin_BILLING", NATS_PASSWORD: "billing-secret-3" });
     // No input of any resource holds a password outside a secret wrapper.
     for (const resource of recorded) {
       expect(leaks(resource.inputs, password)).toEqual([]);
       expect(leaks(resource.inputs, "billing-secret-3")).toEqual([]);
     }
-    expect(await pulumi.isSecret(component.commands["APP/EVENTS"].environment)).toBe(true);
+    expect(await pulumi.isSecret(component.commands.APP.environment)).toBe(true);
   });
 
   test("runs the repo's tsx on tools/streams.ts by absolute path, logs the plan, never deletes on delete", async () => {
@@ -186,12 +186,38 @@ describe("the recorded command, run as Pulumi runs it", () => {
 
     const deleted = run(events.inputs.delete, events.inputs);
     expect(deleted.status).toBe(0);
-    expect(deleted.output).toContain("stream EVENTS (account APP) is no longer in the config: nats-infra leaves it on the server");
+    expect(deleted.output).toContain("stream EVENTS (account APP) no longer managed by this stack: nats-infra leaves them on the server");
 
     const adminConnection = await connect({ servers: nats.url, user: admin, pass: nats.passwords[admin] });
     try {
       const info = await (await jetstreamManager(adminConnection)).streams.info("EVENTS");
       expect(info.config.max_msgs).toBe(1000000);
+    } finally {
+      await adminConnection.close();
+    }
+  });
+
+  test("a stream dropped from an account's config is reported as kept by the next run, and stays on the server", async () => {
+    const admin = jetstreamAdminUser("APP");
+    const withAudit = { ...DEV, streams: [...(DEV.streams as object[]), { name: "AUDIT", subjects: ["audit.>"] }] };
+    const two = streamsOf(withAudit);
+    // The server's admin user must be allowed to create AUDIT: reload with the two-stream config.
+    nats.rewrite(withAudit as StackConfigInput);
+    await nats.reload();
+    const before = (await build("drop-before", two, { APP: nats.passwords[admin] }, nats.url)).commands[0];
+    const created = run(before.inputs.create, before.inputs);
+    expect(created.status, created.output).toBe(0);
+
+    const after = (await build("drop-after", streamsOf(DEV), { APP: nats.passwords[admin] }, nats.url)).commands[0];
+    const updated = run(after.inputs.update, after.inputs);
+    expect(updated.status, updated.output).toBe(0);
+    expect(updated.output).toContain("AUDIT");
+    expect(updated.output).toContain("is not in the config: left as it is");
+
+    const adminConnection = await connect({ servers: nats.url, user: admin, pass: nats.passwords[admin] });
+    try {
+      const info = await (await jetstreamManager(adminConnection)).streams.info("AUDIT");
+      expect(info.config.subjects).toEqual(["audit.>"]);
     } finally {
       await adminConnection.close();
     }

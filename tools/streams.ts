@@ -1,7 +1,7 @@
 // `npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://127.0.0.1:4222 [--dry-run]`:
 // makes the server's JetStream streams and consumers match the stack config, like `terraform
 // apply` for streams, and prints the plan first. The Pulumi component runs the same code for one
-// stream at a time (`apply --from-stdin`). Credentials come from the environment only.
+// account at a time (`apply --from-stdin`). Credentials come from the environment only.
 import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
 import { streamSchema, type StreamDeclaration } from "../config/streams";
 import { parseFlags, runMain, UsageError } from "./cli";
@@ -10,15 +10,16 @@ import { ApplyError, reconcile } from "./streams/reconcile";
 
 const USAGE = `usage: npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://host:4222 [--dry-run] [--account NAME] [--stream NAME]
        tsx tools/streams.ts plan ...             same as --dry-run: print the plan, change nothing
-       tsx tools/streams.ts apply --from-stdin   one stream, as the Pulumi command runs it (below)
-       tsx tools/streams.ts forget --from-stdin  say that a stream left the config and is kept
+       tsx tools/streams.ts apply --from-stdin   one account's streams, as the Pulumi command runs it (below)
+       tsx tools/streams.ts forget --from-stdin  say that the account's streams left the config and are kept
 
   --stack-file  the stack config with nats-infra:streams
   --url         the server as reached from here (or NATS_URL)
   --dry-run     print the plan and change nothing
   --account     only the streams of this account
   --stream      only the stream of this name
-  --from-stdin  read one stream from stdin (JSON of one validated nats-infra:streams entry)
+  --from-stdin  read one account's streams from stdin: {"account": "APP", "streams": {"<name>": <entry>}}
+                (validated nats-infra:streams entries), or a single entry
 
 Credentials (environment only): NATS_PASSWORD, or NATS_PASSWORD_<ACCOUNT> when several accounts
 have streams; NATS_USER(_<ACCOUNT>) defaults to the account's JetStream admin _jsadmin_<ACCOUNT>.
@@ -53,22 +54,36 @@ function fromStackFile(file: string, flags: Record<string, string | boolean>): S
   return { streams, accounts, where, wholeConfig: typeof flags.stream !== "string" };
 }
 
-/** One stream as the Pulumi command passes it: the JSON of a validated stack config entry. */
-export function parseStreamJson(raw: string): StreamDeclaration {
-  if (!raw.trim()) throw new UsageError("--from-stdin: stdin is empty; pipe in the JSON of one nats-infra:streams entry");
+/** What the Pulumi command passes on stdin: one account's validated streams, keyed by name. */
+export interface AccountStreams {
+  account: string;
+  streams: StreamDeclaration[];
+}
+
+/** Reads `{ account, streams: { <name>: <entry> } }`, or a single entry (for a run by hand). */
+export function parseStdinStreams(raw: string): AccountStreams {
+  if (!raw.trim()) throw new UsageError('--from-stdin: stdin is empty; pipe in {"account": ..., "streams": {...}} or one nats-infra:streams entry');
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (error) {
     throw new UsageError(`--from-stdin: not JSON: ${(error as Error).message}`);
   }
-  const parsed = streamSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new StackConfigError(
-      parsed.error.issues.map((issue) => ({ path: `(stdin).${issue.path.join(".")}`, value: "(see the stack config)", message: issue.message })),
-    );
-  }
-  return parsed.data;
+  const wrapped = json !== null && typeof json === "object" && "streams" in json && "account" in json;
+  const entries: [string, unknown][] = wrapped ? Object.entries((json as { streams: Record<string, unknown> }).streams ?? {}) : [["(stdin)", json]];
+  const streams = entries.map(([key, entry]) => {
+    const parsed = streamSchema.safeParse(entry);
+    if (!parsed.success) {
+      throw new StackConfigError(
+        parsed.error.issues.map((issue) => ({ path: `(stdin).${[key, ...issue.path].join(".")}`, value: "(see the stack config)", message: issue.message })),
+      );
+    }
+    return parsed.data;
+  });
+  const account = wrapped ? String((json as { account: unknown }).account) : streams[0].account;
+  const strays = streams.filter((s) => s.account !== account).map((s) => s.name);
+  if (strays.length) throw new UsageError(`--from-stdin: streams ${strays.join(", ")} are not in account ${account}`);
+  return { account, streams };
 }
 
 async function readStdin(): Promise<string> {
@@ -86,16 +101,16 @@ async function main(): Promise<void> {
 
   if (mode === "forget") {
     // Runs when Pulumi deletes a stream's command. It never fails: there is nothing to undo.
-    let which = "a stream";
+    let which = "the streams";
     try {
-      const stream = parseStreamJson(flags["from-stdin"] ? await readStdin() : "");
-      which = `stream ${stream.name} (account ${stream.account})`;
+      const { account, streams } = parseStdinStreams(flags["from-stdin"] ? await readStdin() : "");
+      which = `${streams.length === 1 ? "stream" : "streams"} ${streams.map((st) => st.name).join(", ")} (account ${account})`;
     } catch {
-      // Only the message loses the stream's name.
+      // Only the message loses the streams' names.
     }
     process.stdout.write(
-      `${which} is no longer in the config: nats-infra leaves it on the server with its messages and consumers.\n` +
-        `To delete it, declare it again with allowDelete: true and delete: true.\n`,
+      `${which} no longer managed by this stack: nats-infra leaves them on the server with their messages and consumers.\n` +
+        `To delete a stream, declare it again with allowDelete: true and delete: true.\n`,
     );
     return;
   }
@@ -104,11 +119,13 @@ async function main(): Promise<void> {
   if (!url) throw new UsageError("--url (or NATS_URL) is required");
   let selected: Selected;
   if (flags["from-stdin"]) {
-    selected = { streams: [parseStreamJson(await readStdin())], accounts: [], where: new Map(), wholeConfig: false };
+    // The whole account's declaration: streams of the account that it lacks are reported (kept).
+    const { account, streams } = parseStdinStreams(await readStdin());
+    selected = { streams, accounts: [account], where: new Map(), wholeConfig: true };
   } else if (typeof flags["stack-file"] === "string") {
     selected = fromStackFile(flags["stack-file"], flags);
   } else {
-    throw new UsageError("give --stack-file, or --from-stdin with one stream's JSON on stdin");
+    throw new UsageError("give --stack-file, or --from-stdin with an account's streams as JSON on stdin");
   }
 
   try {
