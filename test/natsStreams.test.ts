@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseStackConfig, readStackFile } from "../config/load";
 import type { StackConfigInput, StreamConfig } from "../config/schema";
 import { jetstreamAdminUser } from "../config/users";
+import { isSecretWrapper, unwrapSecrets as unwrap } from "./support/mockState";
 import { startNats, type RunningNats } from "./support/natsServer";
+import { plaintextOccurrences } from "./support/pulumiMocks";
 import { REPO_ROOT } from "./support/tools";
 
-/** The marker the Pulumi SDK puts around a secret input (checked: design notes). */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const COMMAND = "command:local:Command";
 
 interface Recorded {
@@ -46,25 +46,6 @@ beforeAll(async () => {
 
 function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply((value) => (resolve(value), value)));
-}
-
-const isSecretWrapper = (v: unknown): v is { value: unknown } =>
-  typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
-
-/** Paths where `needle` appears in plain text, outside a secret wrapper. */
-function leaks(value: unknown, needle: string, at = "inputs"): string[] {
-  if (isSecretWrapper(value)) return [];
-  if (typeof value === "string") return value.includes(needle) ? [at] : [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => leaks(v, needle, `${at}[${i}]`));
-  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => leaks(v, needle, `${at}.${k}`));
-  return [];
-}
-
-function unwrap(value: unknown): unknown {
-  if (isSecretWrapper(value)) return unwrap(value.value);
-  if (Array.isArray(value)) return value.map(unwrap);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
-  return value;
 }
 
 function streamsOf(input: Record<string, unknown>): StreamConfig[] {
@@ -127,8 +108,7 @@ describe("command resources", () => {
     expect(unwrap(billing.inputs.environment)).toMatchObject({ NATS_USER: "_jsadmin_BILLING", NATS_PASSWORD: "billing-secret-3" });
     // No input of any resource holds a password outside a secret wrapper.
     for (const resource of recorded) {
-      expect(leaks(resource.inputs, password)).toEqual([]);
-      expect(leaks(resource.inputs, "billing-secret-3")).toEqual([]);
+      expect(plaintextOccurrences(resource.inputs, [password, "billing-secret-3"])).toEqual([]);
     }
     expect(await pulumi.isSecret(component.commands.APP.environment)).toBe(true);
   });

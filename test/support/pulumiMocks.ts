@@ -12,14 +12,11 @@
  * file compare "before" and "after" a config change. Mocked passwords and bcrypt hashes are
  * derived from the resource name, as stable across runs as the real provider's are.
  */
-import { createHash } from "node:crypto";
-import bcrypt from "bcryptjs";
 import { vi } from "vitest";
+import { configEntries, isSecretWrapper, mockState, SECRET_SIG, unwrapSecrets } from "./mockState";
 import type * as PulumiModule from "@pulumi/pulumi";
 
-/** How the mock monitor receives a secret input (see design notes). */
-export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270";
+export { isSecretWrapper, SECRET_SIG, unwrapSecrets };
 
 export interface RecordedResource {
   type: string;
@@ -62,14 +59,8 @@ export async function runProgram(rawConfig: Record<string, unknown>, options: { 
   pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const state: Record<string, unknown> = { ...unwrapSecrets(args.inputs) as object };
-        if (args.type === "random:index/randomPassword:RandomPassword") {
-          const password = mockPassword(args.name, Number(state.length ?? 32));
-          passwords.push(password);
-          state.result = password;
-          state.bcryptHash = mockBcrypt(args.name, password);
-        }
-        if (args.type === "docker:index/volume:Volume" || args.type === "docker:index/network:Network") state.name ??= args.name;
+        const state = mockState(args.type, args.name, args.inputs);
+        if (typeof state.result === "string" && args.type === "random:index/randomPassword:RandomPassword") passwords.push(state.result);
         resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, options: optionsByName.get(args.name)! });
         return { id: `${args.name}-id`, state };
       },
@@ -93,9 +84,7 @@ export async function runProgram(rawConfig: Record<string, unknown>, options: { 
     });
     return register(req, cb);
   };
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(rawConfig).map(([key, value]) => [`${PROJECT}:${key}`, typeof value === "string" ? value : JSON.stringify(value)])),
-  );
+  pulumi.runtime.setAllConfig(configEntries(PROJECT, rawConfig));
   const exports = (await import("../../index")) as Record<string, unknown>;
   // Every export resolves only after the resources it depends on are registered.
   for (const value of Object.values(exports)) if (pulumi.Output.isInstance(value)) await outputValue(value as PulumiModule.Output<unknown>);
@@ -128,17 +117,6 @@ export function outputValue<T>(output: PulumiModule.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply((value) => resolve(value)));
 }
 
-export function isSecretWrapper(value: unknown): value is { value: unknown } {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_MARK;
-}
-
-export function unwrapSecrets(value: unknown): unknown {
-  if (isSecretWrapper(value)) return unwrapSecrets(value.value);
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
-  return value;
-}
-
 /** Paths where one of `needles` occurs in a string that is NOT inside a secret wrapper. */
 export function plaintextOccurrences(value: unknown, needles: string[], path = ""): string[] {
   if (isSecretWrapper(value)) return [];
@@ -146,19 +124,4 @@ export function plaintextOccurrences(value: unknown, needles: string[], path = "
   if (Array.isArray(value)) return value.flatMap((v, i) => plaintextOccurrences(v, needles, `${path}[${i}]`));
   if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => plaintextOccurrences(v, needles, path ? `${path}.${k}` : k));
   return [];
-}
-
-function mockPassword(name: string, length: number): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  const digest = createHash("sha512").update(`password:${name}`).digest();
-  return Array.from({ length }, (_, i) => alphabet[digest[i % digest.length] % alphabet.length]).join("");
-}
-
-function mockBcrypt(name: string, password: string): string {
-  const saltChars = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  const digest = createHash("sha256").update(`salt:${name}`).digest();
-  const salt = Array.from({ length: 22 }, (_, i) => saltChars[digest[i] % 64]).join("");
-  // Cost 4 keeps mocked runs fast; the real provider uses 10. 22nd salt char must be one of
-  // ".Oeu" for bcrypt's 128-bit salt, which bcryptjs normalises, so the hash stays stable.
-  return bcrypt.hashSync(password, `$2a$04$${salt}`);
 }
