@@ -10,14 +10,15 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
 import { jetstreamAdminUser, natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
-import { NATS_SERVER, NATSCLI, SURVEYOR } from "../config/versions";
+import { NATS_SERVER } from "../config/versions";
 import { renderAuthConf } from "../render/authConf";
 import { CONTAINER, renderNatsConf } from "../render/natsConf";
 import { permissionsSummary } from "../render/permissionsSummary";
 import { createPasswords, type UserSecret } from "./credentials";
-import { hostAddress, NATS_NETWORK_ALIAS, natsContainerArgs } from "./natsContainerSpec";
+import { hostAddress, natsContainerArgs } from "./natsContainerSpec";
 import { NatsStreams } from "./natsStreams";
 import { restartKey } from "./restartKey";
+import { createNatsBox, createSurveyor } from "./sidecars";
 
 export interface NatsClusterArgs {
   /** The validated stack config (config/load.ts parseStackConfig). */
@@ -121,60 +122,13 @@ export class NatsCluster extends pulumi.ComponentResource {
       },
     );
 
-    const innerUrl = `nats://${NATS_NETWORK_ALIAS}:${CONTAINER.clientPort}`;
+    const sidecars = { name, config, parent: this, network, nats: this.natsContainer };
     let surveyorUrl: string | undefined;
     if (config.docker.surveyor.enabled) {
-      const surveyor = this.users[SURVEYOR_USER];
-      const image = config.docker.surveyor.image ?? SURVEYOR.image;
-      const surveyorImage = new docker.RemoteImage(`${name}-surveyor-image`, { name: image, keepLocally: true }, child);
-      new docker.Container(
-        `${name}-surveyor`,
-        {
-          name: `${prefix}-surveyor`,
-          image,
-          // Surveyor reads NATS_SURVEYOR_<FLAG> from the environment: no password on a command line.
-          envs: pulumi.secret(
-            surveyor.password.apply((password) => [
-              `NATS_SURVEYOR_SERVERS=${innerUrl}`,
-              `NATS_SURVEYOR_USER=${SURVEYOR_USER}`,
-              `NATS_SURVEYOR_PASSWORD=${password}`,
-              "NATS_SURVEYOR_COUNT=1",
-              "NATS_SURVEYOR_ACCOUNTS=true",
-            ]),
-          ),
-          ports: [{ internal: 7777, external: config.docker.surveyor.port, ip: config.docker.bindAddress, protocol: "tcp" }],
-          networksAdvanced: [{ name: network.name }],
-          memory: 256,
-          restart: "unless-stopped",
-          logDriver: "json-file",
-          logOpts: { "max-size": "10m", "max-file": "3" },
-          labels: [{ label: "nats-infra.role", value: "surveyor" }],
-        },
-        { ...child, dependsOn: [this.natsContainer, surveyorImage], deleteBeforeReplace: true },
-      );
+      createSurveyor(sidecars, this.users[SURVEYOR_USER].password);
       surveyorUrl = `http://${host}:${config.docker.surveyor.port}/metrics`;
     }
-
-    if (config.docker.natsBox.enabled) {
-      const tools = this.users[TOOLS_USER];
-      const image = config.docker.natsBox.image ?? NATSCLI.image;
-      const boxImage = new docker.RemoteImage(`${name}-nats-box-image`, { name: image, keepLocally: true }, child);
-      new docker.Container(
-        `${name}-nats-box`,
-        {
-          name: `${prefix}-nats-box`,
-          image,
-          // Idles so that `docker exec -it <prefix>-nats-box nats ...` works; natscli reads NATS_*.
-          command: ["sleep", "infinity"],
-          envs: pulumi.secret(tools.password.apply((password) => [`NATS_URL=${innerUrl}`, `NATS_USER=${TOOLS_USER}`, `NATS_PASSWORD=${password}`])),
-          networksAdvanced: [{ name: network.name }],
-          memory: 128,
-          restart: "unless-stopped",
-          labels: [{ label: "nats-infra.role", value: "nats-box" }],
-        },
-        { ...child, dependsOn: [this.natsContainer, boxImage], deleteBeforeReplace: true },
-      );
-    }
+    if (config.docker.natsBox.enabled) createNatsBox(sidecars, this.users[TOOLS_USER].password);
 
     const clientUrl = `nats://${host}:${config.server.clientPort}`;
     const streamAccounts = [...new Set(config.streams.map((s) => s.account))];

@@ -1,0 +1,76 @@
+// The containers beside the server: Surveyor (Prometheus metrics, system-account user) and
+// nats-box (troubleshooting shell, read-only tools user). Both reach the server on the cluster
+// network as nats:4222 and get their password only through a secret environment.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config/schema";
+import { SURVEYOR_USER, TOOLS_USER } from "../config/users";
+import { NATSCLI, SURVEYOR } from "../config/versions";
+import { CONTAINER } from "../render/natsConf";
+import { NATS_NETWORK_ALIAS } from "./natsContainerSpec";
+
+export interface SidecarContext {
+  /** The NatsCluster's name; children are named `<name>-surveyor`, `<name>-nats-box`. */
+  name: string;
+  config: StackConfig;
+  parent: pulumi.Resource;
+  network: docker.Network;
+  /** Sidecars start after the server is healthy. */
+  nats: docker.Container;
+}
+
+const INNER_URL = `nats://${NATS_NETWORK_ALIAS}:${CONTAINER.clientPort}`;
+/** The port Surveyor listens on inside its container. */
+const SURVEYOR_PORT = 7777;
+
+export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<string>): docker.Container {
+  const { name, config } = ctx;
+  const image = config.docker.surveyor.image ?? SURVEYOR.image;
+  const pulled = new docker.RemoteImage(`${name}-surveyor-image`, { name: image, keepLocally: true }, { parent: ctx.parent });
+  return new docker.Container(
+    `${name}-surveyor`,
+    {
+      name: `${config.docker.namePrefix}-surveyor`,
+      image,
+      // Surveyor reads NATS_SURVEYOR_<FLAG> from the environment: no password on a command line.
+      envs: pulumi.secret(
+        password.apply((secret) => [
+          `NATS_SURVEYOR_SERVERS=${INNER_URL}`,
+          `NATS_SURVEYOR_USER=${SURVEYOR_USER}`,
+          `NATS_SURVEYOR_PASSWORD=${secret}`,
+          "NATS_SURVEYOR_COUNT=1",
+          "NATS_SURVEYOR_ACCOUNTS=true",
+        ]),
+      ),
+      ports: [{ internal: SURVEYOR_PORT, external: config.docker.surveyor.port, ip: config.docker.bindAddress, protocol: "tcp" }],
+      networksAdvanced: [{ name: ctx.network.name }],
+      memory: 256,
+      restart: "unless-stopped",
+      logDriver: "json-file",
+      logOpts: { "max-size": "10m", "max-file": "3" },
+      labels: [{ label: "nats-infra.role", value: "surveyor" }],
+    },
+    { parent: ctx.parent, dependsOn: [ctx.nats, pulled], deleteBeforeReplace: true },
+  );
+}
+
+export function createNatsBox(ctx: SidecarContext, password: pulumi.Output<string>): docker.Container {
+  const { name, config } = ctx;
+  const image = config.docker.natsBox.image ?? NATSCLI.image;
+  const pulled = new docker.RemoteImage(`${name}-nats-box-image`, { name: image, keepLocally: true }, { parent: ctx.parent });
+  return new docker.Container(
+    `${name}-nats-box`,
+    {
+      name: `${config.docker.namePrefix}-nats-box`,
+      image,
+      // Idles so that `docker exec -it <prefix>-nats-box nats ...` works; natscli reads NATS_*.
+      command: ["sleep", "infinity"],
+      envs: pulumi.secret(password.apply((secret) => [`NATS_URL=${INNER_URL}`, `NATS_USER=${TOOLS_USER}`, `NATS_PASSWORD=${secret}`])),
+      networksAdvanced: [{ name: ctx.network.name }],
+      memory: 128,
+      restart: "unless-stopped",
+      labels: [{ label: "nats-infra.role", value: "nats-box" }],
+    },
+    { parent: ctx.parent, dependsOn: [ctx.nats, pulled], deleteBeforeReplace: true },
+  );
+}
