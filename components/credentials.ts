@@ -2,10 +2,9 @@
 // only ever sees the bcrypt hash.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { PASSWORD_LENGTH, PASSWORD_SPECIALS } from "../config/passwords";
 import type { NatsUser } from "../config/users";
 
-/** Long enough to be unguessable, and only [A-Za-z0-9-_]: safe in URLs, config files and shells. */
-export const PASSWORD_LENGTH = 32;
 
 export interface UserSecret {
   user: string;
@@ -22,7 +21,7 @@ export function createPasswords(componentName: string, users: NatsUser[], parent
       {
         length: PASSWORD_LENGTH,
         special: true,
-        overrideSpecial: "-_",
+        overrideSpecial: PASSWORD_SPECIALS,
         minLower: 1,
         minUpper: 1,
         minNumeric: 1,

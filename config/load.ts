@@ -71,10 +71,10 @@ export function stripNamespace(config: Record<string, unknown>): Record<string, 
   );
 }
 
-export function formatProblems(problems: ConfigProblem[], title = "Invalid nats-infra stack config"): string {
+export function formatProblems(problems: ConfigProblem[]): string {
   const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
   const lines = problems.map((p) => `  - ${p.path}: ${p.message} (found: ${p.value})`);
-  return `${title} (${count}):\n${lines.join("\n")}`;
+  return `Invalid nats-infra stack config (${count}):\n${lines.join("\n")}`;
 }
 
 function toProblem(raw: unknown, finding: Finding): ConfigProblem {

@@ -26,7 +26,7 @@ export const passwordLength: ResourceValidationPolicy = {
     const length = known(() => plain(args.props.length));
     if (length === UNKNOWN) return;
     if (typeof length !== "number" || length < minLength) {
-      reportViolation(`password ${args.name} is ${String(length)} characters long; at least ${minLength} are required: set length to ${minLength} or more (nats-infra uses PASSWORD_LENGTH in components/credentials.ts).`);
+      reportViolation(`password ${args.name} is ${String(length)} characters long; at least ${minLength} are required: set length to ${minLength} or more (nats-infra uses PASSWORD_LENGTH in config/passwords.ts).`);
     }
   },
 };

@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import { parseStackConfig, readStackFile } from "../config/load";
+import { PASSWORD_ALPHABET, PASSWORD_LENGTH } from "../config/passwords";
 import { natsUsers } from "../config/users";
 import { renderAuthConf } from "../render/authConf";
 import { AUTH_CONF_FILE, NATS_CONF_FILE, renderNatsConf } from "../render/natsConf";
@@ -21,10 +22,8 @@ export interface Credential {
   account: string;
 }
 
-/** URL-, shell- and config-safe alphabet, the same one the Pulumi component uses. */
-export const PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-export function generatePassword(length = 32): string {
+export function generatePassword(length = PASSWORD_LENGTH): string {
   const bytes = randomBytes(length);
   return Array.from(bytes, (b) => PASSWORD_ALPHABET[b % PASSWORD_ALPHABET.length]).join("");
 }

@@ -3,6 +3,7 @@
 // No vitest here, so a benchmark can load it in a plain process.
 import { createHash } from "node:crypto";
 import bcrypt from "bcryptjs";
+import { PASSWORD_ALPHABET } from "../../config/passwords";
 
 /** How the mock monitor receives a secret input (see design notes). */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -41,7 +42,7 @@ export function configEntries(project: string, rawConfig: Record<string, unknown
 }
 
 function mockPassword(name: string, length: number): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const alphabet = PASSWORD_ALPHABET;
   const digest = createHash("sha512").update(`password:${name}`).digest();
   return Array.from({ length }, (_, i) => alphabet[digest[i % digest.length] % alphabet.length]).join("");
 }
