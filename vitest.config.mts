@@ -1,12 +1,26 @@
 import { defineConfig } from "vitest/config";
 
+// Three layers of tests, each a vitest project (`npm test` runs all three):
+// - unit: pure functions (config, render, the streams planner) and the Pulumi program under
+//   mocks; no server, no Docker; seconds.              `npm run test:unit`
+// - server: `*.server.test.ts`, real nats-server / natscli / Surveyor processes on 127.0.0.1
+//   (built by `npm run tools`).                        `npm run test:server`
+// - docker: test/docker, containers started exactly as the component declares them, under a
+//   local Docker engine (see docs/development.md).     `npm run test:docker`
+const shared = {
+  // Integration tests start real servers and containers: give them room, and run files one at
+  // a time on these 2-core machines so timings stay stable.
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  fileParallelism: false,
+};
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // Integration tests start real servers and containers: give them room, and run files one
-    // at a time on these 2-core machines so timings stay stable.
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    fileParallelism: false,
+    projects: [
+      { test: { ...shared, name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.server.test.ts", "test/docker/**"], fileParallelism: true } },
+      { test: { ...shared, name: "server", include: ["test/**/*.server.test.ts"] } },
+      { test: { ...shared, name: "docker", include: ["test/docker/**/*.test.ts"] } },
+    ],
   },
 });

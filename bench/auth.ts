@@ -3,7 +3,7 @@
 import { benchBlastRadius } from "./authBlastRadius";
 import { AUTH_CHANGES, benchAuthReload } from "./authReload";
 import { machine, writeResults } from "./support/report";
-import { toolPath } from "../test/support/tools";
+import { toolPath } from "../test/harness/tools";
 
 export async function benchAuth(): Promise<void> {
   const blastRadius = benchBlastRadius();

@@ -8,7 +8,7 @@ import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { StackConfigInput } from "../config/schema";
 import { jetstreamAdminUser } from "../config/users";
-import { sleep } from "../test/support/natsServer";
+import { sleep } from "../test/harness/natsServer";
 import { median, printTable, type Row } from "./support/report";
 import { RestartableNats } from "./support/restartableNats";
 import { SteadyClients, type SteadyReport } from "./support/steadyClients";

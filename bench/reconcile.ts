@@ -1,4 +1,4 @@
-// Part "reconcile": the streams reconciler (tools/streams.ts) applying 100 streams (each with a
+// Part "reconcile": the streams reconciler (cli/streams.ts) applying 100 streams (each with a
 // durable consumer) to an empty server, rerunning with nothing to do, and a dry run; then the
 // way the Pulumi component runs it: one `apply --from-stdin` process per account, next to the
 // earlier design of one process per stream, all started at once on a first `pulumi up` (what
@@ -10,8 +10,8 @@ import { stringify } from "yaml";
 import { parseStackConfig } from "../config/load";
 import { jetstreamAdminUser } from "../config/users";
 import { accountStdin } from "../components/natsStreams";
-import { startNats, type RunningNats } from "../test/support/natsServer";
-import { toolPath } from "../test/support/tools";
+import { startNats, type RunningNats } from "../test/harness/natsServer";
+import { toolPath } from "../test/harness/tools";
 import { runJobs, type Job, type JobsResult } from "./support/childProcesses";
 import { REPO_ROOT } from "./support/paths";
 import { machine, median, printTable, writeResults, type Row } from "./support/report";
@@ -37,7 +37,7 @@ function checked(label: string, result: JobsResult): JobsResult {
 
 export async function benchReconcile(repeats = 3): Promise<void> {
   if (!existsSync(CLI)) {
-    console.log(`tools/streams.ts is not there: the streams reconciler is not written yet, nothing to bench.`);
+    console.log(`cli/streams.ts is not there: the streams reconciler is not written yet, nothing to bench.`);
     writeResults("reconcile", { available: false });
     return;
   }

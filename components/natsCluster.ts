@@ -88,9 +88,9 @@ export class NatsCluster extends pulumi.ComponentResource {
     const applyConfig = new command.local.Command(
       `${name}-config`,
       {
-        create: "bash tools/apply-config.sh",
-        update: "bash tools/apply-config.sh",
-        delete: "bash tools/apply-config.sh delete",
+        create: "bash components/apply-config.sh",
+        update: "bash components/apply-config.sh",
+        delete: "bash components/apply-config.sh delete",
         environment: {
           NATS_CONF: natsConf,
           CONFIG_DIR: args.configDir,

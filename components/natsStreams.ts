@@ -1,5 +1,5 @@
 // NatsStreams: the declared JetStream streams, one command resource per account. Each command
-// runs the reconciler (tools/streams.ts) for that account's streams on the machine running Pulumi.
+// runs the reconciler (cli/streams.ts) for that account's streams on the machine running Pulumi.
 //
 // One command per account, not per stream: a first `pulumi up` with 100 streams would otherwise
 // start 100 reconciler processes at once (measured: 66 s wall and about 12.7 GB summed RSS,
@@ -28,11 +28,11 @@ export interface NatsStreamsArgs {
   admins: Record<string, { user: string; password: pulumi.Input<string> }>;
 }
 
-/** The repository root (holds tools/streams.ts), found from here whether run from source or a build. */
+/** The repository root (holds cli/streams.ts), found from here whether run from source or a build. */
 export function repoRoot(from = __dirname): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, "tools", "streams.ts"))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`NatsStreams: cannot find tools/streams.ts above ${from}`);
+    if (existsSync(path.join(dir, "cli", "streams.ts"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`NatsStreams: cannot find cli/streams.ts above ${from}`);
   }
 }
 
@@ -42,7 +42,7 @@ export function shellQuote(value: string): string {
 }
 
 export function streamCommands(root = repoRoot()): { apply: string; forget: string } {
-  const run = `${shellQuote(path.join(root, "node_modules", ".bin", "tsx"))} ${shellQuote(path.join(root, "tools", "streams.ts"))}`;
+  const run = `${shellQuote(path.join(root, "node_modules", ".bin", "tsx"))} ${shellQuote(path.join(root, "cli", "streams.ts"))}`;
   return { apply: `${run} apply --from-stdin`, forget: `${run} forget --from-stdin` };
 }
 
@@ -96,7 +96,7 @@ function streamsByAccount(streams: StreamConfig[]): Map<string, StreamConfig[]> 
   return byAccount;
 }
 
-/** What tools/streams.ts `--from-stdin` reads: the account and its streams keyed by name. */
+/** What cli/streams.ts `--from-stdin` reads: the account and its streams keyed by name. */
 export function accountStdin(account: string, streams: StreamConfig[]): string {
   return JSON.stringify({ account, streams: Object.fromEntries(streams.map((s) => [s.name, s])) });
 }

@@ -1,6 +1,6 @@
 // JetStream streams and durable consumers declared in the stack config (`nats-infra:streams`).
 // Cross-field checks (accounts exist, subjects do not overlap, limits fit) live in validate.ts.
-// The reconciler (tools/streams) turns these declarations into server requests; everything a
+// The reconciler (streams/) turns these declarations into server requests; everything a
 // person can write here maps to exactly one field of the server's stream or consumer config.
 import { z } from "zod";
 import { DEFAULT_ACCOUNT, duration, size, subject } from "./primitives";

@@ -112,7 +112,7 @@ export function unboundedTrailingWildcards(allow: string[]): { subject: string; 
 }
 
 /**
- * The stream reconciler's user in one account (tools/streams). Least privilege, scoped to the
+ * The stream reconciler's user in one account (streams/). Least privilege, scoped to the
  * streams and consumers the config declares for this account: it can read their state, create
  * and update them, and list the account's streams (to report the ones the config does not
  * know). It can delete a stream or one of its declared consumers only when that stream says

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { natsTopLevel } from "../../render/natsValue";
-import { freePort, sleep, waitFor } from "../../test/support/natsServer";
-import { toolPath } from "../../test/support/tools";
+import { freePort, sleep, waitFor } from "../../test/harness/natsServer";
+import { toolPath } from "../../test/harness/tools";
 
 export interface BareNats {
   url: string;

@@ -1,6 +1,6 @@
 /**
  * Runs the real program (index.ts) once under Pulumi mocks in THIS process and records every
- * resource it registers. The bench variant of test/support/pulumiMocks.ts runProgram: that one
+ * resource it registers. The bench variant of test/harness/pulumiMocks.ts runProgram: that one
  * needs vitest's vi.resetModules to evaluate the program twice in one process; a bench runs
  * each evaluation in a fresh child process instead (bench/support/programWorker.ts), so its
  * time and peak memory belong to that evaluation alone. Mocked passwords and bcrypt hashes
@@ -8,7 +8,7 @@
  * two runs of the same config record identical inputs, as the real provider's state would.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { configEntries, mockState, unwrapSecrets } from "../../test/support/mockState";
+import { configEntries, mockState, unwrapSecrets } from "../../test/harness/mockState";
 
 export const PROJECT = "nats-infra";
 

@@ -5,8 +5,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { waitFor } from "../../test/support/natsServer";
-import { toolPath } from "../../test/support/tools";
+import { waitFor } from "../../test/harness/natsServer";
+import { toolPath } from "../../test/harness/tools";
 
 export interface Target {
   url: string;

@@ -1,11 +1,11 @@
-// A server started by test/support/natsServer.ts startNats that can also be stopped and started
+// A server started by test/harness/natsServer.ts startNats that can also be stopped and started
 // again on the same ports, config files and JetStream store dir: what the old setup's
 // `reset-auth` did to apply an auth change (a container restart), next to our reload.
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { NATS_CONF_FILE } from "../../render/natsConf";
-import { sleep, startNats, type RunningNats } from "../../test/support/natsServer";
-import { toolPath } from "../../test/support/tools";
+import { sleep, startNats, type RunningNats } from "../../test/harness/natsServer";
+import { toolPath } from "../../test/harness/tools";
 
 export class RestartableNats {
   /** The process serving now: startNats's child until the first restart, ours after. */

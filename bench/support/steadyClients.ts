@@ -6,7 +6,7 @@ import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { performance } from "node:perf_hooks";
-import { sleep } from "../../test/support/natsServer";
+import { sleep } from "../../test/harness/natsServer";
 
 /** nats.js's own default, spelled out: how long a client waits between reconnect attempts. */
 export const RECONNECT_TIME_WAIT_MS = 2000;

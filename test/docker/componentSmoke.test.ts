@@ -29,10 +29,10 @@ import {
   trackVolume,
   uniqueName,
   waitHealthy,
-} from "../support/docker";
-import { waitFor } from "../support/natsServer";
-import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../support/pulumiMocks";
-import { REPO_ROOT } from "../support/tools";
+} from "../harness/docker";
+import { waitFor } from "../harness/natsServer";
+import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
+import { REPO_ROOT } from "../harness/tools";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
 
 type Connection = Awaited<ReturnType<typeof connect>>;

@@ -4,7 +4,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { docker, dockerAsync, dockerOk, inspect, removeAll, requireDocker, startNatsContainer } from "../support/docker";
+import { docker, dockerAsync, dockerOk, inspect, removeAll, requireDocker, startNatsContainer } from "../harness/docker";
 
 // nats-server refuses a lame duck shorter than 30 s; a short grace period keeps the stop quick.
 const config = {

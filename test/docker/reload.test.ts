@@ -1,12 +1,12 @@
-// tools/apply-config.sh against a real nats container: config changes arrive by a reload, not a
+// components/apply-config.sh against a real nats container: config changes arrive by a reload, not a
 // restart, so clients of services that did not change never notice. Clients are real
 // (@nats-io/transport-node) and count every disconnect and reconnect they see.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { removeAll, requireDocker, startNatsContainer, type NatsContainer } from "../support/docker";
-import { waitFor } from "../support/natsServer";
+import { removeAll, requireDocker, startNatsContainer, type NatsContainer } from "../harness/docker";
+import { waitFor } from "../harness/natsServer";
 
 const orders = { name: "orders", publish: ["orders.>"], subscribe: ["orders.>"] };
 const billing = { name: "billing", publish: ["billing.>"], subscribe: ["orders.>", "billing.>"] };

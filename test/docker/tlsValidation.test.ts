@@ -6,9 +6,9 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { readStackFile } from "../../config/load";
-import { freeHostPort, removeAll, requireDocker, tempDir, testImage, uniqueName } from "../support/docker";
-import { runProgram, unwrapSecrets, type ProgramRun } from "../support/pulumiMocks";
-import { REPO_ROOT } from "../support/tools";
+import { freeHostPort, removeAll, requireDocker, tempDir, testImage, uniqueName } from "../harness/docker";
+import { runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
+import { REPO_ROOT } from "../harness/tools";
 
 let run: ProgramRun;
 let configDir: string;

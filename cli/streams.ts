@@ -1,0 +1,157 @@
+// `npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://127.0.0.1:4222 [--dry-run]`:
+// makes the server's JetStream streams and consumers match the stack config, like `terraform
+// apply` for streams, and prints the plan first. The Pulumi component runs the same code for one
+// account at a time (`apply --from-stdin`). Credentials come from the environment only.
+import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
+import { streamSchema, type StreamDeclaration } from "../config/streams";
+import { parseFlags, runMain, UsageError } from "./args";
+import { CredentialsError } from "../streams/connect";
+import { ApplyError, reconcile } from "../streams/reconcile";
+
+const USAGE = `usage: npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://host:4222 [--dry-run] [--account NAME] [--stream NAME]
+       tsx cli/streams.ts plan ...             same as --dry-run: print the plan, change nothing
+       tsx cli/streams.ts apply --from-stdin   one account's streams, as the Pulumi command runs it (below)
+       tsx cli/streams.ts forget --from-stdin  say that the account's streams left the config and are kept
+
+  --stack-file  the stack config with nats-infra:streams
+  --url         the server as reached from here (or NATS_URL)
+  --dry-run     print the plan and change nothing
+  --account     only the streams of this account
+  --stream      only the stream of this name
+  --from-stdin  read one account's streams from stdin: {"account": "APP", "streams": {"<name>": <entry>}}
+                (validated nats-infra:streams entries), or a single entry
+
+Credentials (environment only): NATS_PASSWORD, or NATS_PASSWORD_<ACCOUNT> when several accounts
+have streams; NATS_USER(_<ACCOUNT>) defaults to the account's JetStream admin _jsadmin_<ACCOUNT>.
+
+Nothing is ever deleted unless the stream says allowDelete: true and marks it delete: true.
+Exit codes: 0 done or nothing to do, 1 error, 2 invalid config, 3 refused changes (those streams
+were left exactly as they were), 64 usage.`;
+
+const EXIT_REFUSED = 3;
+
+interface Selected {
+  streams: StreamDeclaration[];
+  /** JetStream accounts to look at for streams the config does not declare. */
+  accounts: string[];
+  where: Map<StreamDeclaration, string>;
+  wholeConfig: boolean;
+}
+
+function fromStackFile(file: string, flags: Record<string, string | boolean>): Selected {
+  const { config, warnings } = parseStackConfig(readStackFile(file));
+  for (const warning of warnings) process.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
+  const where = new Map<StreamDeclaration, string>();
+  config.streams.forEach((stream, i) => where.set(stream, `nats-infra:streams[${i}]`));
+  const streams = config.streams.filter(
+    (s) => (typeof flags.account !== "string" || s.account === flags.account) && (typeof flags.stream !== "string" || s.name === flags.stream),
+  );
+  if (streams.length === 0 && flags.stream) throw new UsageError("no stream of the stack config matches --account/--stream");
+  const accounts = config.jetstream.enabled
+    ? config.accounts.filter((a) => a.jetstream !== false && (typeof flags.account !== "string" || a.name === flags.account)).map((a) => a.name)
+    : [];
+  if (typeof flags.account === "string" && accounts.length === 0) throw new UsageError(`--account ${flags.account}: no JetStream account of that name in the stack config`);
+  return { streams, accounts, where, wholeConfig: typeof flags.stream !== "string" };
+}
+
+/** What the Pulumi command passes on stdin: one account's validated streams, keyed by name. */
+export interface AccountStreams {
+  account: string;
+  streams: StreamDeclaration[];
+}
+
+/** Reads `{ account, streams: { <name>: <entry> } }`, or a single entry (for a run by hand). */
+export function parseStdinStreams(raw: string): AccountStreams {
+  if (!raw.trim()) throw new UsageError('--from-stdin: stdin is empty; pipe in {"account": ..., "streams": {...}} or one nats-infra:streams entry');
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    throw new UsageError(`--from-stdin: not JSON: ${(error as Error).message}`);
+  }
+  const wrapped = json !== null && typeof json === "object" && "streams" in json && "account" in json;
+  const entries: [string, unknown][] = wrapped ? Object.entries((json as { streams: Record<string, unknown> }).streams ?? {}) : [["(stdin)", json]];
+  const streams = entries.map(([key, entry]) => {
+    const parsed = streamSchema.safeParse(entry);
+    if (!parsed.success) {
+      throw new StackConfigError(
+        parsed.error.issues.map((issue) => ({ path: `(stdin).${[key, ...issue.path].join(".")}`, value: "(see the stack config)", message: issue.message })),
+      );
+    }
+    return parsed.data;
+  });
+  const account = wrapped ? String((json as { account: unknown }).account) : streams[0].account;
+  const strays = streams.filter((s) => s.account !== account).map((s) => s.name);
+  if (strays.length) throw new UsageError(`--from-stdin: streams ${strays.join(", ")} are not in account ${account}`);
+  return { account, streams };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const mode = argv[0] && !argv[0].startsWith("--") ? argv.shift()! : "apply";
+  if (!["apply", "plan", "forget"].includes(mode)) throw new UsageError(`unknown command "${mode}"`);
+  const flags = parseFlags(argv, { strings: ["stack-file", "url", "account", "stream"], booleans: ["dry-run", "from-stdin", "help"] });
+  if (flags.help) return void process.stdout.write(`${USAGE}\n`);
+
+  if (mode === "forget") {
+    // Runs when Pulumi deletes a stream's command. It never fails: there is nothing to undo.
+    let which = "the streams";
+    try {
+      const { account, streams } = parseStdinStreams(flags["from-stdin"] ? await readStdin() : "");
+      which = `${streams.length === 1 ? "stream" : "streams"} ${streams.map((st) => st.name).join(", ")} (account ${account})`;
+    } catch {
+      // Only the message loses the streams' names.
+    }
+    process.stdout.write(
+      `${which} no longer managed by this stack: nats-infra leaves them on the server with their messages and consumers.\n` +
+        `To delete a stream, declare it again with allowDelete: true and delete: true.\n`,
+    );
+    return;
+  }
+
+  const url = typeof flags.url === "string" ? flags.url : process.env.NATS_URL;
+  if (!url) throw new UsageError("--url (or NATS_URL) is required");
+  let selected: Selected;
+  if (flags["from-stdin"]) {
+    // The whole account's declaration: streams of the account that it lacks are reported (kept).
+    const { account, streams } = parseStdinStreams(await readStdin());
+    selected = { streams, accounts: [account], where: new Map(), wholeConfig: true };
+  } else if (typeof flags["stack-file"] === "string") {
+    selected = fromStackFile(flags["stack-file"], flags);
+  } else {
+    throw new UsageError("give --stack-file, or --from-stdin with an account's streams as JSON on stdin");
+  }
+
+  try {
+    const result = await reconcile(selected.streams, {
+      url,
+      env: process.env,
+      dryRun: mode === "plan" || flags["dry-run"] === true,
+      reportOthers: selected.wholeConfig,
+      accounts: selected.wholeConfig ? selected.accounts : [],
+      where: (stream) => selected.where.get(stream),
+      log: (text) => process.stdout.write(`${text}\n`),
+    });
+    if (result.refused.length > 0) {
+      process.stderr.write(
+        `error: refused ${result.refused.map((p) => `stream ${p.stream}`).join(", ")}: see the options above; ${result.refused.length === 1 ? "it was" : "they were"} left exactly as ${result.refused.length === 1 ? "it was" : "they were"}.\n`,
+      );
+      process.exitCode = EXIT_REFUSED;
+    }
+  } catch (error) {
+    if (error instanceof CredentialsError || error instanceof ApplyError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) runMain(USAGE, main);

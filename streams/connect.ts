@@ -1,0 +1,67 @@
+// Connects as an account's JetStream admin user. Credentials come from the environment only (a
+// command line is visible to every process on the host and lands in Pulumi's error output), and
+// the connection is checked to be in the intended account before anything is read or changed.
+import { connect } from "@nats-io/transport-node";
+import { jetstreamAdminUser } from "../config/users";
+
+export type NatsConnection = Awaited<ReturnType<typeof connect>>;
+
+export interface AdminCredentials {
+  user: string;
+  password: string;
+}
+
+/** Environment names for an account's credentials: account names may hold '-', env names not. */
+export const accountEnvSuffix = (account: string) => account.replace(/-/g, "_");
+
+/**
+ * NATS_USER_<ACCOUNT> / NATS_PASSWORD_<ACCOUNT> first, then NATS_USER / NATS_PASSWORD; the user
+ * defaults to the account's JetStream admin user.
+ */
+export function credentialsFor(account: string, env: NodeJS.ProcessEnv): AdminCredentials {
+  const suffix = accountEnvSuffix(account);
+  const user = env[`NATS_USER_${suffix}`] || env.NATS_USER || jetstreamAdminUser(account);
+  const password = env[`NATS_PASSWORD_${suffix}`] ?? env.NATS_PASSWORD;
+  if (!password) {
+    throw new CredentialsError(
+      `no password for account ${account}: set NATS_PASSWORD (or NATS_PASSWORD_${suffix} when several accounts have streams) to the password of ${user}. ` +
+        `After \`npm run render\`, credentials.json holds it; a Pulumi stack exports it as a secret output.`,
+    );
+  }
+  return { user, password };
+}
+
+export class CredentialsError extends Error {}
+
+export function checkUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CredentialsError(`--url ${JSON.stringify(url)} is not a URL; use nats://host:port`);
+  }
+  if (parsed.username || parsed.password) {
+    throw new CredentialsError("the URL holds credentials; pass them in NATS_USER and NATS_PASSWORD instead, so they stay off command lines and logs");
+  }
+}
+
+export async function connectAdmin(url: string, account: string, credentials: AdminCredentials): Promise<NatsConnection> {
+  checkUrl(url);
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: url, user: credentials.user, pass: credentials.password, name: `nats-infra streams (${account})`, reconnect: false, timeout: 10_000 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CredentialsError(`cannot connect to ${url} as ${credentials.user}: ${reason}`);
+  }
+  // The server names the connection's account in its INFO; a user of another account would make
+  // the streams there, where they would seem to vanish (nats-server #3722).
+  const remote = (nc.info as { remote_account?: string } | undefined)?.remote_account;
+  if (remote !== undefined && remote !== account) {
+    await nc.close();
+    throw new CredentialsError(
+      `${credentials.user} belongs to account ${remote}, not ${account}; set NATS_USER_${accountEnvSuffix(account)} and NATS_PASSWORD_${accountEnvSuffix(account)} for account ${account}`,
+    );
+  }
+  return nc;
+}

@@ -1,0 +1,120 @@
+// One reconciler run: for each account, connect as its JetStream admin, read what the server has,
+// plan, print the plan, and (unless a dry run) apply it stream by stream. A stream whose plan is
+// refused is left exactly as it is; the others go ahead.
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import type { StreamDeclaration } from "../config/streams";
+import { ApplyError, applyStreamPlan } from "./apply";
+import { accountEnvSuffix, connectAdmin, credentialsFor, type NatsConnection } from "./connect";
+import { planStream, planUnmanaged } from "./diff";
+import { formatPlans } from "./format";
+import { observeStream, otherStreams } from "./observe";
+import { changesServer, type AccountPlan, type StreamPlan } from "./plan";
+
+export interface ReconcileOptions {
+  url: string;
+  env: NodeJS.ProcessEnv;
+  dryRun: boolean;
+  /** Also list the account's streams that the config does not declare (runs over a whole stack file). */
+  reportOthers: boolean;
+  /**
+   * Further accounts to look at for streams the config does not declare (a whole stack file:
+   * every JetStream account). Skipped, with a note, when the environment has no password for them.
+   */
+  accounts?: string[];
+  /** Where each stream is declared, for messages (`nats-infra:streams[2]`). */
+  where?: (stream: StreamDeclaration) => string | undefined;
+  log: (text: string) => void;
+}
+
+export interface ReconcileResult {
+  plans: AccountPlan[];
+  /** Streams whose plan was refused: nothing of them was changed. */
+  refused: StreamPlan[];
+  changed: boolean;
+}
+
+/** Streams read in parallel per account; small enough for any server, large enough for 100s of streams. */
+const READ_CONCURRENCY = 8;
+
+export async function reconcile(streams: StreamDeclaration[], options: ReconcileOptions): Promise<ReconcileResult> {
+  const declaring = new Set(streams.map((s) => s.account));
+  const accounts = [...new Set([...declaring, ...(options.accounts ?? [])])];
+  const connections = new Map<string, { nc: NatsConnection; jsm: JetStreamManager }>();
+  try {
+    for (const account of [...accounts]) {
+      let credentials;
+      try {
+        credentials = credentialsFor(account, options.env);
+      } catch (error) {
+        if (declaring.has(account)) throw error;
+        options.log(`Account ${account}: not looked at (no streams declared, and no NATS_PASSWORD_${accountEnvSuffix(account)} to read its streams)`);
+        accounts.splice(accounts.indexOf(account), 1);
+        continue;
+      }
+      const nc = await connectAdmin(options.url, account, credentials);
+      connections.set(account, { nc, jsm: await jetstreamManager(nc) });
+    }
+    const plans: AccountPlan[] = [];
+    for (const account of accounts) {
+      const { jsm } = connections.get(account)!;
+      const declared = streams.filter((s) => s.account === account);
+      const now = new Date();
+      const planned = await mapLimited(declared, READ_CONCURRENCY, async (stream) => planStream(stream, await read(jsm, stream, now), options.where?.(stream)));
+      if (options.reportOthers) {
+        const others = await otherStreams(jsm, new Set(declared.map((s) => s.name)));
+        planned.push(...others.map((info) => planUnmanaged(info, account)));
+      }
+      plans.push({ account, streams: planned });
+    }
+    options.log(formatPlans(plans));
+
+    const all = plans.flatMap((p) => p.streams);
+    const refused = all.filter((p) => p.kind === "refused");
+    const toApply = all.filter(changesServer);
+    if (options.dryRun) {
+      options.log("Dry run: nothing was changed.");
+      return { plans, refused, changed: false };
+    }
+    for (const plan of toApply) {
+      await applyStreamPlan(connections.get(plan.account)!.jsm, plan);
+      options.log(`applied: stream ${plan.stream} (account ${plan.account})`);
+    }
+    if (toApply.length) options.log(`Done: ${toApply.length} of ${all.length} streams changed.`);
+    return { plans, refused, changed: toApply.length > 0 };
+  } finally {
+    await Promise.all([...connections.values()].map(({ nc }) => nc.close().catch(() => undefined)));
+  }
+}
+
+async function read(jsm: JetStreamManager, stream: StreamDeclaration, now: Date) {
+  try {
+    return await observeStream(jsm, stream, now);
+  } catch (error) {
+    throw new ApplyError(`reading stream ${stream.name} (account ${stream.account})`, withHint(error));
+  }
+}
+
+/** The admin's rights name each declared stream, so a stream the server's auth does not know yet is denied. */
+function withHint(error: unknown): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/Permissions Violation/i.test(message)) return error;
+  return new Error(
+    `${message}. The JetStream admin may only touch the streams of the config the server runs with: ` +
+      "apply the new auth.conf and reload the server first (pulumi up does this before the stream commands).",
+  );
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await run(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export { ApplyError };
