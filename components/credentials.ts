@@ -13,7 +13,7 @@ export interface UserSecret {
   bcryptHash: pulumi.Output<string>;
 }
 
-export function createPasswords(componentName: string, users: NatsUser[], parent: pulumi.Resource): Record<string, UserSecret> {
+export function createPasswords(componentName: string, users: readonly NatsUser[], parent: pulumi.Resource): Record<string, UserSecret> {
   const secrets: Record<string, UserSecret> = {};
   for (const user of users) {
     const password = new random.RandomPassword(

@@ -34,7 +34,20 @@ export const SURVEYOR_USER = "_surveyor";
 export const TOOLS_USER = "_tools";
 export const jetstreamAdminUser = (account: string) => `_jsadmin_${account}`;
 
-export function natsUsers(config: StackConfig): NatsUser[] {
+/**
+ * Every NATS user of a validated config, computed once per config object: the component, the
+ * auth renderer and the preview summary each ask for them during one evaluation. The config is
+ * never changed after parsing, so the answer cannot go stale; callers must not change it either.
+ */
+export function natsUsers(config: StackConfig): readonly NatsUser[] {
+  let users = usersByConfig.get(config);
+  if (!users) usersByConfig.set(config, (users = Object.freeze(computeUsers(config))));
+  return users;
+}
+
+const usersByConfig = new WeakMap<StackConfig, readonly NatsUser[]>();
+
+function computeUsers(config: StackConfig): NatsUser[] {
   const users = config.services.map(serviceUser);
   users.push({
     user: SURVEYOR_USER,

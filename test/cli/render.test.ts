@@ -1,6 +1,7 @@
-// The render command as a person runs it (`npx tsx cli/render.ts ...`, a child process): the
-// files it writes, the passwords it makes and keeps, and how it fails (exit code, the problem
-// list on stderr, no stack trace, nothing written).
+// The render command: the files it writes, the passwords it makes and keeps, and how it fails
+// (exit code, the problem list on stderr, no stack trace, nothing written). Run in-process on
+// the same arguments and output a person gets, and twice as a person runs it
+// (`npx tsx cli/render.ts ...`, a child process), which proves the entry point itself.
 import { spawn } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { parseStackConfig, readStackFile } from "../../config/load";
 import { natsUsers } from "../../config/users";
+import { render as renderCommand } from "../../cli/render";
 import { renderNatsConf } from "../../render/natsConf";
 import { checkConfigFile } from "../harness/natsServer";
 
@@ -27,11 +29,19 @@ interface Run {
   stderr: string;
 }
 
+/** The command in this process, with its output captured. */
+async function render(args: string[]): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const code = await renderCommand(args, { out: (text) => void (stdout += text), err: (text) => void (stderr += text) });
+  return { code, stdout, stderr };
+}
+
 /**
- * Runs the render command from the repository (where `npx tsx` finds the pinned tsx); bounded
- * by a timeout so a hang fails the test instead of stalling it.
+ * Runs the render command as a process from the repository (where `npx tsx` finds the pinned
+ * tsx); bounded by a timeout so a hang fails the test instead of stalling it.
  */
-function render(args: string[]): Promise<Run> {
+function spawnRender(args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn("npx", ["tsx", "cli/render.ts", ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -50,7 +60,7 @@ function render(args: string[]): Promise<Run> {
 let dirs = 0;
 const freshDir = (name: string) => path.join(scratch, `${name}-${++dirs}`);
 
-type Credentials = Record<string, { user: string; password: string; account: string }>;
+type Credentials = Record<string, { user: string; password: string; account: string; url: string }>;
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, "utf8")) as T;
 
 /** auth.conf is a comment line and then one JSON-compatible object; hashes by user name. */
@@ -72,7 +82,7 @@ const noStackTrace = (text: string) => expect(text, "stderr shows a stack trace"
 const devOut = path.join(scratch, "dev");
 let devRun: Run;
 beforeAll(async () => {
-  devRun = await render(["--stack-file", DEV_STACK, "--out", devOut]);
+  devRun = await spawnRender(["--stack-file", DEV_STACK, "--out", devOut]);
 }, RUN_TIMEOUT_MS);
 
 /** A copy of the dev render, for a test that changes files in it. */
@@ -98,7 +108,8 @@ describe.concurrent("render command", { timeout: 2 * RUN_TIMEOUT_MS }, () => {
     const users = natsUsers(config);
     expect(Object.keys(credentials).sort()).toEqual(users.map((u) => u.user).sort());
     for (const user of users) {
-      expect(credentials[user.user]).toEqual({ user: user.user, password: expect.any(String), account: user.account });
+      // The URL the deployment publishes (docker.bindAddress, the stack's client port).
+      expect(credentials[user.user]).toEqual({ user: user.user, password: expect.any(String), account: user.account, url: "nats://127.0.0.1:4222" });
       expect(credentials[user.user].password).toMatch(/^[A-Za-z0-9_-]{32}$/);
     }
     const passwords = Object.values(credentials).map((c) => c.password);
@@ -132,6 +143,9 @@ describe.concurrent("render command", { timeout: 2 * RUN_TIMEOUT_MS }, () => {
     expect(conf).toContain(`"store_dir": "${out}"`);
     expect(conf).toContain(`pid_file: "${path.join(out, "nats-server.pid")}"\n`);
     expect(conf).not.toContain("0.0.0.0");
+    // credentials.json points at the server this render is for, so a client can use it as is.
+    const credentials = readJson<Credentials>(path.join(out, "credentials.json"));
+    expect(new Set(Object.values(credentials).map((c) => c.url))).toEqual(new Set(["nats://127.0.0.1:14222"]));
     const check = checkConfigFile(path.join(out, "nats.conf"));
     expect(check.ok, check.output).toBe(true);
   });
@@ -165,7 +179,8 @@ describe.concurrent("render command", { timeout: 2 * RUN_TIMEOUT_MS }, () => {
       "nats-infra:server": { maxPayload: "100MB" },
     });
     const out = freshDir("bad");
-    const run = await render(["--stack-file", bad, "--out", out]);
+    // As a process: the entry point turns the error into stderr and the exit code itself.
+    const run = await spawnRender(["--stack-file", bad, "--out", out]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(/^Invalid nats-infra stack config \(4 problems\):\n/);

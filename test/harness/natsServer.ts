@@ -1,16 +1,15 @@
 // Starts the real nats-server (from .tools/bin) on 127.0.0.1 with free ports, from config
 // rendered for the local target, and stops it. Every test that talks to NATS goes through here.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import bcrypt from "bcryptjs";
 import { parseStackConfig } from "../../config/load";
 import type { StackConfig, StackConfigInput } from "../../config/schema";
-import { natsUsers } from "../../config/users";
-import { renderAuthConf } from "../../render/authConf";
-import { AUTH_CONF_FILE, NATS_CONF_FILE, renderNatsConf } from "../../render/natsConf";
+import { writeRenderedFiles } from "../../cli/files";
+import { hashPasswords, renderFiles } from "../../render/files";
+import { NATS_CONF_FILE } from "../../render/natsConf";
 import { toolPath } from "./tools";
 
 export async function freePort(): Promise<number> {
@@ -41,7 +40,7 @@ export interface RunningNats {
 }
 
 /** Low bcrypt cost keeps test servers quick to start; production hashes come from Pulumi. */
-const TEST_BCRYPT_COST = 4;
+export const TEST_BCRYPT_COST = 4;
 
 /**
  * Renders `input` (raw stack config, as in Pulumi.<stack>.yaml without the prefix) with fresh
@@ -58,13 +57,8 @@ export async function startNats(input: Record<string, unknown>, options: { passw
   const write = (raw: Record<string, unknown>): StackConfig => {
     const serverSection = { ...((raw.server as object) ?? {}), clientPort, monitorPort };
     const { config } = parseStackConfig({ ...raw, server: serverSection });
-    const hashes: Record<string, string> = {};
-    for (const user of natsUsers(config)) {
-      passwords[user.user] ??= `pw-${user.user}`;
-      hashes[user.user] = bcrypt.hashSync(passwords[user.user], TEST_BCRYPT_COST);
-    }
-    writeFileSync(path.join(dir, AUTH_CONF_FILE), renderAuthConf(config, hashes));
-    writeFileSync(path.join(dir, NATS_CONF_FILE), renderNatsConf(config, { kind: "local", dir }));
+    const hashes = hashPasswords(config, (user) => (passwords[user] ??= `pw-${user}`), TEST_BCRYPT_COST);
+    writeRenderedFiles(dir, renderFiles(config, hashes, { kind: "local", dir }));
     return config;
   };
 

@@ -15,14 +15,13 @@ import { connect } from "@nats-io/transport-node";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { natsUsers } from "../../config/users";
 import type { RunningNats } from "./natsServer";
-import { checkConfigFile } from "./natsServer";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { checkConfigFile, TEST_BCRYPT_COST } from "./natsServer";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import bcrypt from "bcryptjs";
 import { parseStackConfig } from "../../config/load";
-import { renderAuthConf } from "../../render/authConf";
-import { AUTH_CONF_FILE, NATS_CONF_FILE, renderNatsConf } from "../../render/natsConf";
+import { writeRenderedFiles } from "../../cli/files";
+import { hashPasswords, renderFiles } from "../../render/files";
 
 /** Observer service names: service names cannot start with "_", and no test service uses this prefix. */
 export const OBSERVER_PREFIX = "zz-probe-observer-";
@@ -54,11 +53,10 @@ export function checkStackConfig(raw: Record<string, unknown>): { ok: boolean; o
   const { config } = parseStackConfig(raw);
   const dir = mkdtempSync(path.join(tmpdir(), "nats-infra-check-"));
   try {
-    const hashes = Object.fromEntries(natsUsers(config).map((u) => [u.user, bcrypt.hashSync(`pw-${u.user}`, 4)]));
-    writeFileSync(path.join(dir, AUTH_CONF_FILE), renderAuthConf(config, hashes));
+    const hashes = hashPasswords(config, (user) => `pw-${user}`, TEST_BCRYPT_COST);
     // The local target with ports the config declares; `-t` only parses and checks, it binds nothing.
-    writeFileSync(path.join(dir, NATS_CONF_FILE), renderNatsConf(config, { kind: "local", dir }));
-    return checkConfigFile(path.join(dir, NATS_CONF_FILE));
+    const files = writeRenderedFiles(dir, renderFiles(config, hashes, { kind: "local", dir }));
+    return checkConfigFile(files.natsConf);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
