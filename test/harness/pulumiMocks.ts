@@ -50,7 +50,15 @@ export interface ProgramRun {
 export const PROJECT = "nats-infra";
 
 /** Raw stack config (keys without the `nats-infra:` prefix) -> the program's resources. */
-export async function runProgram(rawConfig: Record<string, unknown>, options: { stack?: string; preview?: boolean } = {}): Promise<ProgramRun> {
+export async function runProgram(
+  rawConfig: Record<string, unknown>,
+  options: {
+    stack?: string;
+    preview?: boolean;
+    /** Another program than index.ts (e.g. one that imports NatsCluster); returns its exports. */
+    program?: () => Promise<Record<string, unknown>>;
+  } = {},
+): Promise<ProgramRun> {
   vi.resetModules();
   const pulumi: typeof PulumiModule = await import("@pulumi/pulumi");
   const resources: RecordedResource[] = [];
@@ -85,7 +93,7 @@ export async function runProgram(rawConfig: Record<string, unknown>, options: { 
     return register(req, cb);
   };
   pulumi.runtime.setAllConfig(configEntries(PROJECT, rawConfig));
-  const exports = (await import("../../index")) as Record<string, unknown>;
+  const exports = options.program ? await options.program() : ((await import("../../index")) as Record<string, unknown>);
   // Every export resolves only after the resources it depends on are registered.
   for (const value of Object.values(exports)) if (pulumi.Output.isInstance(value)) await outputValue(value as PulumiModule.Output<unknown>);
   await new Promise((resolve) => setTimeout(resolve, 10));
