@@ -6,9 +6,11 @@
 // - the policy SDK's remediation path wraps secrets in its Secret class.
 // Policies read values through these helpers so that all three work the same way.
 import { Secret, UnknownValueError } from "@pulumi/policy";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
-export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+/** The SDK's own markers of a serialised secret: `{ [SECRET_SIG_KEY]: SECRET_SIG, value }`. */
+export const SECRET_SIG_KEY = specialSigKey;
+export const SECRET_SIG = specialSecretSig;
 
 /** A value with its secret wrappers taken off, and whether there was one. */
 export interface Revealed<T = unknown> {

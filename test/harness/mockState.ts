@@ -3,11 +3,12 @@
 // No vitest here, so a benchmark can load it in a plain process.
 import { createHash } from "node:crypto";
 import bcrypt from "bcryptjs";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { PASSWORD_ALPHABET } from "../../config/passwords";
 
-/** How the mock monitor receives a secret input (see design notes). */
-export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270";
+/** How the mock monitor receives a secret input: the SDK's own markers, `{ [SECRET_SIG]: SECRET_MARK, value }`. */
+export const SECRET_SIG = specialSigKey;
+const SECRET_MARK = specialSecretSig;
 
 export function isSecretWrapper(value: unknown): value is { value: unknown } {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_MARK;
