@@ -19,7 +19,7 @@ import { syntheticStack } from "./support/stackFixtures";
 
 const STREAMS = 100;
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
-const CLI = path.join(REPO_ROOT, "tools", "streams.ts");
+const CLI = path.join(REPO_ROOT, "cli", "streams.ts");
 const ADMIN = jetstreamAdminUser("APP");
 
 function env(nats: RunningNats): NodeJS.ProcessEnv {

@@ -1,7 +1,8 @@
 // What `pulumi up` would do between two program runs, from their recorded inputs by resource
-// name (as test/natsCluster.test.ts diffs them): create, delete, update in place, or replace.
+// name (as test/components/natsCluster.test.ts diffs them): create, delete, update in place, or replace.
 // Whether a changed input replaces is the provider's rule; the table below holds the rules for
-// the resource types this program registers (see design notes), and anything not listed as
+// the resource types this program registers (read in @pulumi/docker's schema: which inputs
+// force a new resource), and anything not listed as
 // in-place is taken as a replacement, so the bench never under-reports disruption.
 import { isDeepStrictEqual } from "node:util";
 import type { RecordedResource } from "./mockedProgram";

@@ -18,7 +18,7 @@ import { REPO_ROOT } from "../harness/tools";
 const GOLDEN_DIR = path.join(REPO_ROOT, "test", "golden");
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
 
-/** Resource types whose input changes replace the deployed resource (see the design notes). */
+/** Resource types whose input changes replace the deployed resource (see docs/operations.md, reload versus restart). */
 const REPLACED_ON_INPUT_CHANGE = new Set([
   "random:index/randomPassword:RandomPassword",
   "docker:index/volume:Volume",
