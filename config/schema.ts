@@ -5,6 +5,7 @@ import { z } from "zod";
 import { DEFAULT_ACCOUNT, duration, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
 export { DEFAULT_ACCOUNT, SYSTEM_ACCOUNT };
 import { streamsSchema } from "./streams";
+import { extraKeyProblem } from "./serverOptions";
 
 export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 export const ACCOUNT_NAME_PATTERN = /^[A-Z][A-Z0-9_-]{0,62}$/;
@@ -79,6 +80,40 @@ export const jetstreamSchema = z
   })
   .strict();
 
+/** A nats.conf value as JSON or YAML writes it; nats.conf has no null. */
+export type NatsConfValue = string | number | boolean | NatsConfValue[] | { [key: string]: NatsConfValue };
+
+/** A map whose refused key is reported with the key schema's message, not zod's "Invalid key in record". */
+function mapWithCheckedKeys<V extends z.ZodType>(key: z.ZodType<string>, value: V, notAMap: string) {
+  return z.record(key, value, {
+    error: (issue) => (issue.code === "invalid_key" ? (issue.issues as { message: string }[] | undefined)?.[0]?.message : notAMap),
+  });
+}
+
+const natsConfValue: z.ZodType<NatsConfValue> = z.lazy(() =>
+  z.union(
+    [
+      z.string(),
+      z.number(),
+      z.boolean(),
+      z.array(natsConfValue),
+      // The server reads a quoted map key up to the next '"', with no escapes (render/natsValue.ts).
+      mapWithCheckedKeys(z.string().regex(/^[^"\u0000-\u001f\u007f]+$/, "a map key cannot be empty or hold '\"' or control characters"), natsConfValue, "must be a map"),
+    ],
+    { error: "must be a string, number, boolean, list or map (nats.conf has no null)" },
+  ),
+);
+
+/** server.extra: top-level nats.conf settings nats-infra does not model (config/serverOptions.ts). */
+const extraSettings = mapWithCheckedKeys(
+  z.string().superRefine((key, ctx) => {
+    const problem = extraKeyProblem(key);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
+  natsConfValue,
+  "must be a map of nats.conf settings, such as { max_control_line: 4096 }",
+);
+
 export const serverSchema = z
   .object({
     name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/, "server names are letters, digits, '_' and '-'").default("nats-0"),
@@ -92,6 +127,8 @@ export const serverSchema = z
     /** Time a stopping server takes to move clients away before it exits. */
     lameDuckDuration: duration.default("30s"),
     lameDuckGracePeriod: duration.default("10s"),
+    /** Top-level nats.conf settings nats-infra does not model, written as given. */
+    extra: extraSettings.optional(),
   })
   .strict();
 
@@ -124,6 +161,9 @@ const imageOverride = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@+-]{0,254}$/, 'a Docker image reference such as "nats:2.14.10-alpine" or "registry.local:5000/team/nats@sha256:<digest>"')
   .optional();
 
+/** Docker refuses a container memory limit below 6 MiB (its daemon's minimum). */
+export const DOCKER_MIN_MEMORY = 6 * 1024 ** 2;
+
 export const dockerSchema = z
   .object({
     /** Prefix for container, network and volume names on the Docker host. */
@@ -138,10 +178,13 @@ export const dockerSchema = z
     nats: z
       .object({
         image: imageOverride,
-        cpus: z.number().positive().default(2),
-        memory: size.prefault("2G"),
+        // Docker refuses fewer than 0.01 CPUs.
+        cpus: z.number().min(0.01, "at least 0.01 (Docker's minimum); a whole number such as 2 gives that many CPUs").default(2),
+        // 0 would mean "no limit" to Docker and render GOMEMLIMIT=0MiB; Docker refuses less than 6 MiB.
+        memory: size.pipe(z.number().min(DOCKER_MIN_MEMORY, 'at least 6MiB, Docker\'s minimum (there is no "unlimited" here: give the memory the server may use, e.g. "2G")')).prefault("2G"),
         restart: z.enum(["no", "on-failure", "always", "unless-stopped"]).default("unless-stopped"),
-        logMaxSize: z.string().regex(/^\d+[kmg]$/, 'a size such as "10m"').default("10m"),
+        // Docker's json-file driver: a positive number with k, m or g.
+        logMaxSize: z.string().regex(/^[1-9]\d*[kmg]$/, 'a positive size such as "10m" (k, m or g)').default("10m"),
         logMaxFiles: z.number().int().min(1).default(3),
       })
       .strict()

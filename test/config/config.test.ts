@@ -350,3 +350,22 @@ describe("warnings", () => {
     expect(parseStackConfig({ services: [{ name: "asker", subscribe: ["_INBOX.>"] }] }).warnings).toEqual([]);
   });
 });
+
+describe("Docker limits that Docker itself would refuse, or read as 'unlimited'", () => {
+  test.each([
+    [{ memory: 0 }, "docker.nats.memory", "at least 6MiB"],
+    [{ memory: "5MiB" }, "docker.nats.memory", "at least 6MiB"],
+    [{ cpus: 0 }, "docker.nats.cpus", "at least 0.01"],
+    [{ cpus: -1 }, "docker.nats.cpus", "at least 0.01"],
+    [{ logMaxSize: "0m" }, "docker.nats.logMaxSize", "a positive size"],
+  ])("%j is refused at %s", (nats, where, message) => {
+    const problem = problemAt(problemsOf({ ...minimal, docker: { nats } }), `nats-infra:${where}`);
+    expect(problem.message).toContain(message);
+  });
+
+  test("the smallest values Docker accepts pass, and GOMEMLIMIT stays above zero", () => {
+    const { config } = parseStackConfig({ ...minimal, docker: { nats: { memory: "6MiB", cpus: 0.01, logMaxSize: "1k" } } });
+    expect(config.docker.nats.memory).toBe(6 * MB);
+    expect(config.docker.nats.cpus).toBe(0.01);
+  });
+});
