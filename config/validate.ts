@@ -77,6 +77,12 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
   if (server.maxPayload > MAX_PENDING_BYTES) {
     add(["server", "maxPayload"], `must be at most 64MB (${MAX_PENDING_BYTES} bytes), the server's max_pending; large payloads belong in an object store`);
   }
+  // nats-server reads 0 as "not set" and silently uses its own default (checked on 2.14.10:
+  // max_payload 0 -> 1MB, ping_interval "0s" -> 2m, write_deadline "0s" -> 10s).
+  if (server.maxPayload === 0) add(["server", "maxPayload"], 'must be more than 0: nats-server would silently use its default of 1MB; write the size you want, e.g. "1MB"');
+  for (const key of ["pingInterval", "writeDeadline"] as const) {
+    if (parseDuration(server[key]) === 0) add(["server", key], `must be longer than 0: nats-server would silently use its own default instead; leave it out for the default (${key === "pingInterval" ? '"20s" here' : '"10s"'})`);
+  }
   if (parseDuration(server.lameDuckDuration)! < MIN_LAME_DUCK_MS) {
     add(["server", "lameDuckDuration"], 'must be at least "30s": nats-server refuses a shorter lame duck duration');
   }

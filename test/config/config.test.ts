@@ -369,3 +369,13 @@ describe("Docker limits that Docker itself would refuse, or read as 'unlimited'"
     expect(config.docker.nats.cpus).toBe(0.01);
   });
 });
+
+describe("server values nats-server would silently replace with its own default", () => {
+  test.each([
+    [{ maxPayload: 0 }, "server.maxPayload", "default of 1MB"],
+    [{ pingInterval: "0s" }, "server.pingInterval", "longer than 0"],
+    [{ writeDeadline: "0ms" }, "server.writeDeadline", "longer than 0"],
+  ])("%j is refused at %s", (server, where, message) => {
+    expect(problemAt(problemsOf({ ...minimal, server }), `nats-infra:${where}`).message).toContain(message);
+  });
+});
