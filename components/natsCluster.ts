@@ -15,7 +15,7 @@ import { renderNatsConf } from "../render/natsConf";
 import { permissionsSummary } from "../render/permissionsSummary";
 import { createConfigCommand } from "./configCommand";
 import { createPasswords, type UserSecret } from "./credentials";
-import { natsContainerArgs } from "./natsContainerSpec";
+import { destroyGraceSeconds, natsContainerArgs } from "./natsContainerSpec";
 import { NatsStreams } from "./natsStreams";
 import { restartKey } from "./restartKey";
 import { createNatsBox, createSurveyor } from "./sidecars";
@@ -87,7 +87,14 @@ export class NatsCluster extends pulumi.ComponentResource {
       { ...child, dependsOn: [natsImage] },
     );
 
-    this.natsContainer = new docker.Container(`${name}-nats`, natsContainerArgs({ ...containerInputs, restartKey: key }), {
+    const containerArgs = {
+      ...natsContainerArgs({ ...containerInputs, restartKey: key }),
+      // The provider removes a container (destroy, replacement) by stopping it with this grace and
+      // then force-removing it; unset, there is no stop at all and clients are cut, not drained.
+      // Outside the restart key: it updates in place (not ForceNew in the provider's schema).
+      destroyGraceSeconds: destroyGraceSeconds(config),
+    };
+    this.natsContainer = new docker.Container(`${name}-nats`, containerArgs, {
       ...child,
       dependsOn: [applyConfig, natsImage, volume, network],
       // Fixed name and host ports: the old container must go before the new one starts.

@@ -8,15 +8,6 @@ import { parseDuration } from "../config/units";
 import { CONTAINER, NATS_CONF_FILE } from "../render/natsConf";
 import { RESTART_KEY_LABEL } from "./restartKey";
 
-/** The default bind address: nothing is reachable from outside the Docker host. */
-export const LOOPBACK = "127.0.0.1";
-
-/** Address the Docker host itself uses to reach a port published on `bindAddress`. */
-export function hostAddress(bindAddress: string): string {
-  if (bindAddress === "0.0.0.0") return LOOPBACK;
-  if (bindAddress === "::") return "[::1]";
-  return bindAddress.includes(":") ? `[${bindAddress}]` : bindAddress;
-}
 /** Name other containers on the cluster network use to reach the server. */
 export const NATS_NETWORK_ALIAS = "nats";
 
@@ -33,6 +24,22 @@ export interface NatsContainerInputs {
 /** Go's heap target: about 80% of the container limit, so the GC works before the OOM killer. */
 export function goMemLimit(memoryBytes: number): string {
   return `${Math.floor((memoryBytes * 0.8) / 1024 ** 2)}MiB`;
+}
+
+/**
+ * Seconds the Docker provider waits for the server to stop when it deletes or replaces the
+ * container: the lame duck duration plus the same 15 s margin as `stopTimeout` (with many clients
+ * the server spreads their closing over the whole duration, then exits). The provider ignores
+ * `stopTimeout` here: its delete stops the container with `destroy_grace_seconds` as the timeout,
+ * 0 when unset, which means the stop signal and, at once, SIGKILL (terraform-provider-docker
+ * v4.5.0 resource_docker_container_funcs.go, resourceDockerContainerDelete, lines 1085-1097).
+ * Kept out of `natsContainerArgs`, whose result is part of the restart key; set it as the
+ * Container's `destroyGraceSeconds` input, which the provider updates in place (not ForceNew).
+ * A delete reads it from the state of the container being deleted, so it protects the deletes
+ * after the `up` that recorded it. test/docker/destroy.test.ts runs this delete path.
+ */
+export function destroyGraceSeconds(config: StackConfig): number {
+  return Math.ceil(parseDuration(config.server.lameDuckDuration)! / 1000) + 15;
 }
 
 export function natsContainerArgs(inputs: NatsContainerInputs): docker.ContainerArgs {

@@ -27,6 +27,14 @@ const REPLACED_ON_INPUT_CHANGE = new Set([
   "docker:index/remoteImage:RemoteImage",
 ]);
 
+/**
+ * Inputs of those types that the provider updates in place, checked in its source
+ * (terraform-provider-docker's container schema: not ForceNew). They may change freely.
+ */
+const UPDATED_IN_PLACE: Record<string, string[]> = {
+  "docker:index/container:Container": ["destroyGraceSeconds"],
+};
+
 interface DeployedResource {
   urn: string;
   /** Only for resources an input change replaces; secrets unwrapped (mock values are derived from names). */
@@ -48,7 +56,10 @@ function machineIndependent(value: unknown): unknown {
 function deployed(run: ProgramRun): DeployedResource[] {
   return run.resources.map((r) => {
     const urn = urnOf(r.type, r.name, r.options.parent || undefined, "dev");
-    return REPLACED_ON_INPUT_CHANGE.has(r.type) ? { urn, inputs: machineIndependent(unwrapSecrets(r.inputs)) } : { urn };
+    if (!REPLACED_ON_INPUT_CHANGE.has(r.type)) return { urn };
+    const inputs = { ...(unwrapSecrets(r.inputs) as Record<string, unknown>) };
+    for (const key of UPDATED_IN_PLACE[r.type] ?? []) delete inputs[key];
+    return { urn, inputs: machineIndependent(inputs) };
   });
 }
 

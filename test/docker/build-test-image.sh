@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# Builds the local stand-in for the pinned nats image (config/versions.json natsServer.image),
-# because no registry is reachable from test machines. The layout copies what our code relies on
-# in nats:<v>-alpine: nats-server at /usr/local/bin/nats-server, a shell and wget (busybox) for
-# the healthcheck, an entrypoint that runs `nats-server` when given only flags, and /etc/nats and
-# /data as the config and data directories. So `docker exec <c> nats-server -t ...` and the
-# healthcheck are the same lines in tests and in production.
+# Builds local stand-ins for the pinned images (config/versions.json), because no registry is
+# reachable from test machines.
+#
+#   build-test-image.sh [nats]    the nats image (natsServer.image)
+#   build-test-image.sh surveyor  the NATS Surveyor image (surveyor.image)
+#
+# nats: the layout copies what our code relies on in nats:<v>-alpine: nats-server at
+# /usr/local/bin/nats-server, a shell and wget (busybox) for the healthcheck, an entrypoint that
+# runs `nats-server` when given only flags, and /etc/nats and /data as the config and data
+# directories. So `docker exec <c> nats-server -t ...` and the healthcheck are the same lines in
+# tests and in production.
+#
+# surveyor: the layout of natsio/nats-surveyor as its release builds it (nats-io/nats-surveyor
+# docker-bake.hcl target "nats-surveyor" -> cicd/Dockerfile, checked at commit 725f52d): alpine
+# with the binary at /usr/local/bin/nats-surveyor, a link /nats-surveyor to it, ENV
+# GO_APP=nats-surveyor and ENTRYPOINT ["/entrypoint.sh"], a script that runs
+# `exec "/${GO_APP}" "$@"`; no CMD (an ENTRYPOINT resets the base image's), so a container with no
+# command runs Surveyor configured by its NATS_SURVEYOR_* environment. The binary is
+# .tools/bin/nats-surveyor (see its .source file: `go install`, or the prebuilt fallback of
+# tools/install-tools.sh); the image's label nats-infra.test-image.binary-source repeats that.
 #
 # Uses `docker import` of a root filesystem (no builder needed, works with any engine version).
 # The image carries a label with a hash of its inputs; when an image with that tag and hash
@@ -12,22 +26,48 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-server_bin=".tools/bin/nats-server"
+kind="${1:-nats}"
 busybox_bin="${BUSYBOX:-/bin/busybox}"
-[ -x "$server_bin" ] || { echo "build-test-image: $server_bin is missing; run \`npm run tools\`" >&2; exit 1; }
+case "$kind" in
+  nats)
+    app_bin=".tools/bin/nats-server"
+    version=$(node -p 'require("./config/versions.json").natsServer.version.replace(/^v/, "")')
+    tag="${NATS_TEST_IMAGE:-nats-infra-test/nats:$version}"
+    ;;
+  surveyor)
+    app_bin=".tools/bin/nats-surveyor"
+    # Not tagged with the pinned version: the binary may be a prebuilt of another version.
+    tag="${SURVEYOR_TEST_IMAGE:-nats-infra-test/nats-surveyor:local}"
+    ;;
+  *)
+    echo "build-test-image: unknown image '$kind' (nats or surveyor)" >&2
+    exit 2
+    ;;
+esac
+
+if [ ! -x "$app_bin" ]; then
+  if [ "$kind" = surveyor ]; then
+    echo "build-test-image: $app_bin is missing; run \`npm run tools\` (where go install of nats-surveyor is refused: \`NATS_INFRA_PREBUILT_BIN=../shared/bin npm run tools\`)" >&2
+  else
+    echo "build-test-image: $app_bin is missing; run \`npm run tools\`" >&2
+  fi
+  exit 1
+fi
 [ -x "$busybox_bin" ] || { echo "build-test-image: $busybox_bin is missing; run \`apt-get install -y busybox-static\`" >&2; exit 1; }
 # A dynamically linked file would not run in an image without a libc (`file` may be absent).
-command -v file >/dev/null && for bin in "$server_bin" "$busybox_bin"; do
+command -v file >/dev/null && for bin in "$app_bin" "$busybox_bin"; do
   if LC_ALL=C file -L "$bin" | grep -q 'dynamically linked'; then
-    echo "build-test-image: $bin is dynamically linked; the image has no libc (build nats-server with CGO_ENABLED=0, use busybox-static)" >&2
+    echo "build-test-image: $bin is dynamically linked; the image has no libc (build with CGO_ENABLED=0, use busybox-static)" >&2
     exit 1
   fi
 done
 command -v docker >/dev/null || { echo "build-test-image: docker is missing; run \`apt-get install -y docker.io\`" >&2; exit 1; }
 
-version=$(node -p 'require("./config/versions.json").natsServer.version.replace(/^v/, "")')
-tag="${NATS_TEST_IMAGE:-nats-infra-test/nats:$version}"
-inputs=$(cat "$server_bin" "$busybox_bin" "$0" | sha256sum | cut -c1-16)
+binary_source=""
+if [ "$kind" = surveyor ]; then
+  binary_source=$(cat "$app_bin.source" 2>/dev/null || echo "unknown (no $app_bin.source)")
+fi
+inputs=$( { cat "$app_bin" "$busybox_bin" "$0"; printf '%s' "$kind$binary_source"; } | sha256sum | cut -c1-16)
 
 existing=$(docker image inspect -f '{{index .Config.Labels "nats-infra.test-image.inputs"}}' "$tag" 2>/dev/null || true)
 if [ "$existing" = "$inputs" ]; then
@@ -39,15 +79,19 @@ fi
 stale=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
-mkdir -p "$rootfs/bin" "$rootfs/usr/local/bin" "$rootfs/etc/nats" "$rootfs/data" "$rootfs/tmp"
+mkdir -p "$rootfs/bin" "$rootfs/usr/local/bin" "$rootfs/tmp"
 chmod 1777 "$rootfs/tmp"
-cp -L "$server_bin" "$rootfs/usr/local/bin/nats-server"
 cp -L "$busybox_bin" "$rootfs/bin/busybox"
 for applet in $("$busybox_bin" --list); do
   [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
 done
-# Same behaviour as the official image's entrypoint: flags alone mean "nats-server <flags>".
-cat >"$rootfs/usr/local/bin/docker-entrypoint.sh" <<'EOF'
+
+changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')
+if [ "$kind" = nats ]; then
+  mkdir -p "$rootfs/etc/nats" "$rootfs/data"
+  cp -L "$app_bin" "$rootfs/usr/local/bin/nats-server"
+  # Same behaviour as the official image's entrypoint: flags alone mean "nats-server <flags>".
+  cat >"$rootfs/usr/local/bin/docker-entrypoint.sh" <<'EOF'
 #!/bin/sh
 set -e
 case "${1:-}" in
@@ -55,16 +99,31 @@ case "${1:-}" in
 esac
 exec "$@"
 EOF
-chmod 755 "$rootfs/usr/local/bin/docker-entrypoint.sh" "$rootfs/usr/local/bin/nats-server"
+  chmod 755 "$rootfs/usr/local/bin/docker-entrypoint.sh" "$rootfs/usr/local/bin/nats-server"
+  changes+=(
+    --change 'ENTRYPOINT ["docker-entrypoint.sh"]'
+    --change 'CMD ["nats-server", "--config", "/etc/nats/nats-server.conf"]'
+    --change 'EXPOSE 4222 6222 8222'
+  )
+else
+  mkdir -p "$rootfs/root"
+  cp -L "$app_bin" "$rootfs/usr/local/bin/nats-surveyor"
+  ln -s /usr/local/bin/nats-surveyor "$rootfs/nats-surveyor"
+  # cicd/assets/entrypoint.sh of nats-io/nats-surveyor.
+  cat >"$rootfs/entrypoint.sh" <<'EOF'
+#!/bin/sh
+exec "/${GO_APP}" "$@"
+EOF
+  chmod 755 "$rootfs/entrypoint.sh" "$rootfs/usr/local/bin/nats-surveyor"
+  changes+=(
+    --change 'ENV GO_APP=nats-surveyor'
+    --change 'ENTRYPOINT ["/entrypoint.sh"]'
+    --change "LABEL nats-infra.test-image.binary-source=\"$binary_source\""
+  )
+fi
 
 tar --numeric-owner --owner=0 --group=0 -C "$rootfs" -c . |
-  docker import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
-    --change 'CMD ["nats-server", "--config", "/etc/nats/nats-server.conf"]' \
-    --change 'EXPOSE 4222 6222 8222' \
-    --change "LABEL nats-infra.test-image.inputs=$inputs" \
-    - "$tag" >/dev/null
+  docker import "${changes[@]}" --change "LABEL nats-infra.test-image.inputs=$inputs" - "$tag" >/dev/null
 # The previous build is now untagged; drop it unless a container still uses it.
 [ -z "$stale" ] || docker image rm "$stale" >/dev/null 2>&1 || true
 echo "build-test-image: built $tag (inputs $inputs)" >&2

@@ -3,8 +3,10 @@
 // exactly as declared (its create/update/delete line, environment and stdin), and the nats
 // container starts from exactly the declared spec (ports, mounts, volume, network alias,
 // entrypoint and command, envs, limits, healthcheck, stop signal and timeout), with only the
-// image swapped for the local build of the same nats-server. Surveyor is not started: it cannot
-// be built here (the Go proxy refuses its module), so no local image of it exists.
+// image swapped for the local build of the same nats-server. The Surveyor container starts next
+// to it from its declared spec too (name, envs with the generated password, port on 127.0.0.1,
+// network), from a local image with natsio/nats-surveyor's layout around .tools/bin/nats-surveyor
+// (which `go install` or the prebuilt fallback of tools/install-tools.sh put there; the test says which).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -21,6 +23,7 @@ import {
   inspect,
   removeAll,
   requireDocker,
+  surveyorTestImage,
   tempDir,
   TEST_LABEL,
   testImage,
@@ -82,7 +85,7 @@ beforeAll(async () => {
   raw = {
     ...DEV,
     server: { ...(DEV.server as object), clientPort: await freeHostPort(), monitorPort: await freeHostPort() },
-    docker: { namePrefix: prefix, configDir },
+    docker: { namePrefix: prefix, configDir, surveyor: { port: await freeHostPort() } },
   };
   run = await runProgram(raw);
   spec = unwrapSecrets(run.byName("nats-nats").inputs) as Record<string, any>;
@@ -137,6 +140,37 @@ describe("the nats container as the component declares it", () => {
     expect((await teacher.request("user.get", "", { timeout: 5_000 })).string()).toBe("user-42");
     expect(teacher.info?.server_name).toBe("nats-0");
   }, 150_000);
+
+  test("Surveyor starts from its declared spec next to the server and surveys it over the cluster network", async () => {
+    const surveyor = unwrapSecrets(run.byName("nats-surveyor").inputs) as Record<string, any>;
+    expect(surveyor.image).toBe(versions.surveyor.image); // what production pulls; swapped below
+    const local = surveyorTestImage();
+    console.log(`Surveyor: ${local.image} stands in for ${surveyor.image}; the binary in it: ${local.binarySource}`);
+    // It reaches the server by the nats container's alias on the same network, as declared.
+    expect(surveyor.envs).toContain(`NATS_SURVEYOR_SERVERS=nats://${spec.networksAdvanced[0].aliases[0]}:4222`);
+    expect(surveyor.networksAdvanced.map((n: { name: string }) => n.name)).toEqual(spec.networksAdvanced.map((n: { name: string }) => n.name));
+    expect(surveyor.ports).toHaveLength(1);
+    expect(surveyor.ports[0].ip).toBe("127.0.0.1");
+
+    trackContainer(surveyor.name);
+    await createAndStart(engineCreateRequest(surveyor, { image: local.image, extraLabels: { "nats-infra.test": "1" } }));
+
+    const metricsUrl = `http://127.0.0.1:${surveyor.ports[0].external}/metrics`;
+    let metrics = "";
+    await waitFor(
+      async () => {
+        metrics = await (await fetch(metricsUrl)).text();
+        return /^nats_survey_surveyed_count 1$/m.test(metrics);
+      },
+      30_000,
+      () => `no "nats_survey_surveyed_count 1" on ${metricsUrl}:\n${metrics.split("\n").filter((l) => l.startsWith("nats_survey") || l.startsWith("nats_up")).join("\n")}\nSurveyor log:\n${docker(["logs", surveyor.name]).stderr}`,
+    );
+    expect(metrics).toMatch(/^nats_up 1$/m);
+    expect(metrics).toMatch(/^nats_core_account_conn_count\{[^}]*account="SYS"[^}]*server_name="nats-0"[^}]*\} [1-9]/m);
+    // Up at the first try: not an exit that the restart policy papered over.
+    expect(inspect(surveyor.name, "{{.State.Running}} {{.RestartCount}}")).toBe("true 0");
+    expect(inspect(surveyor.name, "{{json .Config.Entrypoint}} {{json .Config.Cmd}}")).toBe('["/entrypoint.sh"] null');
+  }, 60_000);
 
   test("a service added to the stack config arrives through the command's update, with no restart", async () => {
     const startedAt = inspect(spec.name, "{{.State.StartedAt}}");

@@ -12,9 +12,9 @@ import { restartKey } from "../../components/restartKey";
 import { parseStackConfig } from "../../config/load";
 import type { StackConfig } from "../../config/schema";
 import { natsUsers } from "../../config/users";
-import { renderAuthConf } from "../../render/authConf";
-import { CONTAINER, renderNatsConf } from "../../render/natsConf";
-import { configLoadTime, sleep, waitFor } from "./natsServer";
+import { renderFiles } from "../../render/files";
+import { CONTAINER } from "../../render/natsConf";
+import { configLoadTime, sleep, TEST_BCRYPT_COST, waitFor } from "./natsServer";
 import { REPO_ROOT } from "./tools";
 
 const INSTALL_HELP =
@@ -157,15 +157,9 @@ export class ContainerConfigRenderer {
     const { config } = parseStackConfig(raw);
     for (const user of natsUsers(config)) {
       this.passwords[user.user] ??= `pw-${user.user}-${Math.random().toString(36).slice(2, 10)}`;
-      // Cost 4 keeps the tests quick; the server accepts any bcrypt cost.
-      this.hashes[user.user] ??= bcrypt.hashSync(this.passwords[user.user], 4);
+      this.hashes[user.user] ??= bcrypt.hashSync(this.passwords[user.user], TEST_BCRYPT_COST);
     }
-    return {
-      config,
-      natsConf: renderNatsConf(config, { kind: "container" }),
-      authConf: renderAuthConf(config, this.hashes),
-      restartKey: restartKey(config),
-    };
+    return { config, ...renderFiles(config, this.hashes, { kind: "container" }), restartKey: restartKey(config) };
   }
 }
 
@@ -273,4 +267,21 @@ export async function waitHealthy(name: string, timeoutMs: number): Promise<void
     }
     await sleep(250);
   }
+}
+
+let builtSurveyorImage: { image: string; binarySource: string } | undefined;
+
+/**
+ * The local stand-in for the pinned Surveyor image (natsio/nats-surveyor's layout, see
+ * test/docker/build-test-image.sh) around .tools/bin/nats-surveyor; built once, cached by the
+ * script. `binarySource` says which binary it holds (the .source file install-tools.sh wrote).
+ */
+export function surveyorTestImage(): { image: string; binarySource: string } {
+  if (builtSurveyorImage) return builtSurveyorImage;
+  const result = spawnSync("bash", [path.join(REPO_ROOT, "test/docker/build-test-image.sh"), "surveyor"], { encoding: "utf8", timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`building the Surveyor test image failed:\n${result.stderr}${result.stdout}`);
+  const image = result.stdout.trim().split("\n").pop()!;
+  const binarySource = dockerOk(["image", "inspect", "--format", '{{index .Config.Labels "nats-infra.test-image.binary-source"}}', image]);
+  builtSurveyorImage = { image, binarySource };
+  return builtSurveyorImage;
 }
