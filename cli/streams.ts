@@ -2,11 +2,11 @@
 // makes the server's JetStream streams and consumers match the stack config, like `terraform
 // apply` for streams, and prints the plan first. The Pulumi component runs the same code for one
 // account at a time (`apply --from-stdin`). Credentials come from the environment only.
-import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
-import { streamSchema, type StreamDeclaration } from "../config/streams";
-import { parseFlags, runMain, UsageError } from "./args";
-import { CredentialsError } from "../streams/connect";
-import { ApplyError, reconcile } from "../streams/reconcile";
+import { parseStackConfig, readStackFile } from "../config/load";
+import type { StreamDeclaration } from "../config/streams";
+import { parseFlags, runCommand, UsageError } from "./args";
+import { parseAccountStdin, StdinError, type AccountStdin } from "../streams/contract";
+import { reconcile } from "../streams/reconcile";
 
 const USAGE = `usage: npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://host:4222 [--dry-run] [--account NAME] [--stream NAME]
        tsx cli/streams.ts plan ...             same as --dry-run: print the plan, change nothing
@@ -54,36 +54,14 @@ function fromStackFile(file: string, flags: Record<string, string | boolean>): S
   return { streams, accounts, where, wholeConfig: typeof flags.stream !== "string" };
 }
 
-/** What the Pulumi command passes on stdin: one account's validated streams, keyed by name. */
-export interface AccountStreams {
-  account: string;
-  streams: StreamDeclaration[];
-}
-
-/** Reads `{ account, streams: { <name>: <entry> } }`, or a single entry (for a run by hand). */
-export function parseStdinStreams(raw: string): AccountStreams {
-  if (!raw.trim()) throw new UsageError('--from-stdin: stdin is empty; pipe in {"account": ..., "streams": {...}} or one nats-infra:streams entry');
-  let json: unknown;
+/** Stdin per the contract with NatsStreams; not the contract's JSON is a usage error here. */
+function parseStdin(raw: string): AccountStdin {
   try {
-    json = JSON.parse(raw);
+    return parseAccountStdin(raw);
   } catch (error) {
-    throw new UsageError(`--from-stdin: not JSON: ${(error as Error).message}`);
+    if (error instanceof StdinError) throw new UsageError(`--from-stdin: ${error.message}`);
+    throw error;
   }
-  const wrapped = json !== null && typeof json === "object" && "streams" in json && "account" in json;
-  const entries: [string, unknown][] = wrapped ? Object.entries((json as { streams: Record<string, unknown> }).streams ?? {}) : [["(stdin)", json]];
-  const streams = entries.map(([key, entry]) => {
-    const parsed = streamSchema.safeParse(entry);
-    if (!parsed.success) {
-      throw new StackConfigError(
-        parsed.error.issues.map((issue) => ({ path: `(stdin).${[key, ...issue.path].join(".")}`, value: "(see the stack config)", message: issue.message })),
-      );
-    }
-    return parsed.data;
-  });
-  const account = wrapped ? String((json as { account: unknown }).account) : streams[0].account;
-  const strays = streams.filter((s) => s.account !== account).map((s) => s.name);
-  if (strays.length) throw new UsageError(`--from-stdin: streams ${strays.join(", ")} are not in account ${account}`);
-  return { account, streams };
 }
 
 async function readStdin(): Promise<string> {
@@ -92,18 +70,22 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-async function main(): Promise<void> {
+/** The exit code when nothing went wrong: 0, or EXIT_REFUSED. */
+async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const mode = argv[0] && !argv[0].startsWith("--") ? argv.shift()! : "apply";
   if (!["apply", "plan", "forget"].includes(mode)) throw new UsageError(`unknown command "${mode}"`);
   const flags = parseFlags(argv, { strings: ["stack-file", "url", "account", "stream"], booleans: ["dry-run", "from-stdin", "help"] });
-  if (flags.help) return void process.stdout.write(`${USAGE}\n`);
+  if (flags.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
 
   if (mode === "forget") {
     // Runs when Pulumi deletes a stream's command. It never fails: there is nothing to undo.
     let which = "the streams";
     try {
-      const { account, streams } = parseStdinStreams(flags["from-stdin"] ? await readStdin() : "");
+      const { account, streams } = parseStdin(flags["from-stdin"] ? await readStdin() : "");
       which = `${streams.length === 1 ? "stream" : "streams"} ${streams.map((st) => st.name).join(", ")} (account ${account})`;
     } catch {
       // Only the message loses the streams' names.
@@ -112,7 +94,7 @@ async function main(): Promise<void> {
       `${which} no longer managed by this stack: nats-infra leaves them on the server with their messages and consumers.\n` +
         `To delete a stream, declare it again with allowDelete: true and delete: true.\n`,
     );
-    return;
+    return 0;
   }
 
   const url = typeof flags.url === "string" ? flags.url : process.env.NATS_URL;
@@ -120,7 +102,7 @@ async function main(): Promise<void> {
   let selected: Selected;
   if (flags["from-stdin"]) {
     // The whole account's declaration: streams of the account that it lacks are reported (kept).
-    const { account, streams } = parseStdinStreams(await readStdin());
+    const { account, streams } = parseStdin(await readStdin());
     selected = { streams, accounts: [account], where: new Map(), wholeConfig: true };
   } else if (typeof flags["stack-file"] === "string") {
     selected = fromStackFile(flags["stack-file"], flags);
@@ -128,30 +110,26 @@ async function main(): Promise<void> {
     throw new UsageError("give --stack-file, or --from-stdin with an account's streams as JSON on stdin");
   }
 
-  try {
-    const result = await reconcile(selected.streams, {
-      url,
-      env: process.env,
-      dryRun: mode === "plan" || flags["dry-run"] === true,
-      reportOthers: selected.wholeConfig,
-      accounts: selected.wholeConfig ? selected.accounts : [],
-      where: (stream) => selected.where.get(stream),
-      log: (text) => process.stdout.write(`${text}\n`),
-    });
-    if (result.refused.length > 0) {
-      process.stderr.write(
-        `error: refused ${result.refused.map((p) => `stream ${p.stream}`).join(", ")}: see the options above; ${result.refused.length === 1 ? "it was" : "they were"} left exactly as ${result.refused.length === 1 ? "it was" : "they were"}.\n`,
-      );
-      process.exitCode = EXIT_REFUSED;
-    }
-  } catch (error) {
-    if (error instanceof CredentialsError || error instanceof ApplyError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    throw error;
-  }
+  const result = await reconcile(selected.streams, {
+    url,
+    env: process.env,
+    dryRun: mode === "plan" || flags["dry-run"] === true,
+    reportOthers: selected.wholeConfig,
+    accounts: selected.wholeConfig ? selected.accounts : [],
+    where: (stream) => selected.where.get(stream),
+    log: (text) => process.stdout.write(`${text}\n`),
+  });
+  if (result.refused.length === 0) return 0;
+  const them = result.refused.length === 1 ? "it was" : "they were";
+  process.stderr.write(`error: refused ${result.refused.map((p) => `stream ${p.stream}`).join(", ")}: see the options above; ${them} left exactly as ${them}.\n`);
+  return EXIT_REFUSED;
 }
 
-if (require.main === module) runMain(USAGE, main);
+/** Errors exit as runCommand says (credentials, server calls: 1); refused streams are no error and exit 3. */
+async function run(): Promise<number> {
+  let code = 0;
+  const failed = await runCommand(USAGE, async () => void (code = await main()));
+  return failed || code;
+}
+
+if (require.main === module) void run().then((code) => (process.exitCode = code));

@@ -18,6 +18,10 @@ import path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { StreamConfig } from "../config/schema";
+import { accountStdin } from "../streams/contract";
+
+/** The stdin the command gets (streams/contract.ts holds both sides); the benchmarks build the same. */
+export { accountStdin };
 
 export interface NatsStreamsArgs {
   /** Validated stream declarations (StackConfig["streams"]). */
@@ -94,9 +98,4 @@ function streamsByAccount(streams: StreamConfig[]): Map<string, StreamConfig[]> 
   const byAccount = new Map<string, StreamConfig[]>();
   for (const stream of streams) byAccount.set(stream.account, [...(byAccount.get(stream.account) ?? []), stream]);
   return byAccount;
-}
-
-/** What cli/streams.ts `--from-stdin` reads: the account and its streams keyed by name. */
-export function accountStdin(account: string, streams: StreamConfig[]): string {
-  return JSON.stringify({ account, streams: Object.fromEntries(streams.map((s) => [s.name, s])) });
 }

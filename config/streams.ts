@@ -64,8 +64,15 @@ export const streamSchema = z
     maxMsgs: limit("message limit").default(-1),
     /** Total bytes kept (-1: no limit other than the account's). */
     maxBytes: byteLimit.default(-1),
-    /** Oldest message age kept; "0s" keeps messages forever. */
-    maxAge: duration.or(z.literal("0")).default("0s"),
+    /**
+     * Oldest message age kept; "0s" keeps messages forever. A bare "0" (no unit) is read as "0s"
+     * here, so everything after parsing sees one spelling of "forever".
+     */
+    maxAge: z
+      .literal("0")
+      .transform(() => "0s")
+      .or(duration)
+      .default("0s"),
     maxMsgSize: byteLimit.default(-1),
     maxMsgsPerSubject: limit("per-subject limit").default(-1),
     /** When a limit is reached: drop the oldest messages, or refuse new ones. */

@@ -134,7 +134,7 @@ function streamProblems(config: StackConfig): Finding[] {
         add(at("maxBytes"), `exceeds account ${account.name}'s jetstream.${accountKey} (${accountLimit} bytes); lower it or raise the account's limit`);
       }
     }
-    const maxAgeMs = parseDuration(stream.maxAge === "0" ? "0s" : stream.maxAge)!;
+    const maxAgeMs = parseDuration(stream.maxAge)!;
     if (stream.duplicateWindow !== undefined && maxAgeMs > 0 && parseDuration(stream.duplicateWindow)! > maxAgeMs) {
       add(at("duplicateWindow"), `must not be longer than maxAge (${stream.maxAge}); the server refuses it`);
     }

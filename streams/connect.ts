@@ -55,7 +55,10 @@ export async function connectAdmin(url: string, account: string, credentials: Ad
     throw new CredentialsError(`cannot connect to ${url} as ${credentials.user}: ${reason}`);
   }
   // The server names the connection's account in its INFO; a user of another account would make
-  // the streams there, where they would seem to vanish (nats-server #3722).
+  // the streams there, where they would seem to vanish (nats-server #3722). The server sends that
+  // INFO right after the PONG that completes connect(), so a busy machine can resolve connect()
+  // before it is read; one more round trip (flush) comes back only after it.
+  await nc.flush();
   const remote = (nc.info as { remote_account?: string } | undefined)?.remote_account;
   if (remote !== undefined && remote !== account) {
     await nc.close();

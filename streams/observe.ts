@@ -1,7 +1,8 @@
 // Reads what the server holds for the declared streams: read-only requests only.
 import { JetStreamApiCodes, JetStreamApiError, type ConsumerInfo, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { StreamDeclaration } from "../config/streams";
-import { needsSubjectCounts, type Observed } from "./diff";
+import type { Observed } from "./diff";
+import { needsSubjectCounts } from "./losses";
 
 export async function observeStream(jsm: JetStreamManager, stream: StreamDeclaration, now = new Date()): Promise<Observed> {
   const info = await streamInfo(jsm, stream.name);

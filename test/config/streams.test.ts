@@ -71,6 +71,13 @@ describe("accepted", () => {
     expect(stream).toMatchObject({ maxBytes: 2 * GB, maxMsgSize: 64 * 1024, maxAge: "72h", duplicateWindow: "5m" });
   });
 
+  test('maxAge "0" is read as "0s" (forever), so nothing after parsing sees two spellings', () => {
+    const streams = accepts({ streams: [{ name: "A", subjects: ["a"], maxAge: "0" }, { name: "B", subjects: ["b"] }, { name: "C", subjects: ["c"], maxAge: "0s" }] });
+    expect(streams.map((s) => s.maxAge)).toEqual(["0s", "0s", "0s"]);
+    // Only the bare 0 is special: other unitless numbers are no duration.
+    expect(messageAt(problemsOf({ streams: [{ name: "A", subjects: ["a"], maxAge: "10" }] }), "nats-infra:streams[0].maxAge")).toContain("not a duration");
+  });
+
   test("streams of different accounts may share subjects; a stream may be deleted explicitly", () => {
     const streams = accepts({
       accounts: [{ name: "APP" }, { name: "OTHER" }],

@@ -370,7 +370,7 @@ describe("consumers", () => {
 
 describe("the command line", () => {
   const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
-  const cli = path.join(REPO_ROOT, "tools", "streams.ts");
+  const cli = path.join(REPO_ROOT, "cli", "streams.ts");
 
   function stackFile(streams: StreamInput[]): string {
     const file = path.join(dir, "Pulumi.cli.yaml");

@@ -1,0 +1,139 @@
+// The managed fields of a stream and of a consumer, one row each: the key in the stack config,
+// the server's keys (JetStream API), how a declared value becomes the server's, how a value reads
+// for a person, whether the server refuses to change it after creation, and what changing it
+// removes from stored messages. desired.ts builds the server config from these rows; compare.ts
+// reads them to compare, refuse and display. A field added here is managed everywhere at once.
+// Every other field of a stream or consumer on the server (sources, placement, compression,
+// others' metadata...) is left as it is.
+import type { ConsumerConfig, StreamConfig } from "@nats-io/jetstream";
+import { DEFAULT_DUPLICATE_WINDOW, type ConsumerDeclaration, type StreamDeclaration } from "../config/streams";
+import { parseDuration } from "../config/units";
+import { filterLoss, maxAgeLoss, maxBytesLoss, maxMsgsLoss, perSubjectLoss, retentionLoss, type LossCheck } from "./losses";
+import { showBytes, showCount, showList, showNanos } from "./show";
+
+export interface Field<Declared, Server> {
+  /** The key in the stack config (config/streams.ts); plans and refusals name the field by it. */
+  key: keyof Declared & string;
+  /** The server keys this row writes (none when another row writes the key it reads). */
+  server: readonly (keyof Server & string)[];
+  /** The declared value as the server's entries. */
+  toServer: (declared: Declared) => Partial<Server>;
+  /**
+   * The value compared, read from a server config, desired and actual alike: normalised for what
+   * the server does not keep (subject order, false or empty values it leaves out).
+   */
+  read: (config: Partial<Server>) => unknown;
+  /** A read value as a person writes it in the config. */
+  show: (value: unknown) => string;
+  /** The server refuses to change the field after creation; `when` narrows that to some changes. */
+  fixed?: { why: string; when?: (have: unknown, want: unknown) => boolean };
+  /** What changing the field removes from the stored messages right away. */
+  loss?: LossCheck;
+}
+
+/** Go durations on the wire are nanoseconds; the schema has checked the syntax. */
+export const toNanos = (duration: string): number => Math.round(parseDuration(duration)! * 1_000_000);
+
+/** As declared, else the server's own default: 2m, shortened to maxAge (it refuses a longer window). */
+export function duplicateWindowNanos(stream: StreamDeclaration): number {
+  if (stream.duplicateWindow !== undefined) return toNanos(stream.duplicateWindow);
+  const maxAge = toNanos(stream.maxAge);
+  const fallback = toNanos(DEFAULT_DUPLICATE_WINDOW);
+  return maxAge > 0 ? Math.min(fallback, maxAge) : fallback;
+}
+
+/** How one kind of value converts, compares and reads. */
+interface Kind {
+  /** Each kind takes its own declared type (a duration string, a subject list...). */
+  toServer: (declared: any) => unknown;
+  normalise: (server: unknown) => unknown;
+  show: (value: unknown) => string;
+}
+
+const same = (value: unknown) => value;
+/** Enum names (file, workqueue, explicit, last_per_subject...) and replica counts are the server's as written. */
+const AS_IS: Kind = { toServer: same, normalise: same, show: String };
+const COUNT: Kind = { toServer: same, normalise: same, show: (v) => showCount(v as number) };
+/** Sizes are bytes already: the schema parses "64MB". */
+const BYTES: Kind = { toServer: same, normalise: same, show: (v) => showBytes(v as number) };
+const duration = (zero?: string): Kind => ({ toServer: toNanos, normalise: same, show: (v) => showNanos(v as number, zero) });
+/** The server leaves out false booleans in some replies. */
+const FLAG: Kind = { toServer: same, normalise: (v) => v ?? false, show: String };
+/** Unset and empty text are the same to the server. */
+const TEXT: Kind = { toServer: same, normalise: (v) => v ?? "", show: (v) => (v === "" ? "(none)" : JSON.stringify(v)) };
+/** Subject lists are sets: the order written is not a change. */
+const SUBJECTS: Kind = {
+  toServer: (subjects: string[]) => [...subjects],
+  normalise: (v) => [...((v as string[] | undefined) ?? [])].sort(),
+  show: (v) => showList(v as string[]),
+};
+
+/** A field kept under one server key. */
+function field<D, S>(key: keyof D & string, server: keyof S & string, kind: Kind, extra: Partial<Field<D, S>> = {}): Field<D, S> {
+  return {
+    key,
+    server: [server],
+    toServer: (declared) => ({ [server]: kind.toServer(declared[key]) }) as Partial<S>,
+    read: (config) => kind.normalise(config[server]),
+    show: kind.show,
+    ...extra,
+  };
+}
+
+const stream = field<StreamDeclaration, StreamConfig>;
+/** A protection the server lets a stream gain but never lose. */
+const onceOn = (key: string) => ({ why: `the server never turns ${key} off once it is on`, when: (have: unknown, want: unknown) => have === true && want === false });
+const consumer = field<ConsumerDeclaration, ConsumerConfig>;
+
+export const STREAM_FIELDS: Field<StreamDeclaration, StreamConfig>[] = [
+  stream("subjects", "subjects", SUBJECTS),
+  stream("storage", "storage", AS_IS, { fixed: { why: "the server cannot change the storage type of a stream" } }),
+  stream("replicas", "num_replicas", AS_IS),
+  stream("retention", "retention", AS_IS, {
+    // limits <-> interest changes in place (and may lose messages: retentionLoss); workqueue never.
+    fixed: { why: "the server cannot change retention to or from workqueue", when: (have, want) => have === "workqueue" || want === "workqueue" },
+    loss: retentionLoss,
+  }),
+  stream("maxMsgs", "max_msgs", COUNT, { loss: maxMsgsLoss }),
+  stream("maxBytes", "max_bytes", BYTES, { loss: maxBytesLoss }),
+  stream("maxAge", "max_age", duration("0s (forever)"), { loss: maxAgeLoss }),
+  stream("maxMsgSize", "max_msg_size", BYTES),
+  stream("maxMsgsPerSubject", "max_msgs_per_subject", COUNT, { loss: perSubjectLoss }),
+  stream("discard", "discard", AS_IS),
+  stream("duplicateWindow", "duplicate_window", duration(), { toServer: (s) => ({ duplicate_window: duplicateWindowNanos(s) }) }),
+  stream("denyDelete", "deny_delete", FLAG, { fixed: onceOn("denyDelete") }),
+  stream("denyPurge", "deny_purge", FLAG, { fixed: onceOn("denyPurge") }),
+  stream("description", "description", TEXT),
+];
+
+const fixedConsumerField = (key: string) => ({ fixed: { why: `the server cannot change a consumer's ${key}` } });
+/** Ack timing means nothing without acks: neither sent nor compared for ackPolicy none (the server drops it). */
+function onlyWithAcks(row: Field<ConsumerDeclaration, ConsumerConfig>): Field<ConsumerDeclaration, ConsumerConfig> {
+  const [key] = row.server;
+  return {
+    ...row,
+    toServer: (declared) => (declared.ackPolicy === "none" ? { [key]: undefined } : row.toServer(declared)),
+    read: (config) => (config.ack_policy === "none" ? undefined : row.read(config)),
+  };
+}
+
+export const CONSUMER_FIELDS: Field<ConsumerDeclaration, ConsumerConfig>[] = [
+  // The server has no type: a push consumer is one with a deliver subject, which deliverSubject writes.
+  { key: "type", server: [], toServer: () => ({}), read: (c) => (c.deliver_subject ? "push" : "pull"), show: String, ...fixedConsumerField("type") },
+  consumer("deliverSubject", "deliver_subject", TEXT, { toServer: (c) => ({ deliver_subject: c.type === "push" ? c.deliverSubject : undefined }) }),
+  {
+    key: "filterSubjects",
+    server: ["filter_subject", "filter_subjects"],
+    // One filter goes in filter_subject: the client then uses the current create API.
+    toServer: ({ filterSubjects: f }) => ({ filter_subject: f.length === 1 ? f[0] : undefined, filter_subjects: f.length > 1 ? [...f] : undefined }),
+    read: (c) => SUBJECTS.normalise(c.filter_subjects?.length ? c.filter_subjects : c.filter_subject ? [c.filter_subject] : []),
+    show: SUBJECTS.show,
+    loss: filterLoss,
+  },
+  consumer("ackPolicy", "ack_policy", AS_IS, fixedConsumerField("ackPolicy")),
+  onlyWithAcks(consumer("ackWait", "ack_wait", duration())),
+  consumer("maxDeliver", "max_deliver", COUNT),
+  onlyWithAcks(consumer("maxAckPending", "max_ack_pending", COUNT)),
+  consumer("deliverPolicy", "deliver_policy", AS_IS, fixedConsumerField("deliverPolicy")),
+  consumer("description", "description", TEXT),
+];
