@@ -10,12 +10,13 @@
 #   NATS_CONF        full nats.conf (it has `include "auth.conf"`, relative)
 #   AUTH_CONF        full auth.conf: bcrypt hashes, treated as a secret and never printed; when
 #                    unset it is read from stdin (what the component does)
-#   CONFIG_DIR       absolute host directory, bind-mounted read-only at /etc/nats in the container
+#   CONFIG_DIR       absolute host directory, bind-mounted read-only into the container at
+#   CONTAINER_CONFIG_DIR  (config/container.ts CONTAINER.configDir, e.g. /etc/nats)
 #   NATS_CONTAINER   name of the nats container
 #   NATS_IMAGE       image that container runs (validates the config when it does not run)
 #   MONITOR_URL      http://127.0.0.1:<published monitor port>
 #   RESTART_KEY      hash of the settings that need a restart; the running container carries
-#                    the key it was created with as label nats-infra.restart-key
+#                    the key it was created with as label RESTART_KEY_LABEL
 #   VALIDATE_MOUNTS  optional, whitespace-separated `host:container:ro` specs (TLS files) mounted
 #                    into the throwaway validation container; a bare `-v` token is ignored
 #   RELOAD_TIMEOUT   optional, seconds to wait for the reload to show in /varz (default 15)
@@ -54,7 +55,7 @@ if [ "$mode" = delete ]; then
 fi
 [ "$mode" = apply ] || die "unknown mode '$mode'; use 'apply' (default) or 'delete'"
 
-require NATS_CONF NATS_CONTAINER NATS_IMAGE MONITOR_URL RESTART_KEY
+require NATS_CONF NATS_CONTAINER NATS_IMAGE MONITOR_URL RESTART_KEY RESTART_KEY_LABEL CONTAINER_CONFIG_DIR
 # Keep the contents in shell variables only: no child process (docker, curl) inherits them.
 nats_conf="$NATS_CONF"
 # The component sends auth.conf on stdin, a secret input of its own, so that the environment
@@ -75,7 +76,7 @@ chmod 644 "$next/nats.conf"
 chmod 600 "$next/auth.conf"
 
 # --- Which server will load these files: the running one (reload) or a new one (restart).
-state=$(docker inspect -f '{{.State.Running}} {{index .Config.Labels "nats-infra.restart-key"}}' "$NATS_CONTAINER" 2>/dev/null || echo "absent")
+state=$(docker inspect -f "{{.State.Running}} {{index .Config.Labels \"$RESTART_KEY_LABEL\"}}" "$NATS_CONTAINER" 2>/dev/null || echo "absent")
 running="${state%% *}"
 running_key="${state#* }"
 reload=false
@@ -84,15 +85,15 @@ reload=false
 # --- Validate with the nats-server that will load the files. When the container will be
 # replaced (another key, maybe another image), the running server is the wrong judge.
 if $reload; then
-  validation=$(docker exec "$NATS_CONTAINER" nats-server -t -c /etc/nats/.next/nats.conf 2>&1) && valid=true || valid=false
+  validation=$(docker exec "$NATS_CONTAINER" nats-server -t -c "$CONTAINER_CONFIG_DIR/.next/nats.conf" 2>&1) && valid=true || valid=false
 else
   mounts=()
   for spec in ${VALIDATE_MOUNTS:-}; do
     [ "$spec" = -v ] || mounts+=(-v "$spec")
   done
   validation=$(docker run --rm --network none --entrypoint nats-server \
-    -v "$next:/etc/nats:ro" ${mounts[@]+"${mounts[@]}"} \
-    "$NATS_IMAGE" -t -c /etc/nats/nats.conf 2>&1) && valid=true || valid=false
+    -v "$next:$CONTAINER_CONFIG_DIR:ro" ${mounts[@]+"${mounts[@]}"} \
+    "$NATS_IMAGE" -t -c "$CONTAINER_CONFIG_DIR/nats.conf" 2>&1) && valid=true || valid=false
 fi
 if ! $valid; then
   echo "apply-config: nats-server ($NATS_IMAGE) rejected the new config; the live files are unchanged:" >&2

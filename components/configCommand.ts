@@ -4,7 +4,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
-import { CONTAINER } from "../render/natsConf";
+import { CONTAINER, containerTlsMounts, LABELS } from "../config/container";
 
 export interface ConfigCommandArgs {
   config: StackConfig;
@@ -22,6 +22,12 @@ export interface ConfigCommandArgs {
 
 const SCRIPT = "bash components/apply-config.sh";
 
+/** The script's view of the container, from the one definition the component mounts and labels by. */
+export const SCRIPT_CONTAINER_ENV = {
+  CONTAINER_CONFIG_DIR: CONTAINER.configDir,
+  RESTART_KEY_LABEL: LABELS.restartKey,
+} as const;
+
 export function createConfigCommand(name: string, args: ConfigCommandArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
   return new command.local.Command(
     name,
@@ -37,6 +43,7 @@ export function createConfigCommand(name: string, args: ConfigCommandArgs, opts:
         MONITOR_URL: args.monitorUrl,
         RESTART_KEY: args.restartKey,
         VALIDATE_MOUNTS: validateMounts(args.config),
+        ...SCRIPT_CONTAINER_ENV,
         ...args.permissions,
       },
       // Its own secret input: were it in `environment`, the whole map would show as [secret]
@@ -50,9 +57,6 @@ export function createConfigCommand(name: string, args: ConfigCommandArgs, opts:
 
 /** TLS files for the throwaway container that validates config before the server exists. */
 function validateMounts(config: StackConfig): string {
-  const { tls } = config;
-  if (!tls) return "";
-  const mounts = [`${tls.cert}:${CONTAINER.tlsDir}/cert.pem:ro`, `${tls.key}:${CONTAINER.tlsDir}/key.pem:ro`];
-  if (tls.ca) mounts.push(`${tls.ca}:${CONTAINER.tlsDir}/ca.pem:ro`);
-  return mounts.join(" ");
+  if (!config.tls) return "";
+  return containerTlsMounts(config.tls).map(({ source, target }) => `${source}:${target}:ro`).join(" ");
 }

@@ -6,6 +6,7 @@
 // container label (the restart key), which replaces it.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { LABELS } from "../config/container";
 import { endpoints, type Endpoints } from "../config/endpoints";
 import type { StackConfig, StackConfigInput } from "../config/schema";
 import { jetstreamAdminUser, natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
@@ -143,7 +144,7 @@ function createHostResources(name: string, config: StackConfig, parent: pulumi.R
     {
       name: volumeName(config),
       // Policies cannot see retainOnDelete, so the volume says so (policies/jetstreamDataRetained.ts).
-      labels: [{ label: "nats-infra.role", value: "jetstream-data" }, { label: "nats-infra.retain-on-delete", value: "true" }],
+      labels: [{ label: LABELS.role, value: "jetstream-data" }, { label: LABELS.retainOnDelete, value: "true" }],
     },
     { parent, retainOnDelete: true },
   );

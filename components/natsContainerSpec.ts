@@ -3,10 +3,10 @@
 // read exactly what the component declares.
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
+import { CONTAINER, containerTlsMounts, goMemLimit, LABELS } from "../config/container";
 import type { StackConfig } from "../config/schema";
 import { parseDuration } from "../config/units";
-import { CONTAINER, NATS_CONF_FILE } from "../render/natsConf";
-import { RESTART_KEY_LABEL } from "./restartKey";
+import { NATS_CONF_FILE } from "../render/natsConf";
 
 /** Name other containers on the cluster network use to reach the server. */
 export const NATS_NETWORK_ALIAS = "nats";
@@ -21,10 +21,6 @@ export interface NatsContainerInputs {
   restartKey: string;
 }
 
-/** Go's heap target: about 80% of the container limit, so the GC works before the OOM killer. */
-export function goMemLimit(memoryBytes: number): string {
-  return `${Math.floor((memoryBytes * 0.8) / 1024 ** 2)}MiB`;
-}
 
 /**
  * Seconds the Docker provider waits for the server to stop when it deletes or replaces the
@@ -83,15 +79,13 @@ export function natsContainerArgs(inputs: NatsContainerInputs): docker.Container
     wait: true,
     waitTimeout: 120,
     labels: [
-      { label: RESTART_KEY_LABEL, value: inputs.restartKey },
-      { label: "nats-infra.role", value: "nats" },
+      { label: LABELS.restartKey, value: inputs.restartKey },
+      { label: LABELS.role, value: "nats" },
     ],
   };
 }
 
 function tlsMounts(config: StackConfig): { type: string; source: string; target: string; readOnly: boolean }[] {
-  const { tls } = config;
-  if (!tls) return [];
-  const file = (source: string, name: string) => ({ type: "bind", source, target: `${CONTAINER.tlsDir}/${name}`, readOnly: true });
-  return [file(tls.cert, "cert.pem"), file(tls.key, "key.pem"), ...(tls.ca ? [file(tls.ca, "ca.pem")] : [])];
+  if (!config.tls) return [];
+  return containerTlsMounts(config.tls).map(({ source, target }) => ({ type: "bind", source, target, readOnly: true }));
 }

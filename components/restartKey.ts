@@ -5,10 +5,11 @@
 // seeing another key on the running container, installs the files without reloading a server
 // that is about to go.
 import { createHash } from "node:crypto";
+import { LABELS } from "../config/container";
 import type { StackConfig } from "../config/schema";
 import { configValue, SERVER_OPTIONS } from "../config/serverOptions";
 
-export const RESTART_KEY_LABEL = "nats-infra.restart-key";
+export const RESTART_KEY_LABEL = LABELS.restartKey;
 
 /**
  * The restart-class rows of config/serverOptions.ts, by restart-key name, in restart-key order.

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
 import { SURVEYOR_USER, TOOLS_USER } from "../config/users";
 import { NATSCLI, SURVEYOR } from "../config/versions";
-import { CONTAINER } from "../render/natsConf";
+import { CONTAINER, LABELS } from "../config/container";
 import { NATS_NETWORK_ALIAS } from "./natsContainerSpec";
 
 export interface SidecarContext {
@@ -48,7 +48,7 @@ export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<stri
       restart: "unless-stopped",
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
-      labels: [{ label: "nats-infra.role", value: "surveyor" }],
+      labels: [{ label: LABELS.role, value: "surveyor" }],
     },
     { parent: ctx.parent, dependsOn: [ctx.nats, pulled], deleteBeforeReplace: true },
   );
@@ -69,7 +69,7 @@ export function createNatsBox(ctx: SidecarContext, password: pulumi.Output<strin
       networksAdvanced: [{ name: ctx.network.name }],
       memory: 128,
       restart: "unless-stopped",
-      labels: [{ label: "nats-infra.role", value: "nats-box" }],
+      labels: [{ label: LABELS.role, value: "nats-box" }],
     },
     { parent: ctx.parent, dependsOn: [ctx.nats, pulled], deleteBeforeReplace: true },
   );

@@ -4,12 +4,13 @@
 // additionalSecretOutputs and parent only), so a stack-managed volume passes when it is
 // protected, or when it carries RETAIN_LABEL, which nats-infra sets next to retainOnDelete.
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { LABELS } from "../config/container";
 import { withDefaults } from "./support/config";
 import { CONTAINER_TYPE, labelValue, VOLUME_TYPE } from "./support/entries";
 import { NATS_IMAGE_NAMES_SCHEMA, runsNatsServer } from "./support/natsContainer";
 import { asArray, known, plain, UNKNOWN } from "./support/values";
 
-export const RETAIN_LABEL = "nats-infra.retain-on-delete";
+export const RETAIN_LABEL = LABELS.retainOnDelete;
 
 export interface JetstreamDataRetainedConfig {
   dataPath: string;

@@ -2,6 +2,7 @@
 // nats-server also gets GOMEMLIMIT below that limit, because Go's garbage collector does not
 // know about the container limit and would otherwise let the OOM killer end the server.
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { goMemLimit, GOMEMLIMIT_SHARE } from "../config/container";
 import { withDefaults } from "./support/config";
 import { CONTAINER_TYPE, containerEnvs } from "./support/entries";
 import { parseGoMemLimit } from "./support/goMemLimit";
@@ -59,7 +60,7 @@ export const memoryLimits: ResourceValidationPolicy = {
     const limitBytes = memory * MIB;
     const low = Math.floor((memory * config.goMemLimitMinPercent) / 100);
     const high = Math.floor((memory * config.goMemLimitMaxPercent) / 100);
-    const advice = `set GOMEMLIMIT in envs to about 80% of the memory limit, e.g. "GOMEMLIMIT=${Math.floor(memory * 0.8)}MiB" for ${memory} MB`;
+    const advice = `set GOMEMLIMIT in envs to about ${GOMEMLIMIT_SHARE * 100}% of the memory limit, e.g. "GOMEMLIMIT=${goMemLimit(memory * MIB)}" for ${memory} MB`;
     const entry = envs.find((e) => e.key === "GOMEMLIMIT");
     if (!entry) {
       reportViolation(`nats container ${args.name} has no GOMEMLIMIT, so Go's garbage collector ignores the ${memory} MB limit and the OOM killer may end the server: ${advice}.`);

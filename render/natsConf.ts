@@ -4,21 +4,13 @@
 // Which server and JetStream settings there are, and where each goes, is the table in
 // config/serverOptions.ts; this file adds what differs per target, TLS and the include.
 import path from "node:path";
+import { CONTAINER, CONTAINER_TLS_FILES } from "../config/container";
 import type { StackConfig } from "../config/schema";
 import { configValue, SERVER_OPTIONS, type Block } from "../config/serverOptions";
 import { natsString, natsTopLevel, type NatsValue } from "./natsValue";
 
 export const AUTH_CONF_FILE = "auth.conf";
 export const NATS_CONF_FILE = "nats.conf";
-
-/** Paths and ports inside the nats container; the component mounts and publishes to match. */
-export const CONTAINER = {
-  configDir: "/etc/nats",
-  dataDir: "/data",
-  clientPort: 4222,
-  monitorPort: 8222,
-  tlsDir: "/etc/nats-tls",
-} as const;
 
 export type RenderTarget =
   | { kind: "container" }
@@ -32,9 +24,9 @@ export function renderNatsConf(config: StackConfig, target: RenderTarget): strin
     ...blockSettings("top", config, target),
     tls: tls
       ? {
-          cert_file: local ? tls.cert : `${CONTAINER.tlsDir}/cert.pem`,
-          key_file: local ? tls.key : `${CONTAINER.tlsDir}/key.pem`,
-          ca_file: tls.ca ? (local ? tls.ca : `${CONTAINER.tlsDir}/ca.pem`) : undefined,
+          cert_file: local ? tls.cert : CONTAINER_TLS_FILES.cert,
+          key_file: local ? tls.key : CONTAINER_TLS_FILES.key,
+          ca_file: tls.ca ? (local ? tls.ca : CONTAINER_TLS_FILES.ca) : undefined,
           verify: tls.verify,
           min_version: tls.minVersion,
         }

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../config/load";
 import versions from "../../config/versions.json";
-import { goMemLimit } from "../../components/natsContainerSpec";
+import { goMemLimit } from "../../config/container";
 import { RESTART_KEY_LABEL } from "../../components/restartKey";
 import { permissionsEnvKey } from "../../render/permissionsSummary";
 import { isSecretWrapper, outputValue, plaintextOccurrences, runProgram, unwrapSecrets, type ProgramRun, type RecordedResource } from "../harness/pulumiMocks";

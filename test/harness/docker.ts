@@ -13,7 +13,8 @@ import { parseStackConfig } from "../../config/load";
 import type { StackConfig } from "../../config/schema";
 import { natsUsers } from "../../config/users";
 import { renderFiles } from "../../render/files";
-import { CONTAINER } from "../../render/natsConf";
+import { SCRIPT_CONTAINER_ENV } from "../../components/configCommand";
+import { CONTAINER } from "../../config/container";
 import { configLoadTime, sleep, TEST_BCRYPT_COST, waitFor } from "./natsServer";
 import { REPO_ROOT } from "./tools";
 
@@ -131,6 +132,8 @@ export interface ApplyConfigEnv {
   NATS_IMAGE: string;
   MONITOR_URL: string;
   RESTART_KEY: string;
+  CONTAINER_CONFIG_DIR: string;
+  RESTART_KEY_LABEL: string;
   VALIDATE_MOUNTS?: string;
   RELOAD_TIMEOUT?: string;
 }
@@ -140,7 +143,7 @@ export function runApplyConfig(env: Partial<ApplyConfigEnv>, mode: "apply" | "de
   const start = Date.now();
   const result = spawnSync("bash", ["components/apply-config.sh", ...(mode === "delete" ? ["delete"] : [])], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...SCRIPT_CONTAINER_ENV, ...env },
     encoding: "utf8",
     timeout: 60_000,
   });
