@@ -5,4 +5,9 @@
 export const PASSWORD_LENGTH = 32;
 /** The non-alphanumeric characters allowed (RandomPassword's `overrideSpecial`). */
 export const PASSWORD_SPECIALS = "-_";
+/** A bcrypt hash as nats-server accepts it: $2a$, $2b$, $2x$ or $2y$, a two-digit cost, 53 characters of salt and hash. */
+export const BCRYPT_HASH = /^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/;
+/** The same, found anywhere inside a longer text. */
+export const BCRYPT_HASH_INSIDE = new RegExp(BCRYPT_HASH.source.slice(1, -1));
+
 export const PASSWORD_ALPHABET = `ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789${PASSWORD_SPECIALS}`;

@@ -3,6 +3,16 @@ import { z } from "zod";
 import { DURATION_HELP, parseDuration, parseSize, SIZE_HELP } from "./units";
 import { SUBJECT_HELP, subjectProblem } from "./subjects";
 
+/** A UTF-16 surrogate without its pair: written to a file it would become U+FFFD, another string. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A name as part of an environment variable name: service and account names may hold '-',
+ * environment names may not. Names that differ only in '-' versus '_' would share one variable,
+ * so config/validate.ts refuses such account names.
+ */
+export const envNamePart = (name: string) => name.replace(/-/g, "_");
+
 /** The account every service (and stream) joins unless it names another. */
 export const DEFAULT_ACCOUNT = "APP";
 /** The system account: monitoring only, never JetStream, never an application service. */

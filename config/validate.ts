@@ -1,5 +1,6 @@
 // Checks that span several fields (names unique, references resolve, limits fit together).
 // Each check reports a path into the stack config so the person can find the line to fix.
+import { envNamePart, LONE_SURROGATE } from "./primitives";
 import { parseDuration } from "./units";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import type { StackConfig, StreamConfig } from "./schema";
@@ -30,7 +31,7 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
   );
   // Account names become environment variable names (permissions summary, NATS_PASSWORD_<ACCOUNT>)
   // with '-' written as '_', so "A-B" and "A_B" would share one variable.
-  const envForms = config.accounts.map((a) => a.name.replace(/-/g, "_"));
+  const envForms = config.accounts.map((a) => envNamePart(a.name));
   duplicates(envForms).forEach((i) => {
     if (duplicates(config.accounts.map((a) => a.name)).includes(i)) return;
     const other = config.accounts.find((_, k) => k < i && envForms[k] === envForms[i])!.name;
@@ -259,7 +260,6 @@ function duplicates(values: string[]): number[] {
   return repeated;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Paths of every string in `value` that is not well-formed Unicode. */
 function brokenUnicode(value: unknown, path: Path = []): Path[] {

@@ -1,6 +1,7 @@
 // auth.conf: accounts, their users (bcrypt hashes only) and permissions, exports and imports,
 // and the system account. Rendered as one NATS value object so it can be `include`d as is.
 import type { AccountConfig, StackConfig } from "../config/schema";
+import { BCRYPT_HASH } from "../config/passwords";
 import { SYSTEM_ACCOUNT } from "../config/schema";
 import { natsUsers, type NatsUser, type SubjectRules } from "../config/users";
 import { natsValue, type NatsValue } from "./natsValue";
@@ -8,7 +9,6 @@ import { natsValue, type NatsValue } from "./natsValue";
 /** bcrypt hashes by user name; nats-server compares a client's password against them. */
 export type PasswordHashes = Record<string, string>;
 
-const BCRYPT_HASH = /^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/;
 
 export function renderAuthConf(config: StackConfig, hashes: PasswordHashes): string {
   const users = natsUsers(config);

@@ -3,11 +3,13 @@
 // enough: every string goes through natsString, which quotes and escapes it so that the server
 // reads back exactly the original characters. Nothing user-supplied is ever emitted unquoted.
 
+import { LONE_SURROGATE } from "../config/primitives";
+
 export type NatsValue = string | number | boolean | NatsValue[] | { [key: string]: NatsValue | undefined };
 
 export function natsString(value: string): string {
   // A lone surrogate would be written as U+FFFD: the server would read another string.
-  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) {
+  if (LONE_SURROGATE.test(value)) {
     throw new Error(`cannot render ${JSON.stringify(value)} in NATS config: it holds broken Unicode (a lone UTF-16 surrogate)`);
   }
   let out = '"';

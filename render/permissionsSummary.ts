@@ -3,6 +3,7 @@
 // auth change as the exact entries that were added, removed or edited, while auth.conf (which
 // holds password hashes) stays secret. Policies read the same entries.
 import type { StackConfig } from "../config/schema";
+import { envNamePart } from "../config/primitives";
 import { natsUsers, type NatsUser } from "../config/users";
 
 export const PERMISSIONS_ENV_PREFIX = "NATS_PERMISSIONS_";
@@ -18,7 +19,7 @@ export interface PermissionsEntry {
 /** Environment key for a user: service names use only [a-z0-9-] and start with a letter,
  * internal users start with "_", so this mapping is one-to-one. */
 export function permissionsEnvKey(user: string): string {
-  return PERMISSIONS_ENV_PREFIX + user.replace(/-/g, "_").toUpperCase();
+  return PERMISSIONS_ENV_PREFIX + envNamePart(user).toUpperCase();
 }
 
 export function permissionsSummary(config: StackConfig): Record<string, string> {

@@ -2,6 +2,7 @@
 // command line is visible to every process on the host and lands in Pulumi's error output), and
 // the connection is checked to be in the intended account before anything is read or changed.
 import { connect } from "@nats-io/transport-node";
+import { envNamePart } from "../config/primitives";
 import { jetstreamAdminUser } from "../config/users";
 
 export type NatsConnection = Awaited<ReturnType<typeof connect>>;
@@ -12,7 +13,7 @@ export interface AdminCredentials {
 }
 
 /** Environment names for an account's credentials: account names may hold '-', env names not. */
-export const accountEnvSuffix = (account: string) => account.replace(/-/g, "_");
+export const accountEnvSuffix = envNamePart;
 
 /**
  * NATS_USER_<ACCOUNT> / NATS_PASSWORD_<ACCOUNT> first, then NATS_USER / NATS_PASSWORD; the user

@@ -1,9 +1,11 @@
 // What counts as credential material, and the options shared by the two secret policies.
 
+import { BCRYPT_HASH_INSIDE } from "../../config/passwords";
+
 /** Values that are credentials whatever key they sit under. */
 const CREDENTIAL_VALUES: { what: string; pattern: RegExp }[] = [
   { what: "a URL with a password in it", pattern: /[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i },
-  { what: "a bcrypt password hash", pattern: /\$2[abxy]\$\d{2}\$[./A-Za-z0-9]{53}/ },
+  { what: "a bcrypt password hash", pattern: BCRYPT_HASH_INSIDE },
   { what: "a PEM private key", pattern: /-----BEGIN ([A-Z]+ )*PRIVATE KEY-----/ },
   { what: "an NKEY seed", pattern: /\bS[UOANCPX][A-Z2-7]{56}\b/ },
 ];
