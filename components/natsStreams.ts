@@ -2,8 +2,8 @@
 // runs the reconciler (cli/streams.ts) for that account's streams on the machine running Pulumi.
 //
 // One command per account, not per stream: a first `pulumi up` with 100 streams would otherwise
-// start 100 reconciler processes at once (measured: 66 s wall and about 12.7 GB summed RSS,
-// against 1.6 s for one process applying all 100; bench/reconcile.ts). Preview still names the
+// start 100 reconciler processes at once (measured with `npm run bench -- reconcile`: figures
+// in docs/benchmarks.md, about 48x slower and 87x the memory). Preview still names the
 // stream and the field, because the account's streams are stdin as JSON keyed by stream name:
 // `~ nats-streams-APP  stdin: (json) { ~ streams: { ~ EVENTS: { ~ maxMsgs: 1000000 => 2000000 } } }`.
 // Removing a stream updates its account's command, whose plan says the stream is kept; removing

@@ -3,7 +3,8 @@
 // value found and what is allowed). Pure functions: no server, no Pulumi.
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { parseStackConfig, readStackFile, StackConfigError, type ConfigProblem } from "../../config/load";
+import { parseStackConfig, readStackFile } from "../../config/load";
+import { problemAt, problemsOf } from "../harness/configProblems";
 import { subjectCovers, subjectProblem, subjectsOverlap } from "../../config/subjects";
 import { parseDuration, parseSize } from "../../config/units";
 
@@ -11,22 +12,6 @@ const REPO = path.resolve(__dirname, "..", "..");
 const MB = 1024 ** 2;
 const GB = 1024 ** 3;
 
-/** The problems parseStackConfig reports for `raw`; fails the test if it accepts the config. */
-function problemsOf(raw: unknown): ConfigProblem[] {
-  try {
-    parseStackConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(StackConfigError);
-    return (error as StackConfigError).problems;
-  }
-  throw new Error("expected the config to be refused, but it was accepted");
-}
-
-function problemAt(problems: ConfigProblem[], where: string): ConfigProblem {
-  const found = problems.find((p) => p.path === where);
-  if (!found) throw new Error(`no problem reported at ${where}; got:\n${problems.map((p) => `${p.path}: ${p.message}`).join("\n")}`);
-  return found;
-}
 
 const minimal = { services: [{ name: "svc" }] };
 

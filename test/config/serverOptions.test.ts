@@ -6,7 +6,8 @@ import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { natsContainerArgs } from "../../components/natsContainerSpec";
 import { restartKey, restartSettings } from "../../components/restartKey";
-import { parseStackConfig, readStackFile, StackConfigError, type ConfigProblem } from "../../config/load";
+import { parseStackConfig, readStackFile } from "../../config/load";
+import { problemsOf } from "../harness/configProblems";
 import { jetstreamSchema, serverSchema, type StackConfig } from "../../config/schema";
 import { extraKeyProblem, REFERENCE_FILE, renderOptionsReference, SERVER_OPTIONS, settledKeys, type ConfiguredOption } from "../../config/serverOptions";
 import { parseDuration, parseSize } from "../../config/units";
@@ -28,16 +29,7 @@ function withExtra(extra: unknown) {
   return { ...minimal, server: { extra } };
 }
 
-/** The problems parseStackConfig reports for `raw`; fails the test if it accepts the config. */
-function problemsOf(raw: unknown): ConfigProblem[] {
-  try {
-    parseStackConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(StackConfigError);
-    return (error as StackConfigError).problems;
-  }
-  throw new Error("expected the config to be refused, but it was accepted");
-}
+
 
 describe("the table describes exactly the schema", () => {
   for (const [section, schema] of Object.entries(sections)) {

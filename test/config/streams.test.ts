@@ -2,27 +2,17 @@
 // path a person edits, the value found and how to fix it. The server rules checked here were
 // each confirmed on nats-server 2.14 (see the comments in config/validate.ts).
 import { describe, expect, test } from "vitest";
-import { parseStackConfig, readStackFile, StackConfigError, type ConfigProblem } from "../../config/load";
+import { parseStackConfig, readStackFile, type ConfigProblem } from "../../config/load";
+import { problemAt, problemsOf as problemsOfConfig } from "../harness/configProblems";
 
 const GB = 1024 ** 3;
 const services = [{ name: "svc" }];
 
-function problemsOf(raw: Record<string, unknown>): ConfigProblem[] {
-  try {
-    parseStackConfig({ services, ...raw });
-  } catch (error) {
-    expect(error).toBeInstanceOf(StackConfigError);
-    return (error as StackConfigError).problems;
-  }
-  throw new Error("expected the config to be refused, but it was accepted");
-}
+/** Every problem of the config with these keys beside a minimal services list. */
+const problemsOf = (raw: Record<string, unknown>) => problemsOfConfig({ services, ...raw });
 
 /** The message at `path`, failing with every reported problem when there is none there. */
-function messageAt(problems: ConfigProblem[], path: string): string {
-  const found = problems.find((p) => p.path === path);
-  if (!found) throw new Error(`no problem at ${path}; got:\n${problems.map((p) => `${p.path}: ${p.message}`).join("\n")}`);
-  return found.message;
-}
+const messageAt = (problems: ConfigProblem[], path: string) => problemAt(problems, path).message;
 
 const accepts = (raw: Record<string, unknown>) => parseStackConfig({ services, ...raw }).config.streams;
 
