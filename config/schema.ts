@@ -5,7 +5,6 @@ import { z } from "zod";
 import { DEFAULT_ACCOUNT, duration, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
 export { DEFAULT_ACCOUNT, SYSTEM_ACCOUNT };
 import { streamsSchema } from "./streams";
-import { extraKeyProblem } from "./serverOptions";
 
 export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 export const ACCOUNT_NAME_PATTERN = /^[A-Z][A-Z0-9_-]{0,62}$/;
@@ -105,11 +104,9 @@ const natsConfValue: z.ZodType<NatsConfValue> = z.lazy(() =>
 );
 
 /** server.extra: top-level nats.conf settings nats-infra does not model (config/serverOptions.ts). */
+// Keys that would override a modelled setting are refused in config/validate.ts, from the table.
 const extraSettings = mapWithCheckedKeys(
-  z.string().superRefine((key, ctx) => {
-    const problem = extraKeyProblem(key);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  }),
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a nats.conf setting name: letters, digits and "_", not starting with a digit'),
   natsConfValue,
   "must be a map of nats.conf settings, such as { max_control_line: 4096 }",
 );

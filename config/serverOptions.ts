@@ -235,7 +235,6 @@ export function configValue(config: StackConfig, path: OptionPath): unknown {
 // ---- server.extra: what it may not set ----
 
 /** Top-level keys as the renderer writes them (render/natsValue.ts bareKey). */
-const NATS_CONF_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Why server.extra may not set a key, and what to do instead (when there is something). */
 interface Conflict {
@@ -290,8 +289,8 @@ export function settledKeys(): string[] {
 }
 
 /** Why `key` cannot be a server.extra setting, with what to do instead; undefined when it can. */
+/** Why `key` may not stand in server.extra (it would override what nats-infra writes), or undefined. */
 export function extraKeyProblem(key: string): string | undefined {
-  if (!NATS_CONF_KEY.test(key)) return 'not a nats.conf setting name: letters, digits and "_", not starting with a digit';
   const settled = SETTLED_KEYS.get(key.toLowerCase());
   if (!settled) return undefined;
   return `${settled.conflict}; ${settled.instead ? `${settled.instead} instead and remove` : "remove"} this entry from server.extra`;

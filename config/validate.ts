@@ -2,6 +2,7 @@
 // Each check reports a path into the stack config so the person can find the line to fix.
 import { envNamePart, LONE_SURROGATE } from "./primitives";
 import { parseDuration } from "./units";
+import { extraKeyProblem } from "./serverOptions";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import type { StackConfig, StreamConfig } from "./schema";
 import { INBOX_WILDCARD, unboundedTrailingWildcards } from "./users";
@@ -74,6 +75,10 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
   });
 
   const { server } = config;
+  for (const key of Object.keys(server.extra ?? {})) {
+    const problem = extraKeyProblem(key);
+    if (problem) add(["server", "extra", key], problem);
+  }
   if (server.clientPort === server.monitorPort) add(["server", "monitorPort"], "the monitoring port must differ from the client port");
   if (server.maxPayload > MAX_PENDING_BYTES) {
     add(["server", "maxPayload"], `must be at most 64MB (${MAX_PENDING_BYTES} bytes), the server's max_pending; large payloads belong in an object store`);
