@@ -21,6 +21,13 @@ export const CONTAINER_TLS_FILES: Record<TlsFile, string> = {
   ca: `${CONTAINER.tlsDir}/ca.pem`,
 };
 
+/** Where the route TLS files (cluster.tls) are mounted in the container. */
+export const CONTAINER_ROUTE_TLS_FILES: Record<TlsFile, string> = {
+  cert: `${CONTAINER.tlsDir}/route-cert.pem`,
+  key: `${CONTAINER.tlsDir}/route-key.pem`,
+  ca: `${CONTAINER.tlsDir}/route-ca.pem`,
+};
+
 /** The host file and its place in the container, for each TLS file the config names. */
 export function containerTlsMounts(tls: TlsConfig): { source: string; target: string }[] {
   const files: [TlsFile, string | undefined][] = [["cert", tls.cert], ["key", tls.key], ["ca", tls.ca]];

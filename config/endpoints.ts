@@ -1,32 +1,32 @@
 // Where a deployment is reached from the machine it runs on: one answer for the component's
 // outputs, the credentials it hands out and the render command's credentials.json.
+import { LOOPBACK } from "./addresses";
+import { clusterNodes, isClustered } from "./cluster";
 import type { StackConfig } from "./schema";
 
-/** The default bind address: nothing is reachable from outside the Docker host. */
-export const LOOPBACK = "127.0.0.1";
-
-/** Address the Docker host itself uses to reach a port published on `bindAddress`. */
-export function hostAddress(bindAddress: string): string {
-  if (bindAddress === "0.0.0.0") return LOOPBACK;
-  if (bindAddress === "::") return "[::1]";
-  return bindAddress.includes(":") ? `[${bindAddress}]` : bindAddress;
-}
-
 export interface Endpoints {
-  /** What clients pass to connect(), e.g. nats://127.0.0.1:4222 */
+  /** What clients pass to connect(): one URL, or every node's URL comma-separated (which NATS clients accept). */
   client: string;
-  /** The monitoring endpoint (/healthz, /varz, ...). */
+  /** The monitoring endpoint (/healthz, /varz, ...) of the first node. */
   monitor: string;
   /** Surveyor's Prometheus endpoint, when Surveyor runs. */
   surveyor?: string;
+  /** In a cluster: each node's server name, client URL and monitoring URL. */
+  nodes?: { server: string; client: string; monitor: string }[];
 }
 
 /**
- * `container`: the ports Docker publishes on `docker.bindAddress`. `local`: a nats-server run on
- * this host from a `--local` render, which listens on loopback at the stack's ports (no Surveyor).
+ * `container`: the ports Docker publishes (on `docker.bindAddress`, or a node's `address`).
+ * `local`: nats-servers run on this host from a `--local` render, listening on loopback at the
+ * nodes' ports (no Surveyor).
  */
 export function endpoints(config: StackConfig, target: "container" | "local"): Endpoints {
-  const host = target === "local" ? LOOPBACK : hostAddress(config.docker.bindAddress);
-  const surveyor = target === "container" && config.docker.surveyor.enabled ? `http://${host}:${config.docker.surveyor.port}/metrics` : undefined;
-  return { client: `nats://${host}:${config.server.clientPort}`, monitor: `http://${host}:${config.server.monitorPort}`, surveyor };
+  const nodes = clusterNodes(config).map((node) => {
+    const host = target === "local" ? LOOPBACK : node.host;
+    return { server: node.serverName, client: `nats://${host}:${node.clientPort}`, monitor: `http://${host}:${node.monitorPort}` };
+  });
+  const first = clusterNodes(config)[0];
+  const surveyor = target === "container" && config.docker.surveyor.enabled ? `http://${first.host}:${config.docker.surveyor.port}/metrics` : undefined;
+  const client = nodes.map((n) => n.client).join(",");
+  return isClustered(config) ? { client, monitor: nodes[0].monitor, surveyor, nodes } : { client, monitor: nodes[0].monitor, surveyor };
 }

@@ -39,3 +39,14 @@ export const duration = z.string().superRefine((value, ctx) => {
 });
 
 export const port = z.number().int().min(1).max(65535);
+
+/**
+ * A file or directory path on the Docker host (or this host). NATS config and Docker take any
+ * other character as written, but a control character (a newline, NUL) in a path is almost
+ * certainly a paste error and cannot be shown or diffed safely.
+ */
+export const hostPath = z
+  .string()
+  .min(1)
+  .max(4096, "paths are at most 4096 characters (the Linux limit)")
+  .regex(/^[^\u0000-\u001f\u007f]*$/, "a path must not contain control characters such as a newline, a tab or NUL");

@@ -2,7 +2,8 @@
 // schemas. Parsing turns human sizes and durations into numbers once, here, so the renderers
 // and components work with plain typed values.
 import { z } from "zod";
-import { DEFAULT_ACCOUNT, duration, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
+import { clusterSchema } from "./clusterSchema";
+import { DEFAULT_ACCOUNT, duration, hostPath, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
 export { DEFAULT_ACCOUNT, SYSTEM_ACCOUNT };
 import { streamsSchema } from "./streams";
 
@@ -129,17 +130,6 @@ export const serverSchema = z
   })
   .strict();
 
-/**
- * A file or directory path on the Docker host (or this host). NATS config and Docker take any
- * other character as written, but a control character (a newline, NUL) in a path is almost
- * certainly a paste error and cannot be shown or diffed safely.
- */
-const hostPath = z
-  .string()
-  .min(1)
-  .max(4096, "paths are at most 4096 characters (the Linux limit)")
-  .regex(/^[^\u0000-\u001f\u007f]*$/, "a path must not contain control characters such as a newline, a tab or NUL");
-
 export const tlsSchema = z
   .object({
     /** Paths on the Docker host (or this host, for a local render). */
@@ -205,6 +195,8 @@ export const stackConfigSchema = z
     server: serverSchema.prefault({}),
     tls: tlsSchema.optional(),
     docker: dockerSchema.prefault({}),
+    /** How many servers, and where; one (the default) is a single server without routes. */
+    cluster: clusterSchema.prefault({}),
     streams: streamsSchema.default([]),
   })
   .strict();

@@ -3,6 +3,8 @@
 import { envNamePart, LONE_SURROGATE } from "./primitives";
 import { parseDuration } from "./units";
 import { extraKeyProblem } from "./serverOptions";
+import { nodeCount } from "./cluster";
+import { clusterProblems, clusterWarnings } from "./validateCluster";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import type { StackConfig, StreamConfig } from "./schema";
 import { INBOX_WILDCARD, unboundedTrailingWildcards } from "./users";
@@ -99,12 +101,9 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
     add(["docker", "surveyor", "port"], "the Surveyor port must differ from the client and monitoring ports");
   }
 
-  problems.push(...streamProblems(config));
+  problems.push(...clusterProblems(config), ...streamProblems(config));
   return problems;
 }
-
-/** The cluster has one server today; a routed cluster raises this. */
-export const SERVER_COUNT = 1;
 
 /** Subjects a stream may not capture: the server refuses them (they would swallow API requests). */
 const RESERVED_SUBJECTS = ["$JS.>", "$SYS.>"];
@@ -128,7 +127,9 @@ function streamProblems(config: StackConfig): Finding[] {
       const reserved = RESERVED_SUBJECTS.find((r) => subjectsOverlap(subj, r));
       if (reserved) add(at("subjects", j), `overlaps "${reserved}", which the server keeps for its own API; use an application subject such as "orders.>"`);
     });
-    if (stream.replicas > SERVER_COUNT) add(at("replicas"), `must not exceed the number of servers (${SERVER_COUNT})`);
+    if (stream.replicas > nodeCount(config)) {
+      add(at("replicas"), `must not exceed the number of servers (cluster.nodes: ${nodeCount(config)}); each replica lives on its own server`);
+    }
     const limit = stream.storage === "file" ? config.jetstream.maxFileStore : config.jetstream.maxMemoryStore;
     const key = stream.storage === "file" ? "maxFileStore" : "maxMemoryStore";
     if (stream.maxBytes > limit) {
@@ -240,7 +241,7 @@ function reservationProblems(config: StackConfig): Finding[] {
 
 /** Accepted but probably wrong: said to the person, never fatal. */
 export function warnings(config: StackConfig): Finding[] {
-  const found: Finding[] = [];
+  const found: Finding[] = [...clusterWarnings(config)];
   config.services.forEach((service, i) => {
     service.subscribe.forEach((subj, k) => {
       if (subj === "_INBOX.*") {

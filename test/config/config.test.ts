@@ -198,7 +198,7 @@ describe("bad stack config", () => {
     "nats-infra:accounts[0].imports[0].service": ['"billing.charge"', ["account BILLING exports no service", "add an export"]],
     "nats-infra:server.maxPayload": ['"100MB"', ["at most 64MB", "67108864"]],
     "nats-infra:server.lameDuckGracePeriod": ['"30s"', ["shorter than lameDuckDuration (30s)"]],
-    "nats-infra:streams[0].replicas": ["3", ["must not exceed the number of servers (1)"]],
+    "nats-infra:streams[0].replicas": ["3", ["must not exceed the number of servers (cluster.nodes: 1)"]],
     "nats-infra:streams[0].maxBytes": ['"20GB"', ["jetstream.maxFileStore", `${10 * GB} bytes`, "lower it or raise the limit"]],
     "nats-infra:streams[1].subjects[0]": ['"orders.>"', ['overlaps "orders.*" of stream ORDERS', "one stream only"]],
     "nats-infra:streams[1].consumers[0].deliverSubject": ["(missing)", ["push consumer needs a deliverSubject"]],

@@ -114,7 +114,10 @@ describe("refused, with the path to edit", () => {
   });
 
   test("more replicas than servers", () => {
-    expect(messageAt(problemsOf({ streams: [{ name: "A", subjects: ["a"], replicas: 3 }] }), "nats-infra:streams[0].replicas")).toContain("number of servers (1)");
+    expect(messageAt(problemsOf({ streams: [{ name: "A", subjects: ["a"], replicas: 3 }] }), "nats-infra:streams[0].replicas")).toContain("number of servers (cluster.nodes: 1)");
+    const three = { cluster: { nodes: 3 } };
+    expect(messageAt(problemsOf({ ...three, streams: [{ name: "A", subjects: ["a"], replicas: 4 }] }), "nats-infra:streams[0].replicas")).toContain("(cluster.nodes: 3)");
+    expect(accepts({ ...three, streams: [{ name: "A", subjects: ["a"], replicas: 3 }] })[0].replicas).toBe(3);
   });
 
   test("maxBytes beyond the JetStream limits: one stream, all streams together, an account's own limit", () => {
@@ -213,7 +216,7 @@ describe("refused, with the path to edit", () => {
     } catch (error) {
       const text = (error as Error).message;
       expect(text).toContain("Invalid nats-infra stack config (2 problems)");
-      expect(text).toContain("nats-infra:streams[0].replicas: must not exceed the number of servers (1) (found: 3)");
+      expect(text).toContain("nats-infra:streams[0].replicas: must not exceed the number of servers (cluster.nodes: 1); each replica lives on its own server (found: 3)");
       expect(text).toContain("nats-infra:streams[0].delete: deleting a stream loses every message in it");
       expect(text).not.toMatch(/\n\s+at /);
     }
