@@ -242,6 +242,33 @@ describe.concurrent("render command", { timeout: 2 * RUN_TIMEOUT_MS }, () => {
     expect(existsSync(path.join(out, "auth.conf"))).toBe(true);
   });
 
+  test("a cluster renders one directory per node, keeps its route password, and each node's config passes nats-server -t", async () => {
+    const dev = parseYaml(readFileSync(DEV_STACK, "utf8")) as { config: Record<string, unknown> };
+    const stack = writeStack("cluster", { ...dev.config, "nats-infra:cluster": { nodes: 3 } });
+    const out = freshDir("cluster");
+    const run = await render(["--stack-file", stack, "--out", out, "--local"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("one directory per node: node-0 .. node-2");
+    expect(readdirSync(out).sort()).toEqual(["cluster-route.json", "credentials.json", "node-0", "node-1", "node-2"]);
+    expect(statSync(path.join(out, "cluster-route.json")).mode & 0o777).toBe(0o600);
+    const { routePassword } = readJson<{ routePassword: string }>(path.join(out, "cluster-route.json"));
+    for (const node of ["node-0", "node-1", "node-2"]) {
+      expect(readdirSync(path.join(out, node)).sort()).toEqual(["auth.conf", "cluster.conf", "nats.conf"]);
+      expect(statSync(path.join(out, node, "cluster.conf")).mode & 0o777).toBe(0o600);
+      expect(readFileSync(path.join(out, node, "cluster.conf"), "utf8")).toContain(`_route:${routePassword}@127.0.0.1:`);
+      const check = checkConfigFile(path.join(out, node, "nats.conf"));
+      expect(check.ok, check.output).toBe(true);
+    }
+    // Every credential lists all three servers.
+    const credentials = readJson<Credentials>(path.join(out, "credentials.json"));
+    expect(credentials["teacher-service"].url.split(",")).toHaveLength(3);
+    // Rendered again with --credentials: the same user and route passwords.
+    const again = freshDir("cluster-again");
+    expect((await render(["--stack-file", stack, "--out", again, "--local", "--credentials", path.join(out, "credentials.json")])).code).toBe(0);
+    expect(readJson<{ routePassword: string }>(path.join(again, "cluster-route.json")).routePassword).toBe(routePassword);
+    expect(readJson<Credentials>(path.join(again, "credentials.json"))["teacher-service"].password).toBe(credentials["teacher-service"].password);
+  });
+
   test("secret files that already existed with looser permissions end up owner-only", async () => {
     const out = copyOfDevRender("modes");
     for (const file of ["auth.conf", "credentials.json"]) chmodSync(path.join(out, file), 0o644);
