@@ -1,4 +1,4 @@
-// `npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://127.0.0.1:4222 [--dry-run]`:
+// `npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://127.0.0.1:4222[,...] [--dry-run]`:
 // makes the server's JetStream streams and consumers match the stack config, like `terraform
 // apply` for streams, and prints the plan first. The Pulumi component runs the same code for one
 // account at a time (`apply --from-stdin`). Credentials come from the environment only.
@@ -8,13 +8,14 @@ import { parseFlags, runCommand, UsageError } from "./args";
 import { parseAccountStdin, StdinError, type AccountStdin } from "../streams/contract";
 import { reconcile } from "../streams/reconcile";
 
-const USAGE = `usage: npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://host:4222 [--dry-run] [--account NAME] [--stream NAME]
+const USAGE = `usage: npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://host:4222[,...] [--dry-run] [--account NAME] [--stream NAME]
        tsx cli/streams.ts plan ...             same as --dry-run: print the plan, change nothing
        tsx cli/streams.ts apply --from-stdin   one account's streams, as the Pulumi command runs it (below)
        tsx cli/streams.ts forget --from-stdin  say that the account's streams left the config and are kept
 
   --stack-file  the stack config with nats-infra:streams
-  --url         the server as reached from here (or NATS_URL)
+  --url         the server as reached from here (or NATS_URL); for a cluster, every node's URL,
+                comma-separated, so the run works while any one node is down
   --dry-run     print the plan and change nothing
   --account     only the streams of this account
   --stream      only the stream of this name

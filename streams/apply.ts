@@ -3,12 +3,33 @@
 import type { JetStreamManager, StreamUpdateConfig } from "@nats-io/jetstream";
 import type { ConsumerStep, StreamPlan } from "./plan";
 
-/** Which server call failed, for a message that says where the run stopped. */
+/** Which server call failed, for a message that says where the run stopped, and what to do about it. */
 export class ApplyError extends Error {
   constructor(readonly step: string, cause: unknown) {
-    super(`${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`${step} failed: ${withHint(cause)}`);
     this.name = "ApplyError";
   }
+}
+
+/** The error's message, with what to do for the failures that have a known cause. */
+function withHint(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // The admin's rights name each declared stream, so a stream the server's auth does not know yet is denied.
+  if (/Permissions Violation/i.test(message)) {
+    return (
+      `${message}. The JetStream admin may only touch the streams of the config the server runs with: ` +
+      "apply the new auth.conf and reload the server first (pulumi up does this before the stream commands)."
+    );
+  }
+  // Nobody answers for a stream without a leader: in a cluster, for a few seconds after a server
+  // goes down, and for as long as more than half of its replicas are down.
+  if (error instanceof Error && error.name === "TimeoutError") {
+    return (
+      `${message}: JetStream did not answer in time. In a cluster a stream has no leader for a few seconds after a server goes down, ` +
+      "and none while more than half of its replicas are down: run again once the servers report healthy (/healthz)."
+    );
+  }
+  return message;
 }
 
 async function step<T>(what: string, run: () => Promise<T>): Promise<T> {

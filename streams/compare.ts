@@ -1,9 +1,9 @@
 // Reads the field tables of fields.ts: the server config of a declaration, the fields where the
-// server differs, and for each difference whether the server refuses it in place and what it
-// would remove from the stored messages.
+// server differs, and for each difference whether the server refuses it in place, what it
+// would remove from the stored messages, and what else it means.
 import type { Field } from "./fields";
 import type { DataLoss, LossContext } from "./losses";
-import type { Change } from "./plan";
+import type { Change, Note } from "./plan";
 
 /** The server config the rows make of a declaration. */
 export function serverConfig<D, S>(rows: readonly Field<D, S>[], declared: D): Partial<S> {
@@ -38,6 +38,12 @@ export function fixedProblem(diff: FieldDiff): string | undefined {
   const { fixed } = diff.row;
   if (!fixed || !(fixed.when?.(diff.have, diff.want) ?? true)) return undefined;
   return `${fixed.why} (${diff.from} -> ${diff.to})`;
+}
+
+/** What else a person should know about this change, if anything. */
+export function noteOf(diff: FieldDiff): Note | undefined {
+  const what = diff.row.note?.(diff.want, diff.have);
+  return what === undefined ? undefined : { field: diff.field, what };
 }
 
 /** What this change removes from the stored messages, if anything; an empty stream loses nothing. */

@@ -34,26 +34,50 @@ export function credentialsFor(account: string, env: NodeJS.ProcessEnv): AdminCr
 
 export class CredentialsError extends Error {}
 
-export function checkUrl(url: string): void {
+/**
+ * The servers of `--url` / NATS_URL: one client URL, or every node's, comma-separated (what
+ * credentials hand out for a cluster). Each must be a URL without credentials in it.
+ */
+export function serverList(urls: string): string[] {
+  const servers = urls.split(",").map((url) => url.trim()).filter((url) => url !== "");
+  if (servers.length === 0) throw new CredentialsError("--url names no server; use nats://host:port, or every node's URL comma-separated");
+  servers.forEach(checkUrl);
+  return servers;
+}
+
+function checkUrl(url: string): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new CredentialsError(`--url ${JSON.stringify(url)} is not a URL; use nats://host:port`);
+    throw new CredentialsError(`--url ${JSON.stringify(url)} is not a URL; use nats://host:port (several: comma-separated)`);
   }
   if (parsed.username || parsed.password) {
     throw new CredentialsError("the URL holds credentials; pass them in NATS_USER and NATS_PASSWORD instead, so they stay off command lines and logs");
   }
 }
 
-export async function connectAdmin(url: string, account: string, credentials: AdminCredentials): Promise<NatsConnection> {
-  checkUrl(url);
+/**
+ * Connects to the first server of the list that answers, in the order given: with every node's
+ * URL, the run works while any one node is down.
+ */
+export async function connectAdmin(urls: string, account: string, credentials: AdminCredentials): Promise<NatsConnection> {
+  const servers = serverList(urls);
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: url, user: credentials.user, pass: credentials.password, name: `nats-infra streams (${account})`, reconnect: false, timeout: 10_000 });
+    nc = await connect({
+      servers,
+      noRandomize: true,
+      user: credentials.user,
+      pass: credentials.password,
+      name: `nats-infra streams (${account})`,
+      reconnect: false,
+      timeout: 10_000,
+    });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new CredentialsError(`cannot connect to ${url} as ${credentials.user}: ${reason}`);
+    const where = servers.length === 1 ? servers[0] : `any of ${servers.join(", ")}`;
+    throw new CredentialsError(`cannot connect to ${where} as ${credentials.user}: ${reason}`);
   }
   // The server names the connection's account in its INFO; a user of another account would make
   // the streams there, where they would seem to vanish (nats-server #3722). The server sends that

@@ -8,7 +8,7 @@
 // - nothing is deleted that the config does not mark with `delete: true`.
 import type { ConsumerInfo, StreamInfo } from "@nats-io/jetstream";
 import type { StreamDeclaration } from "../config/streams";
-import { asChange, differences, fixedProblem, lossOf } from "./compare";
+import { asChange, differences, fixedProblem, lossOf, noteOf } from "./compare";
 import { absentConsumer, createConsumer, planConsumers } from "./consumerPlan";
 import { desiredStream, MANAGED_KEY, MANAGED_VALUE, streamRequest, streamUpdate, type DesiredStream } from "./desired";
 import { STREAM_FIELDS } from "./fields";
@@ -31,7 +31,7 @@ export function stateOf(info: StreamInfo): StreamState {
 }
 
 export function planStream(stream: StreamDeclaration, observed: Observed, where?: string): StreamPlan {
-  const base = { account: stream.account, stream: stream.name, where, adopt: false, changes: [], losses: [], refusals: [], consumers: [] };
+  const base = { account: stream.account, stream: stream.name, where, adopt: false, changes: [], losses: [], notes: [], refusals: [], consumers: [] };
   const { info } = observed;
 
   if (stream.delete) {
@@ -97,7 +97,8 @@ export function planStream(stream: StreamDeclaration, observed: Observed, where?
   if (refusals.length > 0) return { ...base, kind: "refused", adopt, changes, state, refusals, consumers };
 
   const kind = changes.length > 0 || adopt ? "update" : "unchanged";
-  return { ...base, kind, adopt, changes, state, losses, update: kind === "update" ? streamUpdate(desired, actual) : undefined, consumers };
+  const notes = diffs.flatMap((diff) => noteOf(diff) ?? []);
+  return { ...base, kind, adopt, changes, state, losses, notes, update: kind === "update" ? streamUpdate(desired, actual) : undefined, consumers };
 }
 
 const deletesStream = (state: StreamState) =>
@@ -138,6 +139,7 @@ export function planUnmanaged(info: StreamInfo, account: string): StreamPlan {
     formerlyManaged: info.config.metadata?.[MANAGED_KEY] === MANAGED_VALUE,
     changes: [],
     losses: [],
+    notes: [],
     refusals: [],
     consumers: [],
     state: stateOf(info),

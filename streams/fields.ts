@@ -1,14 +1,15 @@
 // The managed fields of a stream and of a consumer, one row each: the key in the stack config,
 // the server's keys (JetStream API), how a declared value becomes the server's, how a value reads
-// for a person, whether the server refuses to change it after creation, and what changing it
-// removes from stored messages. desired.ts builds the server config from these rows; compare.ts
-// reads them to compare, refuse and display. A field added here is managed everywhere at once.
-// Every other field of a stream or consumer on the server (sources, placement, compression,
-// others' metadata...) is left as it is.
+// for a person, whether the server refuses to change it after creation, what changing it
+// removes from stored messages, and what else a change means (notes.ts). desired.ts builds the
+// server config from these rows; compare.ts reads them to compare, refuse and display. A field
+// added here is managed everywhere at once. Every other field of a stream or consumer on the
+// server (sources, placement, compression, others' metadata...) is left as it is.
 import type { ConsumerConfig, StreamConfig } from "@nats-io/jetstream";
 import { DEFAULT_DUPLICATE_WINDOW, type ConsumerDeclaration, type StreamDeclaration } from "../config/streams";
 import { parseDuration } from "../config/units";
 import { filterLoss, maxAgeLoss, maxBytesLoss, maxMsgsLoss, perSubjectLoss, retentionLoss, type LossCheck } from "./losses";
+import { replicasNote, type NoteCheck } from "./notes";
 import { showBytes, showCount, showList, showNanos } from "./show";
 
 export interface Field<Declared, Server> {
@@ -29,6 +30,8 @@ export interface Field<Declared, Server> {
   fixed?: { why: string; when?: (have: unknown, want: unknown) => boolean };
   /** What changing the field removes from the stored messages right away. */
   loss?: LossCheck;
+  /** What else a person should know about an in-place change of the field. */
+  note?: NoteCheck;
 }
 
 /** Go durations on the wire are nanoseconds; the schema has checked the syntax. */
@@ -88,7 +91,7 @@ const consumer = field<ConsumerDeclaration, ConsumerConfig>;
 export const STREAM_FIELDS: Field<StreamDeclaration, StreamConfig>[] = [
   stream("subjects", "subjects", SUBJECTS),
   stream("storage", "storage", AS_IS, { fixed: { why: "the server cannot change the storage type of a stream" } }),
-  stream("replicas", "num_replicas", AS_IS),
+  stream("replicas", "num_replicas", AS_IS, { note: replicasNote }),
   stream("retention", "retention", AS_IS, {
     // limits <-> interest changes in place (and may lose messages: retentionLoss); workqueue never.
     fixed: { why: "the server cannot change retention to or from workqueue", when: (have, want) => have === "workqueue" || want === "workqueue" },

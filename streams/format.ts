@@ -67,6 +67,7 @@ export function formatStream(plan: StreamPlan): string[] {
   }
   for (const change of plan.changes) lines.push(`      ${change.field}: ${change.from} -> ${change.to}`);
   for (const loss of plan.losses) lines.push(`      DELETES: ${loss.what} [${loss.field}]`);
+  for (const note of plan.notes) lines.push(`      NOTE: ${note.what} [${note.field}]`);
   for (const refusal of plan.refusals) {
     lines.push(`      cannot change ${refusal.field}: ${refusal.problem}`, "        options:");
     for (const option of refusal.options) lines.push(`          - ${option}`);

@@ -23,6 +23,12 @@ export interface Loss {
   what: string;
 }
 
+/** What else a change means (it loses nothing), said before it happens. */
+export interface Note {
+  field: string;
+  what: string;
+}
+
 export interface StreamState {
   messages: number;
   bytes: number;
@@ -80,6 +86,8 @@ export interface StreamPlan {
   formerlyManaged?: boolean;
   changes: Change[];
   losses: Loss[];
+  /** For update: what else its changes mean. */
+  notes: Note[];
   refusals: Refusal[];
   consumers: ConsumerStep[];
   /** What the server holds now (absent for a stream that does not exist). */

@@ -11,6 +11,7 @@ import { observeStream, otherStreams } from "./observe";
 import { changesServer, type AccountPlan, type StreamPlan } from "./plan";
 
 export interface ReconcileOptions {
+  /** The server's client URL, or every node's, comma-separated (connect.ts serverList). */
   url: string;
   env: NodeJS.ProcessEnv;
   dryRun: boolean;
@@ -90,18 +91,8 @@ async function read(jsm: JetStreamManager, stream: StreamDeclaration, now: Date)
   try {
     return await observeStream(jsm, stream, now);
   } catch (error) {
-    throw new ApplyError(`reading stream ${stream.name} (account ${stream.account})`, withHint(error));
+    throw new ApplyError(`reading stream ${stream.name} (account ${stream.account})`, error);
   }
-}
-
-/** The admin's rights name each declared stream, so a stream the server's auth does not know yet is denied. */
-function withHint(error: unknown): unknown {
-  const message = error instanceof Error ? error.message : String(error);
-  if (!/Permissions Violation/i.test(message)) return error;
-  return new Error(
-    `${message}. The JetStream admin may only touch the streams of the config the server runs with: ` +
-      "apply the new auth.conf and reload the server first (pulumi up does this before the stream commands).",
-  );
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
