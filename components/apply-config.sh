@@ -1,28 +1,43 @@
 #!/usr/bin/env bash
-# Delivers nats.conf and auth.conf to the Docker host and makes the running nats container load
-# them WITHOUT a restart (clients of unchanged users stay connected). Run by the NatsCluster
-# component's command resource on the Docker host.
+# Delivers nats.conf and auth.conf (and in a cluster cluster.conf) to the Docker host and makes
+# the running nats container load them WITHOUT a restart (clients of unchanged users stay
+# connected). Run by the NatsCluster component's command resources (one per server) on the
+# Docker host.
 #
 # usage: apply-config.sh [apply]   stage, validate, install, reload
 #        apply-config.sh delete    remove the generated files (never the data volume)
 #
 # Input is environment and stdin only, so no secret ever appears on a command line:
-#   NATS_CONF        full nats.conf (it has `include "auth.conf"`, relative)
+#   NATS_CONF        full nats.conf (it has `include "auth.conf"`, relative, and in a cluster
+#                    `include "cluster.conf"`)
 #   AUTH_CONF        full auth.conf: bcrypt hashes, treated as a secret and never printed; when
 #                    unset it is read from stdin (what the component does)
+#   stdin            auth.conf as is (a single server), or framed with cluster.conf (a cluster
+#                    node; it holds the route password): a first line
+#                    `#nats-infra-files v1 auth.conf <bytes> cluster.conf <bytes>`, then the files'
+#                    bytes back to back (components/configCommand.ts secretFilesStdin)
 #   CONFIG_DIR       absolute host directory, bind-mounted read-only into the container at
 #   CONTAINER_CONFIG_DIR  (config/container.ts CONTAINER.configDir, e.g. /etc/nats)
 #   NATS_CONTAINER   name of the nats container
 #   NATS_IMAGE       image that container runs (validates the config when it does not run)
 #   MONITOR_URL      http://127.0.0.1:<published monitor port>
 #   RESTART_KEY      hash of the settings that need a restart; the running container carries
-#                    the key it was created with as label RESTART_KEY_LABEL
+#                    the key it was created with as label RESTART_KEY_LABEL. In a cluster it
+#                    hashes the container spec only, and:
+#   SETTINGS_KEY     cluster nodes only: hash of the node's restart-class settings. The key its
+#                    server was started with is in CONFIG_DIR/SETTINGS_KEY_FILE; when they differ
+#                    the files are installed without a reload (the rollout command restarts the
+#                    node). Written here when no server runs these files yet (no container, or one
+#                    about to be replaced), so the new one is known to run them.
 #   VALIDATE_MOUNTS  optional, whitespace-separated `host:container:ro` specs (TLS files) mounted
 #                    into the throwaway validation container; a bare `-v` token is ignored
 #   RELOAD_TIMEOUT   optional, seconds to wait for the reload to show in /varz (default 15)
 set -euo pipefail
 # auth.conf and its staging copy are readable by root only; the container runs as root.
 umask 077
+# Byte semantics for ${#var} and ${var:offset:length}: the stdin frame counts bytes.
+LC_ALL=C
+FRAME_MARKER="#nats-infra-files v1"
 
 say() { echo "apply-config: $*"; }
 die() {
@@ -48,9 +63,10 @@ next="$CONFIG_DIR/.next"
 
 if [ "$mode" = delete ]; then
   rm -rf "$next"
-  rm -f "$CONFIG_DIR/nats.conf" "$CONFIG_DIR/auth.conf"
+  rm -f "$CONFIG_DIR/nats.conf" "$CONFIG_DIR/auth.conf" "$CONFIG_DIR/cluster.conf"
+  [ -z "${SETTINGS_KEY_FILE:-}" ] || rm -f "$CONFIG_DIR/$SETTINGS_KEY_FILE"
   rmdir "$CONFIG_DIR" 2>/dev/null || true # only when nothing else lives there
-  say "removed nats.conf and auth.conf from $CONFIG_DIR (the data volume is kept)"
+  say "removed the config files from $CONFIG_DIR (the data volume is kept)"
   exit 0
 fi
 [ "$mode" = apply ] || die "unknown mode '$mode'; use 'apply' (default) or 'delete'"
@@ -61,9 +77,40 @@ nats_conf="$NATS_CONF"
 # The component sends auth.conf on stdin, a secret input of its own, so that the environment
 # (the permissions summary) stays readable in `pulumi preview`. AUTH_CONF is accepted too.
 # (The trailing x keeps the file's final newline, which $(...) would strip.)
+cluster_conf=""
+delivers_cluster=false
 if [ -n "${AUTH_CONF:-}" ]; then auth_conf="$AUTH_CONF"; else auth_conf=$(cat && printf x) && auth_conf="${auth_conf%x}"; fi
 unset NATS_CONF AUTH_CONF
+# A framed stdin: split it by the byte counts of its first line.
+first_line="${auth_conf%%$'\n'*}"
+if [ "${first_line#"$FRAME_MARKER "}" != "$first_line" ]; then
+  body="${auth_conf#*$'\n'}"
+  auth_conf=""
+  read -r -a frame <<<"${first_line#"$FRAME_MARKER "}"
+  offset=0
+  for ((i = 0; i < ${#frame[@]}; i += 2)); do
+    file="${frame[i]}"
+    size="${frame[i + 1]:-}"
+    case "$size" in '' | *[!0-9]*) die "stdin's first line names $file without a byte count" ;; esac
+    content="${body:offset:size}"
+    [ "${#content}" -eq "$size" ] || die "stdin is shorter than its first line says ($file: $size bytes)"
+    case "$file" in
+      auth.conf) auth_conf="$content" ;;
+      cluster.conf) cluster_conf="$content" && delivers_cluster=true ;;
+      *) die "stdin's first line names $file; only auth.conf and cluster.conf are delivered on stdin" ;;
+    esac
+    offset=$((offset + size))
+  done
+  [ "$offset" -eq "${#body}" ] || die "stdin is longer than its first line says"
+  unset body content
+  if $delivers_cluster; then [ -n "$cluster_conf" ] || die "cluster.conf on stdin is empty"; fi
+fi
 [ -n "$auth_conf" ] || die "auth.conf is empty: pass it on stdin (or in AUTH_CONF)"
+# The staged set must hang together: nats.conf includes cluster.conf exactly when it is delivered
+# (nats-server -t below checks that every included file parses).
+includes() { grep -qxF "include \"$1\"" <<<"$nats_conf"; }
+if $delivers_cluster && ! includes cluster.conf; then die "stdin carries cluster.conf, but nats.conf does not include it"; fi
+if ! $delivers_cluster && includes cluster.conf; then die "nats.conf includes cluster.conf, but stdin does not carry it"; fi
 command -v docker >/dev/null || die "docker is not installed on this host"
 
 # --- Stage. printf is a shell builtin, so the contents never reach an argv.
@@ -74,13 +121,29 @@ printf '%s' "$nats_conf" >"$next/nats.conf"
 printf '%s' "$auth_conf" >"$next/auth.conf"
 chmod 644 "$next/nats.conf"
 chmod 600 "$next/auth.conf"
+if $delivers_cluster; then
+  printf '%s' "$cluster_conf" >"$next/cluster.conf"
+  chmod 600 "$next/cluster.conf"
+fi
 
 # --- Which server will load these files: the running one (reload) or a new one (restart).
 state=$(docker inspect -f "{{.State.Running}} {{index .Config.Labels \"$RESTART_KEY_LABEL\"}}" "$NATS_CONTAINER" 2>/dev/null || echo "absent")
 running="${state%% *}"
 running_key="${state#* }"
+# A cluster node's server may run other restart-class settings than these files: then only a
+# restart (the rollout command) applies them; a reload would be refused.
+settings_record=""
+running_settings=""
+if [ -n "${SETTINGS_KEY:-}" ]; then
+  require SETTINGS_KEY_FILE
+  settings_record="$CONFIG_DIR/$SETTINGS_KEY_FILE"
+  running_settings=$(cat "$settings_record" 2>/dev/null || true)
+fi
 reload=false
-[ "$running" = true ] && [ "$running_key" = "$RESTART_KEY" ] && reload=true
+settings_pending=false
+if [ "$running" = true ] && [ "$running_key" = "$RESTART_KEY" ]; then
+  if [ -z "${SETTINGS_KEY:-}" ] || [ "$running_settings" = "$SETTINGS_KEY" ]; then reload=true; else settings_pending=true; fi
+fi
 
 # --- Validate with the nats-server that will load the files. When the container will be
 # replaced (another key, maybe another image), the running server is the wrong judge.
@@ -102,10 +165,22 @@ if ! $valid; then
 fi
 
 # --- Install. A rename inside the bind-mounted directory is visible in the container (a file
-# bind mount would pin the old inode).
+# bind mount would pin the old inode). nats.conf last: it is what includes the others.
 mv -f "$next/auth.conf" "$CONFIG_DIR/auth.conf"
+if $delivers_cluster; then mv -f "$next/cluster.conf" "$CONFIG_DIR/cluster.conf"; else rm -f "$CONFIG_DIR/cluster.conf"; fi
 mv -f "$next/nats.conf" "$CONFIG_DIR/nats.conf"
 
+# No server runs these files yet: the container is absent, or runs another spec and is about to
+# be replaced. The one that starts next reads them, so it runs these settings.
+if [ -n "$settings_record" ] && [ "$running_key" != "$RESTART_KEY" ]; then
+  printf '%s\n' "$SETTINGS_KEY" >"$next/settings-key"
+  mv -f "$next/settings-key" "$settings_record"
+fi
+
+if $settings_pending; then
+  say "installed config in $CONFIG_DIR; $NATS_CONTAINER runs other restart-class settings (${running_settings:-unrecorded}, the config has $SETTINGS_KEY), so the rollout restarts it (no reload)"
+  exit 0
+fi
 if [ "$running" != true ]; then
   say "installed config in $CONFIG_DIR; $NATS_CONTAINER is not running and reads it when it starts"
   exit 0

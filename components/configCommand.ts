@@ -1,22 +1,37 @@
-// The command that delivers nats.conf and auth.conf to the Docker host: it writes them, validates
-// them with the image's own nats-server, swaps them in and reloads the server (apply-config.sh).
-// Auth changes therefore never replace the container.
+// The command that delivers a server's config files to the Docker host: it writes them,
+// validates them with the image's own nats-server, swaps them in and reloads the server
+// (apply-config.sh). Auth changes therefore never replace the container.
+//
+// nats.conf is plain environment (preview shows it). The files that hold credentials go on
+// stdin, a secret input of their own: auth.conf alone for a single server, exactly as before
+// clusters existed; in a cluster auth.conf and cluster.conf in one framed text (secretFilesStdin).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
-import { CONTAINER, containerTlsMounts, LABELS } from "../config/container";
+import { CONTAINER, LABELS } from "../config/container";
+import { AUTH_CONF_FILE, CLUSTER_CONF_FILE } from "../render/natsConf";
+import type { RenderedFiles } from "../render/files";
+import { hostTlsFiles } from "./natsContainerSpec";
+import { RUNNING_SETTINGS_FILE } from "./rolloutContract";
 
 export interface ConfigCommandArgs {
   config: StackConfig;
   natsConf: string;
-  /** Secret: holds every user's bcrypt hash. */
-  authConf: pulumi.Output<string>;
+  /** Secret: auth.conf (every user's bcrypt hash), framed with cluster.conf in a cluster (secretFilesStdin). */
+  stdin: pulumi.Output<string>;
   configDir: string;
   containerName: string;
   image: string;
   monitorUrl: string;
+  /** The value the container's label must carry for a reload (restartKey, or containerSpecKey in a cluster). */
   restartKey: string;
-  /** One plain entry per user (permissionsSummary): what preview shows of an auth change. */
+  /**
+   * In a cluster: the node's restart-class settings (nodeSettingsKey). The script reloads only a
+   * server started with these settings; otherwise it installs the files and the rollout command
+   * restarts the node.
+   */
+  settingsKey?: string;
+  /** One plain entry per user (permissionsSummary): what preview shows of an auth change. Empty on cluster nodes other than 0. */
   permissions: Record<string, string>;
 }
 
@@ -28,7 +43,27 @@ export const SCRIPT_CONTAINER_ENV = {
   RESTART_KEY_LABEL: LABELS.restartKey,
 } as const;
 
+/**
+ * First line of a framed stdin: this marker, then `<file> <bytes>` per file; the files' bytes
+ * follow back to back. Byte counts rather than boundary lines, so no content can end a file
+ * early. A single server's stdin is auth.conf alone, which starts with a `# Generated` comment.
+ */
+export const FRAME_MARKER = "#nats-infra-files v1";
+
+/** What the config command gets on stdin for these rendered files. */
+export function secretFilesStdin(files: RenderedFiles): string {
+  if (files.clusterConf === undefined) return files.authConf;
+  const framed: [string, string][] = [
+    [AUTH_CONF_FILE, files.authConf],
+    [CLUSTER_CONF_FILE, files.clusterConf],
+  ];
+  const header = [FRAME_MARKER, ...framed.map(([file, content]) => `${file} ${Buffer.byteLength(content, "utf8")}`)].join(" ");
+  return `${header}\n${framed.map(([, content]) => content).join("")}`;
+}
+
 export function createConfigCommand(name: string, args: ConfigCommandArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+  // Only cluster nodes know these; a single server's environment stays what it always was.
+  const clusterEnv: Record<string, string> = args.settingsKey === undefined ? {} : { SETTINGS_KEY: args.settingsKey, SETTINGS_KEY_FILE: RUNNING_SETTINGS_FILE };
   return new command.local.Command(
     name,
     {
@@ -44,11 +79,12 @@ export function createConfigCommand(name: string, args: ConfigCommandArgs, opts:
         RESTART_KEY: args.restartKey,
         VALIDATE_MOUNTS: validateMounts(args.config),
         ...SCRIPT_CONTAINER_ENV,
+        ...clusterEnv,
         ...args.permissions,
       },
       // Its own secret input: were it in `environment`, the whole map would show as [secret]
       // and preview could not say which service's permissions changed.
-      stdin: args.authConf,
+      stdin: args.stdin,
       logging: "none",
     },
     opts,
@@ -57,6 +93,5 @@ export function createConfigCommand(name: string, args: ConfigCommandArgs, opts:
 
 /** TLS files for the throwaway container that validates config before the server exists. */
 function validateMounts(config: StackConfig): string {
-  if (!config.tls) return "";
-  return containerTlsMounts(config.tls).map(({ source, target }) => `${source}:${target}:ro`).join(" ");
+  return hostTlsFiles(config).map(({ source, target }) => `${source}:${target}:ro`).join(" ");
 }

@@ -1,31 +1,34 @@
-// NatsCluster: one NATS server on a Docker host with its config, passwords, JetStream volume,
-// Surveyor and nats-box, built from the stack config shape (the `nats-infra:*` keys of
-// Pulumi.<stack>.yaml, or the same object from another Pulumi program), which it validates.
-// Auth changes are delivered by a command that rewrites the config files and reloads the
-// server, never by replacing the container; settings the server cannot reload change a
-// container label (the restart key), which replaces it.
+// NatsCluster: NATS on a Docker host with its config, passwords, JetStream volumes, Surveyor and
+// nats-box, built from the stack config shape (the `nats-infra:*` keys of Pulumi.<stack>.yaml, or
+// the same object from another Pulumi program), which it validates. One server by default;
+// `cluster.nodes` > 1 runs that many routed servers on the one Docker host (docs/cluster.md).
+// Auth changes are delivered by commands that rewrite the config files and reload the servers,
+// never by replacing a container. Settings the server cannot reload change a single server's
+// container label (the restart key), which replaces it; in a cluster they are applied by the
+// rollout command, which restarts one node at a time.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LABELS } from "../config/container";
+import { clusterNodes, isClustered, spansHosts } from "../config/cluster";
 import { endpoints, type Endpoints } from "../config/endpoints";
 import type { StackConfig, StackConfigInput } from "../config/schema";
 import { jetstreamAdminUser, natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
 import { NATS_SERVER } from "../config/versions";
-import { renderAuthConf } from "../render/authConf";
-import { renderNatsConf } from "../render/natsConf";
 import { permissionsSummary } from "../render/permissionsSummary";
-import { createConfigCommand } from "./configCommand";
-import { createPasswords, type UserSecret } from "./credentials";
-import { destroyGraceSeconds, natsContainerArgs } from "./natsContainerSpec";
+import { createPasswords, createRouteSecret, type UserSecret } from "./credentials";
+import { destroyGraceSeconds } from "./natsContainerSpec";
+import { createNatsNode, type NatsNode } from "./natsNode";
 import { NatsStreams } from "./natsStreams";
-import { restartKey } from "./restartKey";
+import { createRolloutCommand } from "./rolloutCommand";
 import { createNatsBox, createSurveyor } from "./sidecars";
 import { defaultConfigDir, readStackConfig, validatedConfig } from "./stackConfig";
 
 export interface NatsClusterArgs {
-  /** The stack config shape (services, accounts, jetstream, server, tls, docker, streams); validated and defaulted here. */
+  /** The stack config shape (services, accounts, jetstream, server, tls, docker, cluster, streams); validated and defaulted here. */
   config: StackConfigInput;
-  /** Host directory for nats.conf and auth.conf, mounted read-only. Default: `docker.configDir`, else `.nats-infra/<stack>/config`. */
+  /**
+   * Host directory for nats.conf and auth.conf, mounted read-only. Default: `docker.configDir`,
+   * else `.nats-infra/<stack>/config`. In a cluster node i uses `<configDir>-i`.
+   */
   configDir?: string;
 }
 
@@ -34,6 +37,7 @@ export interface ServiceCredential {
   user: string;
   password: string;
   account: string;
+  /** Every node's client URL, comma-separated. */
   url: string;
 }
 
@@ -44,8 +48,12 @@ export class NatsCluster extends pulumi.ComponentResource {
   readonly endpoints: Endpoints;
   /** Who may publish and subscribe to what, per user. Not secret: it is what preview shows. */
   readonly permissions: Record<string, string>;
+  /** Node 0's container (the only one of a single server). */
   readonly natsContainer: docker.Container;
+  /** Node 0's JetStream volume. */
   readonly dataVolume: docker.Volume;
+  /** Every server: its container, volume, config command and directory, in node order. */
+  readonly nodes: NatsNode[];
   /** Password and hash per NATS user (services and internal users). */
   readonly users: Record<string, UserSecret>;
   /** Per account with streams: the reconciler's user and password, for `npm run streams` by hand. Secret. */
@@ -59,60 +67,69 @@ export class NatsCluster extends pulumi.ComponentResource {
   constructor(name: string, args: NatsClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nats-infra:index:NatsCluster", name, {}, opts);
     const config = validatedConfig(args.config, this);
+    if (spansHosts(config)) {
+      throw new pulumi.RunError("nats-infra:cluster.nodes: nodes on other Docker hosts (dockerHost) are not deployed by NatsCluster yet; it runs every node on one Docker host");
+    }
     const configDir = args.configDir ?? config.docker.configDir ?? defaultConfigDir();
-    const child = { parent: this };
 
     this.users = createPasswords(name, natsUsers(config), this);
     this.permissions = permissionsSummary(config);
     this.endpoints = endpoints(config, "container");
-    const { network, natsImage, volume } = createHostResources(name, config, this);
-    this.dataVolume = volume;
+    const { network, natsImage } = createHostResources(name, config, this);
 
-    const image = config.docker.nats.image ?? NATS_SERVER.image;
-    // Plain names, not the resources' outputs: the restart key hashes these inputs.
-    const containerInputs = { config, image, configDir, volumeName: volumeName(config), networkName: networkName(config) };
-    const key = restartKey(config, natsContainerArgs({ ...containerInputs, restartKey: "" }));
-    const applyConfig = createConfigCommand(
-      `${name}-config`,
-      {
-        config,
-        natsConf: renderNatsConf(config, { kind: "container" }),
-        authConf: pulumi.secret(pulumi.all(hashesOf(this.users)).apply((hashes) => renderAuthConf(config, hashes))),
-        configDir,
-        containerName: containerName(config),
-        image,
-        monitorUrl: this.endpoints.monitor,
-        restartKey: key,
-        permissions: this.permissions,
-      },
-      { ...child, dependsOn: [natsImage] },
-    );
-
-    const containerArgs = {
-      ...natsContainerArgs({ ...containerInputs, restartKey: key }),
-      // The provider removes a container (destroy, replacement) by stopping it with this grace and
-      // then force-removing it; unset, there is no stop at all and clients are cut, not drained.
-      // Outside the restart key: it updates in place (not ForceNew in the provider's schema).
-      destroyGraceSeconds: destroyGraceSeconds(config),
+    const route = isClustered(config) ? createRouteSecret(name, this) : undefined;
+    const node = {
+      name,
+      config,
+      image: config.docker.nats.image ?? NATS_SERVER.image,
+      configDir,
+      natsImage,
+      network,
+      networkName: networkName(config),
+      hashes: hashesOf(this.users),
+      route,
+      permissions: this.permissions,
+      parent: this,
     };
-    this.natsContainer = new docker.Container(`${name}-nats`, containerArgs, {
-      ...child,
-      dependsOn: [applyConfig, natsImage, volume, network],
-      // Fixed name and host ports: the old container must go before the new one starts.
-      deleteBeforeReplace: true,
-      // The provider records a healthcheck change without applying it.
-      replaceOnChanges: ["healthcheck"],
-    });
+    this.nodes = clusterNodes(config).map((n) => createNatsNode(node, n));
+    this.natsContainer = this.nodes[0].container;
+    this.dataVolume = this.nodes[0].volume;
+    const containers = this.nodes.map((n) => n.container);
+    const configCommands = this.nodes.map((n) => n.configCommand);
 
-    const sidecars = { name, config, parent: this, network, nats: this.natsContainer };
+    // After every node's config and container: restarts, one at a time, the nodes whose running
+    // restart-class settings differ from the config (components/rolloutCommand.ts).
+    const rollout = isClustered(config)
+      ? createRolloutCommand(
+          `${name}-rollout`,
+          {
+            graceSeconds: destroyGraceSeconds(config),
+            nodes: this.nodes.map((n) => ({
+              server: n.node.serverName,
+              container: n.node.containerName,
+              monitorUrl: n.node.monitorUrl,
+              configDir: n.configDir,
+              settingsKey: n.settingsKey!,
+            })),
+          },
+          { parent: this, dependsOn: [...configCommands, ...containers] },
+        )
+      : undefined;
+
+    const sidecars = { name, config, parent: this, network, nats: containers };
     if (config.docker.surveyor.enabled) createSurveyor(sidecars, this.users[SURVEYOR_USER].password);
     if (config.docker.natsBox.enabled) createNatsBox(sidecars, this.users[TOOLS_USER].password);
 
     const admins = streamAdmins(config, this.users);
     if (config.streams.length > 0) {
       // After the reload: the admin's rights name each declared stream, so a new stream needs
-      // the new auth.conf loaded first.
-      new NatsStreams(`${name}-streams`, { streams: config.streams, natsUrl: this.endpoints.client, admins }, { parent: this, dependsOn: [this.natsContainer, applyConfig] });
+      // the new auth.conf loaded first; in a cluster also after the rollout, so no stream is
+      // created or changed while a node is down.
+      new NatsStreams(
+        `${name}-streams`,
+        { streams: config.streams, natsUrl: this.endpoints.client, admins },
+        { parent: this, dependsOn: [...containers, ...configCommands, ...(rollout ? [rollout] : [])] },
+      );
     }
     this.jetstreamAdmins = pulumi.secret(pulumi.output(admins));
     this.credentials = pulumi.secret(serviceCredentials(config, this.users, this.endpoints.client));
@@ -128,27 +145,13 @@ export class NatsCluster extends pulumi.ComponentResource {
   }
 }
 
-/** Names on the Docker host. */
-export const containerName = (config: StackConfig) => `${config.docker.namePrefix}-nats`;
 const networkName = (config: StackConfig) => `${config.docker.namePrefix}-net`;
-const volumeName = (config: StackConfig) => config.docker.dataVolume ?? `${config.docker.namePrefix}-jetstream`;
 
-/** The image, the network and the retained JetStream volume the server container uses. */
+/** The image and the network every node uses. */
 function createHostResources(name: string, config: StackConfig, parent: pulumi.Resource) {
   const natsImage = new docker.RemoteImage(`${name}-nats-image`, { name: config.docker.nats.image ?? NATS_SERVER.image, keepLocally: true }, { parent });
   const network = new docker.Network(`${name}-network`, { name: networkName(config), driver: "bridge" }, { parent });
-  // Retained: neither `pulumi destroy` nor a replacement deletes JetStream data. Recreating the
-  // stack picks the same volume up again by name.
-  const volume = new docker.Volume(
-    `${name}-data`,
-    {
-      name: volumeName(config),
-      // Policies cannot see retainOnDelete, so the volume says so (policies/jetstreamDataRetained.ts).
-      labels: [{ label: LABELS.role, value: "jetstream-data" }, { label: LABELS.retainOnDelete, value: "true" }],
-    },
-    { parent, retainOnDelete: true },
-  );
-  return { natsImage, network, volume };
+  return { natsImage, network };
 }
 
 function hashesOf(users: Record<string, UserSecret>): Record<string, pulumi.Output<string>> {
@@ -161,6 +164,7 @@ function streamAdmins(config: StackConfig, users: Record<string, UserSecret>): R
   return Object.fromEntries(accounts.map((account) => [account, { user: jetstreamAdminUser(account), password: users[jetstreamAdminUser(account)].password }]));
 }
 
+/** `url`: every node's client URL, comma-separated (config/endpoints.ts). */
 function serviceCredentials(config: StackConfig, users: Record<string, UserSecret>, url: string): pulumi.Output<Record<string, ServiceCredential>> {
   const passwords = Object.fromEntries(config.services.map((s) => [s.name, users[s.name].password]));
   return pulumi.all(passwords).apply((byUser) =>

@@ -3,21 +3,29 @@
 // read exactly what the component declares.
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { CONTAINER, containerTlsMounts, goMemLimit, LABELS } from "../config/container";
+import { clusterNodes, isClustered, type ClusterNode } from "../config/cluster";
+import { CONTAINER, CONTAINER_ROUTE_TLS_FILES, containerTlsMounts, goMemLimit, LABELS } from "../config/container";
 import type { StackConfig } from "../config/schema";
 import { parseDuration } from "../config/units";
 import { NATS_CONF_FILE } from "../render/natsConf";
 
-/** Name other containers on the cluster network use to reach the server. */
+/**
+ * Name other containers on the network use to reach the server. In a cluster every node carries
+ * it, so it names the cluster (Docker's DNS answers with every running node); nats-infra's own
+ * sidecars list the nodes by container name instead (components/sidecars.ts).
+ */
 export const NATS_NETWORK_ALIAS = "nats";
 
 export interface NatsContainerInputs {
   config: StackConfig;
+  /** Which server (config/cluster.ts): its container name, host ports and bind address. Default: node 0, the single server. */
+  node?: ClusterNode;
   image: string;
-  /** Host directory with nats.conf and auth.conf, mounted read-only. */
+  /** Host directory with this node's nats.conf, auth.conf (and cluster.conf), mounted read-only. */
   configDir: string;
   volumeName: pulumi.Input<string>;
   networkName: pulumi.Input<string>;
+  /** The label's value: restartKey (single server) or containerSpecKey (cluster node). */
   restartKey: string;
 }
 
@@ -40,17 +48,20 @@ export function destroyGraceSeconds(config: StackConfig): number {
 
 export function natsContainerArgs(inputs: NatsContainerInputs): docker.ContainerArgs {
   const { config } = inputs;
+  const node = inputs.node ?? clusterNodes(config)[0];
   const nats = config.docker.nats;
   const lameDuckSeconds = Math.ceil(parseDuration(config.server.lameDuckDuration)! / 1000);
   const healthUrl = `http://127.0.0.1:${CONTAINER.monitorPort}/healthz?js-enabled-only=true`;
   return {
-    name: `${config.docker.namePrefix}-nats`,
+    name: node.containerName,
     image: inputs.image,
     entrypoints: ["nats-server"],
     command: ["--config", `${CONTAINER.configDir}/${NATS_CONF_FILE}`],
+    // The route port is not published: on one Docker host the nodes reach each other by
+    // container name over the network (config/cluster.ts routeUrl).
     ports: [
-      { internal: CONTAINER.clientPort, external: config.server.clientPort, ip: config.docker.bindAddress, protocol: "tcp" },
-      { internal: CONTAINER.monitorPort, external: config.server.monitorPort, ip: config.docker.bindAddress, protocol: "tcp" },
+      { internal: CONTAINER.clientPort, external: node.clientPort, ip: node.bindAddress, protocol: "tcp" },
+      { internal: CONTAINER.monitorPort, external: node.monitorPort, ip: node.bindAddress, protocol: "tcp" },
     ],
     // A directory mount (not a file mount) so that atomically renamed config files are seen.
     mounts: [
@@ -86,6 +97,15 @@ export function natsContainerArgs(inputs: NatsContainerInputs): docker.Container
 }
 
 function tlsMounts(config: StackConfig): { type: string; source: string; target: string; readOnly: boolean }[] {
-  if (!config.tls) return [];
-  return containerTlsMounts(config.tls).map(({ source, target }) => ({ type: "bind", source, target, readOnly: true }));
+  return hostTlsFiles(config).map(({ source, target }) => ({ type: "bind", source, target, readOnly: true }));
+}
+
+/** Every TLS file the server reads, host path and place in the container: client TLS, and in a cluster the route TLS. */
+export function hostTlsFiles(config: StackConfig): { source: string; target: string }[] {
+  const client = config.tls ? containerTlsMounts(config.tls) : [];
+  const routeTls = isClustered(config) ? config.cluster.tls : undefined;
+  const route = routeTls
+    ? (["cert", "key", "ca"] as const).map((file) => ({ source: routeTls[file], target: CONTAINER_ROUTE_TLS_FILES[file] }))
+    : [];
+  return [...client, ...route];
 }

@@ -45,8 +45,13 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The shell text that runs one of the repository's TypeScript entry points (`cli/<name>.ts`) with its own tsx. */
+export function tsxCommand(root: string, script: string): string {
+  return `${shellQuote(path.join(root, "node_modules", ".bin", "tsx"))} ${shellQuote(path.join(root, script))}`;
+}
+
 export function streamCommands(root = repoRoot()): { apply: string; forget: string } {
-  const run = `${shellQuote(path.join(root, "node_modules", ".bin", "tsx"))} ${shellQuote(path.join(root, "cli", "streams.ts"))}`;
+  const run = tsxCommand(root, path.join("cli", "streams.ts"));
   return { apply: `${run} apply --from-stdin`, forget: `${run} forget --from-stdin` };
 }
 

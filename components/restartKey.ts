@@ -4,39 +4,41 @@
 // label: a change of either replaces the container (preview says so), and apply-config.sh,
 // seeing another key on the running container, installs the files without reloading a server
 // that is about to go.
+//
+// In a cluster the two are kept apart: a settings change in the label would replace every node
+// at once (docs/cluster.md). The label hashes the container spec only (containerSpecKey), and
+// each node's restart-class settings get a key of their own (nodeSettingsKey) that the config
+// command and the rollout command compare with what the node's server was started with.
 import { createHash } from "node:crypto";
+import type { ClusterNode } from "../config/cluster";
 import { LABELS } from "../config/container";
 import type { StackConfig } from "../config/schema";
-import { configValue, SERVER_OPTIONS } from "../config/serverOptions";
+import { restartSettings } from "../config/restartSettings";
+
+export { restartSettings };
 
 export const RESTART_KEY_LABEL = LABELS.restartKey;
 
-/**
- * The restart-class rows of config/serverOptions.ts, by restart-key name, in restart-key order.
- * The key is a deployed label, so the JSON must stay exactly what earlier versions wrote (the
- * test pins it). A setting left unset (an absent or empty map) is left out, so that adding an
- * optional setting does not change the key of a stack that does not use it.
- */
-export function restartSettings(config: StackConfig): Record<string, unknown> {
-  const entries = SERVER_OPTIONS.flatMap((option) =>
-    option.path !== null && option.apply.by === "restart" && option.apply.restartKey !== "container spec"
-      ? [{ ...option.apply.restartKey, value: configValue(config, option.path) }]
-      : [],
-  );
-  return Object.fromEntries(
-    entries
-      .filter(({ value }) => !isUnset(value))
-      .sort((a, b) => a.position - b.position)
-      .map(({ name, value }) => [name, value]),
-  );
-}
-
-function isUnset(value: unknown): boolean {
-  return value === undefined || (typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0);
-}
-
-/** `container`: the nats container's declared settings (without this label), when known. */
+/** `container`: the nats container's declared settings (without this label), when known. A single server's label. */
 export function restartKey(config: StackConfig, container?: object): string {
-  const identity = JSON.stringify({ settings: restartSettings(config), container: container ?? null });
-  return createHash("sha256").update(identity).digest("hex").slice(0, 16);
+  return shortHash({ settings: restartSettings(config), container: container ?? null });
+}
+
+/** A cluster node's label: its container's declared settings (without this label) only. */
+export function containerSpecKey(container: object): string {
+  return shortHash({ container });
+}
+
+/**
+ * What a cluster node's server reads only when it starts: the restart-class rows, the cluster
+ * block's name, route port and route TLS files, and the node's own server_name. A change is
+ * applied by restarting the nodes one at a time (cli/rollout.ts), never by replacing them.
+ */
+export function nodeSettingsKey(config: StackConfig, node: ClusterNode): string {
+  const { name, routePort, tls } = config.cluster;
+  return shortHash({ settings: restartSettings(config), serverName: node.serverName, cluster: { name, routePort, tls: tls ?? null } });
+}
+
+function shortHash(identity: object): string {
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 16);
 }

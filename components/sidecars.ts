@@ -1,8 +1,11 @@
 // The containers beside the server: Surveyor (Prometheus metrics, system-account user) and
-// nats-box (troubleshooting shell, read-only tools user). Both reach the server on the cluster
-// network as nats:4222 and get their password only through a secret environment.
+// nats-box (troubleshooting shell, read-only tools user). Both reach the server on the Docker
+// network (a single server as nats:4222; in a cluster every node by container name, so each is
+// surveyed and a tool finds a node up during a rolling restart) and get their password only
+// through a secret environment.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { clusterNodes, isClustered, nodeCount } from "../config/cluster";
 import type { StackConfig } from "../config/schema";
 import { SURVEYOR_USER, TOOLS_USER } from "../config/users";
 import { NATSCLI, SURVEYOR } from "../config/versions";
@@ -15,17 +18,22 @@ export interface SidecarContext {
   config: StackConfig;
   parent: pulumi.Resource;
   network: docker.Network;
-  /** Sidecars start after the server is healthy. */
-  nats: docker.Container;
+  /** Sidecars start after the servers are healthy. */
+  nats: docker.Container[];
 }
 
-const INNER_URL = `nats://${NATS_NETWORK_ALIAS}:${CONTAINER.clientPort}`;
+/** Where the sidecars connect, on the Docker network: the server list NATS clients take. */
+function innerServerUrls(config: StackConfig): string {
+  if (!isClustered(config)) return `nats://${NATS_NETWORK_ALIAS}:${CONTAINER.clientPort}`;
+  return clusterNodes(config).map((node) => `nats://${node.containerName}:${CONTAINER.clientPort}`).join(",");
+}
 /** The port Surveyor listens on inside its container. */
 const SURVEYOR_PORT = 7777;
 
 export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<string>): docker.Container {
   const { name, config } = ctx;
   const image = config.docker.surveyor.image ?? SURVEYOR.image;
+  const servers = innerServerUrls(config);
   const pulled = new docker.RemoteImage(`${name}-surveyor-image`, { name: image, keepLocally: true }, { parent: ctx.parent });
   return new docker.Container(
     `${name}-surveyor`,
@@ -35,10 +43,11 @@ export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<stri
       // Surveyor reads NATS_SURVEYOR_<FLAG> from the environment: no password on a command line.
       envs: pulumi.secret(
         password.apply((secret) => [
-          `NATS_SURVEYOR_SERVERS=${INNER_URL}`,
+          `NATS_SURVEYOR_SERVERS=${servers}`,
           `NATS_SURVEYOR_USER=${SURVEYOR_USER}`,
           `NATS_SURVEYOR_PASSWORD=${secret}`,
-          "NATS_SURVEYOR_COUNT=1",
+          // How many servers answer a survey before it reports (not discovery).
+          `NATS_SURVEYOR_COUNT=${nodeCount(config)}`,
           "NATS_SURVEYOR_ACCOUNTS=true",
         ]),
       ),
@@ -50,13 +59,14 @@ export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<stri
       logOpts: { "max-size": "10m", "max-file": "3" },
       labels: [{ label: LABELS.role, value: "surveyor" }],
     },
-    { parent: ctx.parent, dependsOn: [ctx.nats, pulled], deleteBeforeReplace: true },
+    { parent: ctx.parent, dependsOn: [...ctx.nats, pulled], deleteBeforeReplace: true },
   );
 }
 
 export function createNatsBox(ctx: SidecarContext, password: pulumi.Output<string>): docker.Container {
   const { name, config } = ctx;
   const image = config.docker.natsBox.image ?? NATSCLI.image;
+  const servers = innerServerUrls(config);
   const pulled = new docker.RemoteImage(`${name}-nats-box-image`, { name: image, keepLocally: true }, { parent: ctx.parent });
   return new docker.Container(
     `${name}-nats-box`,
@@ -65,12 +75,12 @@ export function createNatsBox(ctx: SidecarContext, password: pulumi.Output<strin
       image,
       // Idles so that `docker exec -it <prefix>-nats-box nats ...` works; natscli reads NATS_*.
       command: ["sleep", "infinity"],
-      envs: pulumi.secret(password.apply((secret) => [`NATS_URL=${INNER_URL}`, `NATS_USER=${TOOLS_USER}`, `NATS_PASSWORD=${secret}`])),
+      envs: pulumi.secret(password.apply((secret) => [`NATS_URL=${servers}`, `NATS_USER=${TOOLS_USER}`, `NATS_PASSWORD=${secret}`])),
       networksAdvanced: [{ name: ctx.network.name }],
       memory: 128,
       restart: "unless-stopped",
       labels: [{ label: LABELS.role, value: "nats-box" }],
     },
-    { parent: ctx.parent, dependsOn: [ctx.nats, pulled], deleteBeforeReplace: true },
+    { parent: ctx.parent, dependsOn: [...ctx.nats, pulled], deleteBeforeReplace: true },
   );
 }

@@ -288,3 +288,41 @@ export function surveyorTestImage(): { image: string; binarySource: string } {
   builtSurveyorImage = { image, binarySource };
   return builtSurveyorImage;
 }
+
+/** A command resource's inputs as recorded under Pulumi mocks, secrets unwrapped. */
+export interface DeclaredCommand {
+  create?: string;
+  update?: string;
+  delete?: string;
+  dir?: string;
+  environment?: Record<string, string>;
+  stdin?: string;
+}
+
+/**
+ * Runs one line of a declared command resource the way @pulumi/command runs it: `/bin/sh -c`
+ * with its environment added to this process's, its stdin, in its `dir` (else the repository
+ * root). `env` overrides entries (e.g. NATS_IMAGE for the local image). Asynchronous, so clients
+ * in this process keep working while it runs (a rolling restart takes minutes).
+ */
+export function runDeclaredCommand(
+  declared: DeclaredCommand,
+  which: "create" | "update" | "delete",
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CommandResult & { ms: number }> {
+  const line = declared[which];
+  if (!line) throw new Error(`the command declares no ${which}`);
+  const start = Date.now();
+  return new Promise((resolve) => {
+    const child = execFile(
+      "/bin/sh",
+      ["-c", line],
+      { cwd: declared.dir ?? REPO_ROOT, env: { ...process.env, ...declared.environment, ...options.env }, encoding: "utf8", timeout: options.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        resolve({ status, stdout, stderr: stderr || (error && status === null ? String(error) : ""), ms: Date.now() - start });
+      },
+    );
+    child.stdin!.end(declared.stdin ?? "");
+  });
+}
