@@ -1,15 +1,32 @@
 // Shared plumbing for the command-line tools: flag parsing and error reporting that shows a
-// person what to fix, never a stack trace. Commands take their output streams as an argument,
-// so tests run them in-process and read exactly what a person would see.
+// person what to fix, never a stack trace, with the exit codes of cli/command.ts. Commands take
+// their output streams as an argument, so tests run them in-process and read exactly what a
+// person would see.
 import { StackConfigError } from "../config/load";
+import { TargetError } from "../ops/target";
+import { EXIT, processOutput, type Output } from "./command";
 
-export function parseFlags(argv: string[], spec: { strings: string[]; booleans: string[] }): Record<string, string | boolean> {
-  const flags: Record<string, string | boolean> = {};
+export { processOutput, type Output };
+
+/**
+ * `--name value` (strings), `--name` (booleans), `--name [value]` (optionals: a value when the
+ * next word is not a flag), and, when `positionals` is given, bare words collected in order.
+ */
+export function parseFlags(
+  argv: string[],
+  spec: { strings: string[]; booleans: string[]; optionals?: string[]; positionals?: string[] },
+): Record<string, string | boolean> & { _?: string[] } {
+  const flags: Record<string, string | boolean> & { _?: string[] } = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const name = arg.replace(/^--/, "");
+    if (!arg.startsWith("--") && spec.positionals) {
+      (flags._ ??= []).push(arg);
+      continue;
+    }
     if (!arg.startsWith("--")) throw new UsageError(`unexpected argument "${arg}"`);
     if (spec.booleans.includes(name)) flags[name] = true;
+    else if (spec.optionals?.includes(name)) flags[name] = argv[i + 1] !== undefined && !argv[i + 1].startsWith("--") ? argv[++i] : true;
     else if (spec.strings.includes(name)) {
       const value = argv[++i];
       if (value === undefined || value.startsWith("--")) throw new UsageError(`--${name} needs a value`);
@@ -21,39 +38,40 @@ export function parseFlags(argv: string[], spec: { strings: string[]; booleans: 
 
 export class UsageError extends Error {}
 
-/** Where a command writes: the process's streams, or a buffer in tests. */
-export interface Output {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-export const processOutput: Output = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-};
-
-/** Exit codes: 0 fine, 1 a problem found while running, 2 a bad stack config, 64 bad usage. */
+/** Runs a command's body: a known error becomes one line on stderr and its exit code. */
 export async function runCommand(usage: string, main: () => Promise<void>, output: Output = processOutput): Promise<number> {
   try {
     await main();
-    return 0;
+    return EXIT.ok;
   } catch (error: unknown) {
-    if (error instanceof StackConfigError) {
-      output.err(`${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof UsageError) {
-      output.err(`error: ${error.message}\n\n${usage}\n`);
-      return 64;
-    }
-    output.err(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    return reportFailure(error, usage, output);
   }
 }
 
-/** Runs a tool's main as the process: a known error becomes a message on stderr and an exit code. */
-export function runMain(usage: string, main: () => Promise<void>): void {
-  void runCommand(usage, main).then((code) => {
-    process.exitCode = code;
-  });
+/** One line a person can act on, and the documented exit code; never a stack trace. */
+export function reportFailure(error: unknown, usage: string, output: Output): number {
+  if (error instanceof UsageError) {
+    output.err(`error: ${error.message}\n\n${usage}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof StackConfigError) {
+    output.err(`${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof TargetError) {
+    output.err(`error: ${error.message}\n`);
+    return error.kind === "usage" ? EXIT.usage : EXIT.unreachable;
+  }
+  if (isUnreachable(error)) {
+    output.err(`error: cannot reach the server: ${(error as Error).message}\n`);
+    return EXIT.unreachable;
+  }
+  output.err(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT.problem;
+}
+
+/** Connection refused or timed out, by fetch (monitoring) or a NATS client. */
+function isUnreachable(error: unknown): boolean {
+  const text = `${(error as { code?: string })?.code ?? ""} ${(error as Error)?.message ?? ""} ${String((error as { cause?: unknown })?.cause ?? "")}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|fetch failed|CONNECTION_REFUSED|connection refused/i.test(text);
 }

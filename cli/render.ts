@@ -13,7 +13,8 @@ import { writePrivate, writeRenderedFiles } from "./files";
 /** Beside credentials.json in a cluster: the route password (owner-only). */
 export const ROUTE_FILE = "cluster-route.json";
 
-export const USAGE = `usage: npm run render -- --stack-file Pulumi.<stack>.yaml --out <dir> [--local] [--credentials <credentials.json>]
+export const USAGE = `usage: npx nats-infra render --stack-file Pulumi.<stack>.yaml --out <dir> [--local] [--credentials <credentials.json>]
+       (npm run render -- ... is the same)
   --local        render for nats-servers on this host (127.0.0.1, the stack's ports, data under <dir>)
   --credentials  reuse the passwords of an earlier credentials.json (new users get new ones)
 
@@ -31,7 +32,7 @@ export function renderStack(
   return { nodes, secrets, warnings: warnings.map((w) => `${w.path}: ${w.message}`) };
 }
 
-/** The command itself, on arguments and output streams: exit code 0, 1, 2 (bad config) or 64 (usage). */
+/** The command itself, on arguments and output streams: exit code 0, 1 (an error), 2 (bad usage or config). */
 export function render(argv: string[], output: Output = processOutput): Promise<number> {
   return runCommand(
     USAGE,

@@ -4,14 +4,16 @@
 // account at a time (`apply --from-stdin`). Credentials come from the environment only.
 import { parseStackConfig, readStackFile } from "../config/load";
 import type { StreamDeclaration } from "../config/streams";
-import { parseFlags, runCommand, UsageError } from "./args";
+import { parseFlags, processOutput, runCommand, UsageError, type Output } from "./args";
+import { EXIT } from "./command";
 import { parseAccountStdin, StdinError, type AccountStdin } from "../streams/contract";
 import { reconcile } from "../streams/reconcile";
 
-const USAGE = `usage: npm run streams -- --stack-file Pulumi.<stack>.yaml --url nats://host:4222[,...] [--dry-run] [--account NAME] [--stream NAME]
-       tsx cli/streams.ts plan ...             same as --dry-run: print the plan, change nothing
-       tsx cli/streams.ts apply --from-stdin   one account's streams, as the Pulumi command runs it (below)
-       tsx cli/streams.ts forget --from-stdin  say that the account's streams left the config and are kept
+export const USAGE = `usage: npx nats-infra streams --stack-file Pulumi.<stack>.yaml --url nats://host:4222[,...] [--dry-run] [--account NAME] [--stream NAME]
+       npx nats-infra streams plan ...             same as --dry-run: print the plan, change nothing
+       npx nats-infra streams apply --from-stdin   one account's streams, as the Pulumi command runs it (below)
+       npx nats-infra streams forget --from-stdin  say that the account's streams left the config and are kept
+       (npm run streams -- ... and tsx cli/streams.ts ... are the same)
 
   --stack-file  the stack config with nats-infra:streams
   --url         the server as reached from here (or NATS_URL); for a cluster, every node's URL,
@@ -26,10 +28,9 @@ Credentials (environment only): NATS_PASSWORD, or NATS_PASSWORD_<ACCOUNT> when s
 have streams; NATS_USER(_<ACCOUNT>) defaults to the account's JetStream admin _jsadmin_<ACCOUNT>.
 
 Nothing is ever deleted unless the stream says allowDelete: true and marks it delete: true.
-Exit codes: 0 done or nothing to do, 1 error, 2 invalid config, 3 refused changes (those streams
-were left exactly as they were), 64 usage.`;
+Exit codes: 0 done or nothing to do, 1 refused changes (those streams were left exactly as they
+were) or another error, 2 bad usage or an invalid config, 3 the server cannot be reached.`;
 
-const EXIT_REFUSED = 3;
 
 interface Selected {
   streams: StreamDeclaration[];
@@ -39,9 +40,9 @@ interface Selected {
   wholeConfig: boolean;
 }
 
-function fromStackFile(file: string, flags: Record<string, string | boolean>): Selected {
+function fromStackFile(file: string, flags: Record<string, string | boolean>, output: Output): Selected {
   const { config, warnings } = parseStackConfig(readStackFile(file));
-  for (const warning of warnings) process.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
+  for (const warning of warnings) output.err(`warning: ${warning.path}: ${warning.message}\n`);
   const where = new Map<StreamDeclaration, string>();
   config.streams.forEach((stream, i) => where.set(stream, `nats-infra:streams[${i}]`));
   const streams = config.streams.filter(
@@ -71,14 +72,14 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** The exit code when nothing went wrong: 0, or EXIT_REFUSED. */
-async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
+/** The exit code when nothing went wrong: 0, or EXIT.problem for refused streams. */
+async function main(argv: string[], output: Output): Promise<number> {
+  argv = [...argv];
   const mode = argv[0] && !argv[0].startsWith("--") ? argv.shift()! : "apply";
   if (!["apply", "plan", "forget"].includes(mode)) throw new UsageError(`unknown command "${mode}"`);
   const flags = parseFlags(argv, { strings: ["stack-file", "url", "account", "stream"], booleans: ["dry-run", "from-stdin", "help"] });
   if (flags.help) {
-    process.stdout.write(`${USAGE}\n`);
+    output.out(`${USAGE}\n`);
     return 0;
   }
 
@@ -91,7 +92,7 @@ async function main(): Promise<number> {
     } catch {
       // Only the message loses the streams' names.
     }
-    process.stdout.write(
+    output.out(
       `${which} no longer managed by this stack: nats-infra leaves them on the server with their messages and consumers.\n` +
         `To delete a stream, declare it again with allowDelete: true and delete: true.\n`,
     );
@@ -106,7 +107,7 @@ async function main(): Promise<number> {
     const { account, streams } = parseStdin(await readStdin());
     selected = { streams, accounts: [account], where: new Map(), wholeConfig: true };
   } else if (typeof flags["stack-file"] === "string") {
-    selected = fromStackFile(flags["stack-file"], flags);
+    selected = fromStackFile(flags["stack-file"], flags, output);
   } else {
     throw new UsageError("give --stack-file, or --from-stdin with an account's streams as JSON on stdin");
   }
@@ -118,19 +119,19 @@ async function main(): Promise<number> {
     reportOthers: selected.wholeConfig,
     accounts: selected.wholeConfig ? selected.accounts : [],
     where: (stream) => selected.where.get(stream),
-    log: (text) => process.stdout.write(`${text}\n`),
+    log: (text) => output.out(`${text}\n`),
   });
   if (result.refused.length === 0) return 0;
   const them = result.refused.length === 1 ? "it was" : "they were";
-  process.stderr.write(`error: refused ${result.refused.map((p) => `stream ${p.stream}`).join(", ")}: see the options above; ${them} left exactly as ${them}.\n`);
-  return EXIT_REFUSED;
+  output.err(`error: refused ${result.refused.map((p) => `stream ${p.stream}`).join(", ")}: see the options above; ${them} left exactly as ${them}.\n`);
+  return EXIT.problem;
 }
 
-/** Errors exit as runCommand says (credentials, server calls: 1); refused streams are no error and exit 3. */
-async function run(): Promise<number> {
+/** The command on its arguments and output. Errors exit as runCommand says; refused streams are a problem found (1). */
+export async function streams(argv: string[], output: Output = processOutput): Promise<number> {
   let code = 0;
-  const failed = await runCommand(USAGE, async () => void (code = await main()));
+  const failed = await runCommand(USAGE, async () => void (code = await main(argv, output)), output);
   return failed || code;
 }
 
-if (require.main === module) void run().then((code) => (process.exitCode = code));
+if (require.main === module) void streams(process.argv.slice(2)).then((code) => (process.exitCode = code));

@@ -220,9 +220,9 @@ describe.concurrent("render command", { timeout: 2 * RUN_TIMEOUT_MS }, () => {
     [["Pulumi.dev.yaml"], 'unexpected argument "Pulumi.dev.yaml"'],
   ])("usage errors print the problem and the usage, and exit non-zero: %j", async (args, problem) => {
     const run = await render(args);
-    expect(run.code).toBe(64);
+    expect(run.code).toBe(2);
     expect(run.stderr).toContain(`error: ${problem}\n`);
-    expect(run.stderr).toContain("usage: npm run render -- --stack-file Pulumi.<stack>.yaml --out <dir>");
+    expect(run.stderr).toContain("usage: npx nats-infra render --stack-file Pulumi.<stack>.yaml --out <dir>");
     noStackTrace(run.stderr);
     expect(existsSync(path.join(REPO, "x"))).toBe(false);
   });

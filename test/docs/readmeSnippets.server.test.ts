@@ -1,13 +1,13 @@
-// Runs the README's connection snippets exactly as written there, against a real nats-server
-// started from the rendered dev stack, with user-service answering `user.get`.
-import { execFile } from "node:child_process";
+// The README's quick start and connection snippets, exactly as written there: `npx nats-infra
+// dev` at the repository root (the dev stack, the default state dir), then the shell block (its
+// exports, and user-service answering user.get through natscli) followed by the Node.js or the
+// Python block, in one shell, as a person pastes them.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { readStackFile } from "../../config/load";
-import { startNats, type RunningNats } from "../harness/natsServer";
+import { waitFor } from "../harness/natsServer";
 import { REPO_ROOT } from "../harness/tools";
 
 const run = promisify(execFile);
@@ -20,44 +20,84 @@ function readmeSnippet(name: string): string {
   return match[1];
 }
 
-let nats: RunningNats;
-let responder: Awaited<ReturnType<typeof connect>>;
+/** The Quick start's second command, word for word. */
+function quickStartDevCommand(): string[] {
+  const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+  const line = /^npx nats-infra dev\b[^#\n]*/m.exec(readme);
+  if (!line) throw new Error("README.md's quick start has no `npx nats-infra dev` line");
+  return line[0].trim().split(/\s+/);
+}
+
+let dev: ChildProcess;
+let devOutput = "";
 let scratch: string;
 beforeAll(async () => {
-  nats = await startNats(readStackFile(path.join(REPO_ROOT, "Pulumi.dev.yaml")));
-  responder = await connect({ servers: nats.url, user: "user-service", pass: nats.passwords["user-service"] });
-  responder.subscribe("user.get", { callback: (_err: unknown, msg: { respond(data: string): boolean }) => msg.respond(JSON.stringify({ id: 42, name: "Ada" })) });
-  await responder.flush();
+  if (!existsSync(path.join(REPO_ROOT, ".tools", "bin", "nats"))) throw new Error("natscli is not in .tools/bin; run `npm run tools`");
+  const [npx, ...args] = quickStartDevCommand();
+  // Its own process group, so Ctrl-C can go to the whole group, as a terminal sends it.
+  dev = spawn(npx, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  dev.stdout!.on("data", (d) => (devOutput += d));
+  dev.stderr!.on("data", (d) => (devOutput += d));
+  await waitFor(async () => /^ready$/m.test(devOutput) || dev.exitCode !== null, 90_000, () => `nats-infra dev did not start:\n${devOutput}`);
+  if (dev.exitCode !== null) throw new Error(`nats-infra dev exited (is a dev server already running, or port 4222 taken?):\n${devOutput}`);
   // Inside the repo so that the Node snippet resolves @nats-io/transport-node from node_modules.
   scratch = mkdtempSync(path.join(REPO_ROOT, "node_modules", ".snippets-"));
-});
+}, 120_000);
+
 afterAll(async () => {
-  await responder?.close();
-  await nats?.stop();
+  if (dev && dev.exitCode === null && dev.signalCode === null) {
+    const exited = new Promise((resolve) => dev.once("exit", resolve));
+    ctrlC();
+    await exited;
+  }
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-const asTeacher = () => ({ ...process.env, NATS_URL: nats.url, NATS_USER: "teacher-service", NATS_PASSWORD: nats.passwords["teacher-service"] });
+/** What a terminal does on Ctrl-C: SIGINT to every process of the foreground group (npx and node). */
+function ctrlC(): void {
+  try {
+    process.kill(-dev.pid!, "SIGINT");
+  } catch {
+    // the group is gone already
+  }
+}
 
-test("the Node.js snippet makes a request as teacher-service and prints the reply", async () => {
+/** The reply line of a run; natscli's responder prints the requests it answers on the same terminal. */
+const replyLine = (stdout: string) => stdout.trim().split("\n").filter((l) => l.startsWith("reply:")).join("\n");
+
+/** The shell block, then `client`, in one bash at the repository root; the responder is stopped after. */
+async function pasteWith(client: string): Promise<string> {
+  const script = `${readmeSnippet("shell")}\nsleep 0.5\n${client}\nstatus=$?\nkill %1 2>/dev/null\nexit $status\n`;
+  const { stdout } = await run("bash", ["-c", script], { cwd: REPO_ROOT, timeout: 30_000 });
+  return stdout;
+}
+
+test("the shell block, then the Node.js block: teacher-service asks user-service and prints the reply", async () => {
   const file = path.join(scratch, "connect.mjs");
   writeFileSync(file, readmeSnippet("node"));
-  const { stdout } = await run(process.execPath, [file], { env: asTeacher(), timeout: 20_000 });
-  expect(stdout.trim()).toBe('reply: {"id":42,"name":"Ada"}');
+  expect(replyLine(await pasteWith(`node ${file}`))).toBe('reply: {"id":42,"name":"Ada"}');
 });
 
-test("the Python snippet (nats-py) does the same", async () => {
+test("the shell block, then the Python block (nats-py) does the same", async () => {
   const python = path.join(REPO_ROOT, ".tools", "py", "bin", "python");
   if (!existsSync(python)) throw new Error("nats-py is not installed in .tools/py; run `npm run tools`");
   const file = path.join(scratch, "connect.py");
   writeFileSync(file, readmeSnippet("python"));
-  const { stdout } = await run(python, [file], { env: asTeacher(), timeout: 20_000 });
-  expect(stdout.trim()).toBe('reply: {"id":42,"name":"Ada"}');
+  expect(replyLine(await pasteWith(`${python} ${file}`))).toBe('reply: {"id":42,"name":"Ada"}');
 });
 
-test("with another service's password the snippet is refused", async () => {
+test("with another service's password the Node.js block is refused", async () => {
   const file = path.join(scratch, "connect-wrong.mjs");
   writeFileSync(file, readmeSnippet("node"));
-  const env = { ...asTeacher(), NATS_PASSWORD: nats.passwords["user-service"] };
-  await expect(run(process.execPath, [file], { env, timeout: 20_000 })).rejects.toThrow(/Authorization Violation|AUTHORIZATION_VIOLATION/i);
+  const wrong = `export NATS_PASSWORD=$(jq -r '.["user-service"].password' $creds)\nnode ${file}`;
+  await expect(pasteWith(wrong)).rejects.toThrow(/Authorization Violation|AUTHORIZATION_VIOLATION/i);
 });
+
+test("the dev server stops with lame duck on Ctrl-C", async () => {
+  const exited = new Promise<void>((resolve) => dev.once("exit", () => resolve()));
+  ctrlC();
+  await exited;
+  // npm exec itself ends on the signal; what matters is that nats-infra stopped the server its way.
+  await waitFor(async () => devOutput.includes("stopped"), 60_000, () => `nats-infra dev did not say it stopped:\n${devOutput}`);
+  expect(readFileSync(path.join(REPO_ROOT, ".nats-infra", "dev-server", "nats-server.log"), "utf8")).toContain("Entering lame duck mode");
+}, 60_000);

@@ -399,7 +399,7 @@ describe("the command line", () => {
 
     await publish("cli.x", 3);
     const refused = run(["--stack-file", stackFile([{ ...streams[0], retention: "workqueue" }]), "--url", nats.url, "--stream", "CLI"]);
-    expect(refused.status).toBe(3);
+    expect(refused.status).toBe(1);
     expect(refused.stderr).toContain("error: refused stream CLI");
     const after = await info("CLI");
     expect(after.config.retention).toBe(config[0].retention);

@@ -1,0 +1,264 @@
+// The dev server: a stack file run on this host with the pinned nats-server, no Docker and no
+// Pulumi. It renders for the local target into a state directory (passwords kept across
+// restarts), starts one process per node, applies the stack's streams, and applies each edit of
+// the stack file by the same validate-then-reload path the Docker deployment uses: a bad edit is
+// refused with the config's errors (or nats-server's) and the servers keep serving.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import path from "node:path";
+import { writePrivate, writeRenderedFiles } from "../cli/files";
+import { clusterNodes } from "../config/cluster";
+import { endpoints, type Endpoints } from "../config/endpoints";
+import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
+import type { StackConfig } from "../config/schema";
+import { jetstreamAdminUser } from "../config/users";
+import { envNamePart } from "../config/primitives";
+import { parseDuration } from "../config/units";
+import { restartSettings } from "../config/restartSettings";
+import { AUTH_CONF_FILE, CLUSTER_CONF_FILE, NATS_CONF_FILE } from "../render/natsConf";
+import { reconcile } from "../streams/reconcile";
+import { waitHealthy } from "./health";
+import { DEV_STATE_FILE } from "./target";
+import { LocalServer } from "./localServer";
+import { localSecrets, renderNodes, type LocalNodeFiles, type LocalSecrets } from "./localRender";
+import { rollingRestart } from "./rollingRestart";
+
+export interface DevServerOptions {
+  stackFile: string;
+  stateDir: string;
+  /** The nats-server binary (.tools/bin/nats-server). */
+  binary: string;
+  log: (line: string) => void;
+  /** bcrypt cost of the rendered hashes (10; tests pass less). */
+  bcryptCost?: number;
+}
+
+export type ApplyOutcome = "reloaded" | "restarted" | "unchanged" | "refused";
+
+export const CREDENTIALS_FILE = "credentials.json";
+const SECRETS_FILE = "secrets.json";
+
+export class DevServer {
+  private config!: StackConfig;
+  private nodes: LocalServer[] = [];
+  private applied = "";
+  private layout = "";
+
+  private constructor(readonly options: DevServerOptions) {}
+
+  /** Renders, starts every node, waits until the cluster is healthy, applies the streams. */
+  static async start(options: DevServerOptions): Promise<DevServer> {
+    const server = new DevServer(options);
+    mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+    server.refuseIfRunning();
+    const config = server.readConfig();
+    const rendered = server.render(config);
+    server.writeState();
+    await server.startNodes(config, rendered);
+    await server.applyStreams();
+    return server;
+  }
+
+  get endpoints(): Endpoints {
+    return endpoints(this.config, "local");
+  }
+
+  get credentialsFile(): string {
+    return path.join(this.options.stateDir, CREDENTIALS_FILE);
+  }
+
+  /** Reads the stack file again and applies what changed. A config or server error refuses the edit. */
+  async apply(): Promise<ApplyOutcome> {
+    let config: StackConfig;
+    let rendered: LocalNodeFiles[];
+    try {
+      config = this.readConfig();
+      rendered = this.render(config);
+    } catch (error) {
+      this.options.log(`refused: ${error instanceof Error ? error.message : String(error)}\nthe servers keep serving the previous config`);
+      return "refused";
+    }
+    const fingerprint = JSON.stringify(rendered.map((n) => n.files));
+    if (fingerprint === this.applied) return "unchanged";
+    const layout = layoutOf(config);
+    if (layout !== this.layout && clusterNodes(config).length !== this.nodes.length) {
+      // Another node count: the servers are started again on the new layout.
+      await this.stopNodes();
+      await this.startNodes(config, rendered);
+      await this.applyStreams();
+      return "restarted";
+    }
+    this.install(rendered);
+    this.config = config;
+    this.applied = fingerprint;
+    let outcome: ApplyOutcome = "reloaded";
+    if (layout !== this.layout) {
+      // A setting the server cannot reload: one node at a time, each healthy before the next.
+      this.layout = layout;
+      const grace = lameDuckMs(config) + 15_000;
+      await rollingRestart(
+        this.nodes.map((node) => ({
+          name: node.options.name,
+          monitorUrl: node.options.monitorUrl,
+          restart: async () => {
+            await node.stop(grace);
+            await node.start();
+          },
+        })),
+        { log: this.options.log },
+      );
+      outcome = "restarted";
+    } else {
+      for (const node of this.nodes) await node.reload();
+    }
+    await this.applyStreams();
+    return outcome;
+  }
+
+  /** Lame duck on every node: clients are moved away, then the servers exit. */
+  async stop(): Promise<void> {
+    await this.stopNodes();
+  }
+
+  /** Every node at once, nothing flushed (a second Ctrl-C). */
+  async kill(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.kill()));
+  }
+
+  private readConfig(): StackConfig {
+    const { config, warnings } = parseStackConfig(readStackFile(this.options.stackFile));
+    for (const warning of warnings) this.options.log(`warning: ${warning.path}: ${warning.message}`);
+    return config;
+  }
+
+  /** Renders every node into its staging dir and validates it with nats-server -t; throws with the server's words. */
+  private render(config: StackConfig): LocalNodeFiles[] {
+    const previous = this.readSecrets();
+    const secrets = localSecrets(config, previous, "local");
+    const rendered = renderNodes(config, secrets, this.options.stateDir, "local", this.options.bcryptCost);
+    for (const node of rendered) {
+      const staging = path.join(node.dir, ".next");
+      rmSync(staging, { recursive: true, force: true });
+      writeRenderedFiles(staging, node.files);
+      const check = spawnSync(this.options.binary, ["-t", "-c", path.join(staging, NATS_CONF_FILE)], { encoding: "utf8" });
+      if (check.status !== 0) throw new Error(`nats-server refused the new config of node ${node.index}:\n${(check.stderr || check.stdout).trim()}`);
+    }
+    this.writeSecrets(secrets);
+    return rendered;
+  }
+
+  /** Staged files take the place of the live ones (renames: a server never reads half a file). */
+  private install(rendered: LocalNodeFiles[]): void {
+    for (const node of rendered) {
+      const staging = path.join(node.dir, ".next");
+      for (const file of [AUTH_CONF_FILE, CLUSTER_CONF_FILE, NATS_CONF_FILE]) {
+        if (existsSync(path.join(staging, file))) renameSync(path.join(staging, file), path.join(node.dir, file));
+      }
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+
+  private async startNodes(config: StackConfig, rendered: LocalNodeFiles[]): Promise<void> {
+    this.install(rendered);
+    this.config = config;
+    this.applied = JSON.stringify(rendered.map((n) => n.files));
+    this.layout = layoutOf(config);
+    this.nodes = clusterNodes(config).map((node) => {
+      const dir = rendered[node.index].dir;
+      const server = new LocalServer({
+        name: node.serverName,
+        binary: this.options.binary,
+        confFile: path.join(dir, NATS_CONF_FILE),
+        monitorUrl: `http://127.0.0.1:${node.monitorPort}`,
+        logFile: path.join(dir, "nats-server.log"),
+      });
+      server.onUnexpectedExit = (code, signal) =>
+        this.options.log(`${node.serverName} exited (${signal ?? `code ${code}`}); its log: ${path.join(dir, "nats-server.log")}\n${server.lastLines()}`);
+      return server;
+    });
+    try {
+      await Promise.all(this.nodes.map((n) => n.start()));
+      await waitHealthy(this.nodes.map((n) => ({ name: n.options.name, monitorUrl: n.options.monitorUrl })), 60_000);
+    } catch (error) {
+      await this.kill();
+      throw error;
+    }
+  }
+
+  private async stopNodes(): Promise<void> {
+    const grace = lameDuckMs(this.config) + 15_000;
+    await Promise.all(this.nodes.map((n) => n.stop(grace)));
+    for (const node of this.nodes) node.close();
+  }
+
+  private async applyStreams(): Promise<void> {
+    if (this.config.streams.length === 0) return;
+    const secrets = this.readSecrets()!;
+    const env: NodeJS.ProcessEnv = {};
+    for (const account of new Set(this.config.streams.map((s) => s.account))) {
+      const admin = jetstreamAdminUser(account);
+      env[`NATS_USER_${envNamePart(account)}`] = admin;
+      env[`NATS_PASSWORD_${envNamePart(account)}`] = secrets.credentials[admin].password;
+    }
+    const result = await reconcile(this.config.streams, { url: this.endpoints.client, env, dryRun: false, reportOthers: false, log: this.options.log });
+    if (result.refused.length) this.options.log(`streams refused (left as they are): ${result.refused.map((p) => p.stream).join(", ")}`);
+  }
+
+  private readSecrets(): LocalSecrets | undefined {
+    const credentials = path.join(this.options.stateDir, CREDENTIALS_FILE);
+    if (!existsSync(credentials)) return undefined;
+    const secrets = path.join(this.options.stateDir, SECRETS_FILE);
+    return {
+      credentials: JSON.parse(readFileSync(credentials, "utf8")),
+      routePassword: existsSync(secrets) ? (JSON.parse(readFileSync(secrets, "utf8")) as { routePassword?: string }).routePassword : undefined,
+    };
+  }
+
+  /** Where `nats-infra <command> --dev` finds this server: its stack file. */
+  private writeState(): void {
+    writePrivate(path.join(this.options.stateDir, DEV_STATE_FILE), JSON.stringify({ stackFile: path.resolve(this.options.stackFile) }, null, 2) + "\n");
+  }
+
+  private writeSecrets(secrets: LocalSecrets): void {
+    writePrivate(path.join(this.options.stateDir, CREDENTIALS_FILE), JSON.stringify(secrets.credentials, null, 2) + "\n");
+    if (secrets.routePassword) writePrivate(path.join(this.options.stateDir, SECRETS_FILE), JSON.stringify({ routePassword: secrets.routePassword }) + "\n");
+  }
+
+  /** A server of an earlier dev run still holds the ports: say so instead of failing on them. */
+  private refuseIfRunning(): void {
+    for (const pidFile of pidFiles(this.options.stateDir)) {
+      const pid = Number(readFileSync(pidFile, "utf8").trim());
+      if (pid > 0 && isAlive(pid)) {
+        throw new Error(`a nats-server of an earlier dev run is still running (pid ${pid}, ${pidFile}); stop it (kill ${pid}) or use another --state-dir`);
+      }
+    }
+  }
+}
+
+/** What a reload cannot change: the restart-class settings, the cluster and every node's ports. */
+function layoutOf(config: StackConfig): string {
+  return JSON.stringify({
+    settings: restartSettings(config),
+    cluster: { name: config.cluster.name, routePort: config.cluster.routePort },
+    nodes: clusterNodes(config).map((n) => [n.serverName, n.clientPort, n.monitorPort]),
+  });
+}
+
+const lameDuckMs = (config: StackConfig) => parseDuration(config.server.lameDuckDuration)!;
+
+function pidFiles(stateDir: string): string[] {
+  const candidates = [path.join(stateDir, "nats-server.pid")];
+  for (let i = 0; i < 64; i++) candidates.push(path.join(stateDir, `node-${i}`, "nats-server.pid"));
+  return candidates.filter((file) => existsSync(file));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export { StackConfigError };

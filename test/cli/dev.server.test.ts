@@ -1,0 +1,146 @@
+// `nats-infra dev` as a person runs it: a child process on a stack file (the dev stack on free
+// ports), then edits of that file while clients stay connected, a bad edit, a setting that needs
+// a restart, Ctrl-C, and a second start that keeps the passwords.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import type { Credential } from "../../config/credentials";
+import { freePort, waitFor } from "../harness/natsServer";
+import { REPO_ROOT } from "../harness/tools";
+
+const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-dev-"));
+const stackFile = path.join(scratch, "Pulumi.dev.yaml");
+const stateDir = path.join(scratch, "state");
+const original = parseYaml(readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+let ports: { clientPort: number; monitorPort: number };
+
+interface Dev {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+function writeStack(change: (config: Record<string, unknown>) => void = () => undefined): void {
+  const config = structuredClone(original.config);
+  config["nats-infra:server"] = { ...(config["nats-infra:server"] as object), ...ports };
+  change(config);
+  writeFileSync(stackFile, stringifyYaml({ config }));
+}
+
+function startDev(): Dev {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, "cli", "nats-infra.cjs"), "dev", "--stack-file", stackFile, "--state-dir", stateDir], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let text = "";
+  child.stdout!.on("data", (d) => (text += d));
+  child.stderr!.on("data", (d) => (text += d));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output: () => text, exited };
+}
+
+const credentials = (): Record<string, Credential> => JSON.parse(readFileSync(path.join(stateDir, "credentials.json"), "utf8"));
+
+async function connectAs(user: string): Promise<NatsConnection> {
+  const c = credentials()[user];
+  return connect({ servers: c.url.split(","), user: c.user, pass: c.password, reconnect: false });
+}
+
+const waitForOutput = (dev: Dev, text: string | RegExp, timeoutMs = 60_000) =>
+  waitFor(async () => (typeof text === "string" ? dev.output().includes(text) : text.test(dev.output())), timeoutMs, () => `dev did not print ${text}:\n${dev.output()}`);
+
+let dev: Dev;
+beforeAll(async () => {
+  ports = { clientPort: await freePort(), monitorPort: await freePort() };
+  writeStack();
+  dev = startDev();
+  await waitForOutput(dev, /^ready$/m);
+}, 90_000);
+
+afterAll(async () => {
+  if (dev.child.exitCode === null && dev.child.signalCode === null) {
+    dev.child.kill("SIGINT");
+    await dev.exited;
+  }
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+test("prints where everything is; the stack's services connect with the printed credentials and request/reply works", async () => {
+  expect(dev.output()).toContain(`clients:     nats://127.0.0.1:${ports.clientPort}`);
+  expect(dev.output()).toContain(`credentials: ${path.relative(REPO_ROOT, path.join(stateDir, "credentials.json"))}`);
+  // The stack's stream was applied.
+  expect(dev.output()).toContain("create stream EVENTS");
+  const responder = await connectAs("user-service");
+  responder.subscribe("user.get", { callback: (_, msg) => void msg.respond(JSON.stringify({ id: 42 })) });
+  await responder.flush();
+  const requester = await connectAs("teacher-service");
+  expect((await requester.request("user.get", "{}", { timeout: 2000 })).string()).toBe('{"id":42}');
+  await requester.close();
+  await responder.close();
+});
+
+test("an edit is applied by a reload: a new service can connect, connected clients stay connected", async () => {
+  const teacher = await connectAs("teacher-service");
+  let disconnects = 0;
+  void (async () => {
+    for await (const status of teacher.status()) if (status.type === "disconnect") disconnects++;
+  })();
+  writeStack((config) => (config["nats-infra:services"] as object[]).push({ name: "billing", publish: ["billing.>"] }));
+  await waitForOutput(dev, "applied Pulumi.dev.yaml: reloaded");
+  const billing = await connectAs("billing");
+  billing.publish("billing.invoice", "1");
+  await billing.flush();
+  await billing.close();
+  await teacher.flush();
+  expect(teacher.isClosed()).toBe(false);
+  expect(disconnects).toBe(0);
+  await teacher.close();
+});
+
+test("a bad edit is refused with the config's errors, and the server keeps serving the previous config", async () => {
+  const before = dev.output().length;
+  writeStack((config) => (config["nats-infra:services"] as object[]).push({ name: "broken", publish: ["a..b"] }));
+  await waitForOutput(dev, "the servers keep serving the previous config");
+  expect(dev.output().slice(before)).toContain("nats-infra:services[3].publish[0]");
+  // Still serving, and billing (from the previous edit, not in this file) is still allowed.
+  const billing = await connectAs("billing");
+  await billing.close();
+  expect((await fetch(`http://127.0.0.1:${ports.monitorPort}/healthz`)).ok).toBe(true);
+});
+
+test("a setting the server cannot reload restarts it (lame duck), and clients with the URL list come back", async () => {
+  const teacher = await connect({ servers: credentials()["teacher-service"].url.split(","), user: "teacher-service", pass: credentials()["teacher-service"].password, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  const events: string[] = [];
+  void (async () => {
+    for await (const status of teacher.status()) events.push(status.type);
+  })();
+  writeStack((config) => {
+    config["nats-infra:jetstream"] = { ...(config["nats-infra:jetstream"] as object), syncInterval: "2s" };
+  });
+  await waitForOutput(dev, "applied Pulumi.dev.yaml: restarted", 120_000);
+  const varz = (await (await fetch(`http://127.0.0.1:${ports.monitorPort}/varz`)).json()) as { jetstream: { config: { sync_interval: number } } };
+  expect(varz.jetstream.config.sync_interval).toBe(2_000_000_000);
+  // One server: its restart is a short outage; the client was told (lame duck) and comes back.
+  await waitFor(async () => events.includes("reconnect"), 30_000, () => `no reconnect; events: ${events.join(", ")}`);
+  await teacher.flush();
+  expect(teacher.isClosed()).toBe(false);
+  console.log(`dev restart, one server: client events ${events.join(", ")}`);
+  await teacher.close();
+}, 150_000);
+
+test("Ctrl-C stops with lame duck; a second start keeps every password", async () => {
+  const passwords = Object.fromEntries(Object.entries(credentials()).map(([user, c]) => [user, c.password]));
+  dev.child.kill("SIGINT");
+  expect(await dev.exited).toBe(0);
+  expect(dev.output()).toContain("stopped");
+  expect(readFileSync(path.join(stateDir, "nats-server.log"), "utf8")).toContain("Entering lame duck mode");
+
+  dev = startDev();
+  await waitForOutput(dev, /^ready$/m);
+  expect(Object.fromEntries(Object.entries(credentials()).map(([user, c]) => [user, c.password]))).toEqual(passwords);
+}, 120_000);
