@@ -38,6 +38,9 @@ export function renderClusterConf(config: StackConfig, route: RouteSecret, targe
   const cluster = {
     name,
     listen: local ? `127.0.0.1:${routePort + node}` : `0.0.0.0:${routePort}`,
+    // In containers, a server would tell clients about the other nodes by their in-container
+    // addresses, which clients on the host cannot reach; clients get every node's published URL.
+    no_advertise: local ? undefined : true,
     authorization: { user: ROUTE_USER, password: route.hash },
     routes,
     tls: tls
