@@ -100,7 +100,8 @@ export async function rollingRestart(nodes: readonly RestartableNode[], options:
 
     mark = Date.now();
     log(`${node.name}: restarting`);
-    await withTimeout(node.restart(), restartTimeoutMs, `restart() did not finish within ${restartTimeoutMs} ms`).catch((error) => fail(node, "restart", error));
+    // Through a promise, so a restart() that throws before it returns one is caught the same way.
+    await withTimeout(Promise.resolve().then(() => node.restart()), restartTimeoutMs, `restart() did not finish within ${restartTimeoutMs} ms`).catch((error) => fail(node, "restart", error));
     const downMs = Date.now() - mark;
 
     mark = Date.now();

@@ -1,0 +1,91 @@
+// Runs the real NATS Surveyor (.tools/bin/nats-surveyor) against local nats-servers, with an
+// environment taken from what the component declares, and reads its /metrics. A missing binary
+// fails with how to install it; which binary ran (and where it came from) is printed.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import versions from "../../config/versions.json";
+import { freePort, sleep, waitFor } from "./natsServer";
+import { TOOLS_BIN } from "./tools";
+
+export const SURVEYOR_BIN = path.join(TOOLS_BIN, "nats-surveyor");
+
+const INSTALL_HELP =
+  `${SURVEYOR_BIN} is missing. \`go install ${versions.surveyor.module}@${versions.surveyor.version}\` is refused by the Go proxy here (403), ` +
+  "so install it from prebuilt binaries: `NATS_INFRA_PREBUILT_BIN=../shared/bin npm run tools` (relative to the repo root; CI sets it). " +
+  "tools/install-tools.sh records where the binary came from in .tools/bin/nats-surveyor.source.";
+
+/** The binary and where it came from (its `.source`); throws the install help when it is missing. */
+export function surveyorBinary(): { path: string; source: string } {
+  if (!existsSync(SURVEYOR_BIN)) throw new Error(INSTALL_HELP);
+  const source = existsSync(`${SURVEYOR_BIN}.source`) ? readFileSync(`${SURVEYOR_BIN}.source`, "utf8").trim() : "unknown (no .tools/bin/nats-surveyor.source; rerun `npm run tools`)";
+  return { path: SURVEYOR_BIN, source };
+}
+
+/** `["K=V", ...]` (a container's envs) as a map. */
+export function envList(list: string[]): Record<string, string> {
+  return Object.fromEntries(list.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+}
+
+/**
+ * The declared Surveyor environment with the two values that only make sense inside Docker
+ * swapped for local ones: NATS_SURVEYOR_SERVERS becomes `urls` (comma-separated, the list
+ * nats.go splits), NATS_SURVEYOR_PASSWORD the local password. Everything else stays as declared.
+ */
+export function localSurveyorEnv(declared: Record<string, string>, urls: string[], password: string): Record<string, string> {
+  return { ...declared, NATS_SURVEYOR_SERVERS: urls.join(","), NATS_SURVEYOR_PASSWORD: password };
+}
+
+export interface RunningSurveyor {
+  metricsUrl: string;
+  metrics(): Promise<string>;
+  /** `nats_survey_surveyed_count` from /metrics, or undefined before the first survey. */
+  surveyedCount(): Promise<number | undefined>;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Surveyor with exactly `env` (nothing inherited from this shell) in an empty directory
+ * (it would read ./nats-surveyor.yaml otherwise), serving /metrics on 127.0.0.1 and a free port;
+ * resolves once it has reported its first survey.
+ */
+export async function startSurveyor(env: Record<string, string>): Promise<RunningSurveyor> {
+  const binary = surveyorBinary().path;
+  const port = await freePort();
+  const workDir = mkdtempSync(path.join(tmpdir(), "nats-infra-surveyor-"));
+  const child: ChildProcess = spawn(binary, ["--addr", "127.0.0.1", "--port", String(port)], { env, cwd: workDir, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout!.on("data", (d) => (log += d));
+  child.stderr!.on("data", (d) => (log += d));
+  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  const metrics = async () => (await fetch(metricsUrl)).text();
+  const surveyor: RunningSurveyor = {
+    metricsUrl,
+    metrics,
+    async surveyedCount() {
+      const match = /^nats_survey_surveyed_count (\d+)$/m.exec(await metrics());
+      return match ? Number(match[1]) : undefined;
+    },
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await Promise.race([exited, sleep(5_000)]);
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      }
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    // An exit ends the wait at once; it is reported below with the log.
+    await waitFor(async () => child.exitCode !== null || (await surveyor.surveyedCount()) !== undefined, 20_000, () => `Surveyor served no nats_survey_surveyed_count on ${metricsUrl}; its log:\n${log}`);
+    if (child.exitCode !== null) throw new Error(`Surveyor exited with ${child.exitCode}; its log:\n${log}`);
+  } catch (error) {
+    await surveyor.stop();
+    throw error;
+  }
+  return surveyor;
+}
