@@ -139,6 +139,16 @@ if [ -n "${SETTINGS_KEY:-}" ]; then
   settings_record="$CONFIG_DIR/$SETTINGS_KEY_FILE"
   running_settings=$(cat "$settings_record" 2>/dev/null || true)
 fi
+# --- A single server's streams must not become a cluster node's: the cluster's meta group does
+# not know them and deletes them as orphans about 30 s after start (nats-server #5467). The
+# running server is that single server when it has streams but no meta group.
+if [ "$running" = true ] && [ -n "${JETSTREAM_META_DIR:-}" ]; then
+  standalone=$(docker exec "$NATS_CONTAINER" sh -c 'test -d "$1" && exit 0; for d in "$2"/*/streams/*; do [ -e "$d" ] && echo "${d#"$2"/}"; done; exit 0' _ "$JETSTREAM_META_DIR" "$JETSTREAM_DIR" 2>/dev/null || true)
+  if [ -n "$standalone" ]; then
+    die "$NATS_CONTAINER runs a single server holding JetStream streams ($(echo "$standalone" | sed 's#/streams/# > #' | tr '\n' ' ' | sed 's/ $//')). As a cluster node it would delete them ~30 s after start (nats-server #5467), so nothing was changed. Keep them: back them up (npx nats-infra backup DIR), remove the streams, deploy the cluster, then restore (npx nats-infra restore DIR --force); see docs/cluster.md, Growing a single server."
+  fi
+fi
+
 reload=false
 settings_pending=false
 if [ "$running" = true ] && [ "$running_key" = "$RESTART_KEY" ]; then

@@ -7,7 +7,7 @@
 // clusters existed; in a cluster auth.conf and cluster.conf in one framed text (secretFilesStdin).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../config/schema";
+import { SYSTEM_ACCOUNT, type StackConfig } from "../config/schema";
 import { CONTAINER, LABELS } from "../config/container";
 import { AUTH_CONF_FILE, CLUSTER_CONF_FILE } from "../render/natsConf";
 import type { RenderedFiles } from "../render/files";
@@ -61,9 +61,20 @@ export function secretFilesStdin(files: RenderedFiles): string {
   return `${header}\n${framed.map(([, content]) => content).join("")}`;
 }
 
+/**
+ * Where a node's JetStream data lives in its container, for the script's check that a node does
+ * not start clustered on a single server's streams: a cluster deletes those as orphans
+ * (nats-server #5467). A clustered server keeps its meta group under <system account>/_js_.
+ */
+const JETSTREAM_LAYOUT_ENV = {
+  JETSTREAM_DIR: `${CONTAINER.dataDir}/jetstream`,
+  JETSTREAM_META_DIR: `${CONTAINER.dataDir}/jetstream/${SYSTEM_ACCOUNT}/_js_`,
+} as const;
+
 export function createConfigCommand(name: string, args: ConfigCommandArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
   // Only cluster nodes know these; a single server's environment stays what it always was.
-  const clusterEnv: Record<string, string> = args.settingsKey === undefined ? {} : { SETTINGS_KEY: args.settingsKey, SETTINGS_KEY_FILE: RUNNING_SETTINGS_FILE };
+  const clusterEnv: Record<string, string> =
+    args.settingsKey === undefined ? {} : { SETTINGS_KEY: args.settingsKey, SETTINGS_KEY_FILE: RUNNING_SETTINGS_FILE, ...JETSTREAM_LAYOUT_ENV };
   return new command.local.Command(
     name,
     {

@@ -4,10 +4,10 @@
 // the stack file by the same validate-then-reload path the Docker deployment uses: a bad edit is
 // refused with the config's errors (or nats-server's) and the servers keep serving.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { writePrivate, writeRenderedFiles } from "../cli/files";
-import { clusterNodes } from "../config/cluster";
+import { clusterNodes, isClustered } from "../config/cluster";
 import { endpoints, type Endpoints } from "../config/endpoints";
 import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
 import type { StackConfig } from "../config/schema";
@@ -19,6 +19,7 @@ import { AUTH_CONF_FILE, CLUSTER_CONF_FILE, NATS_CONF_FILE } from "../render/nat
 import { reconcile } from "../streams/reconcile";
 import { waitHealthy } from "./health";
 import { DEV_STATE_FILE } from "./target";
+import { singleServerStreams } from "./jetstreamLayout";
 import { LocalServer } from "./localServer";
 import { localSecrets, renderNodes, type LocalNodeFiles, type LocalSecrets } from "./localRender";
 import { rollingRestart } from "./rollingRestart";
@@ -159,6 +160,16 @@ export class DevServer {
   }
 
   private async startNodes(config: StackConfig, rendered: LocalNodeFiles[]): Promise<void> {
+    // A cluster would not see a single server's streams (they stay in the state dir, unused):
+    // say so instead of starting with empty streams of the same names.
+    const stranded = isClustered(config) ? singleServerStreams(this.options.stateDir) : [];
+    if (stranded.length) {
+      throw new Error(
+        `${this.options.stateDir} holds a single server's JetStream streams (${stranded.join(", ")}), which a cluster does not take over. ` +
+          `Keep them: run the single server again, back them up (npx nats-infra backup DIR), start the cluster, then restore (npx nats-infra restore DIR --force). ` +
+          `Or remove ${path.join(this.options.stateDir, "jetstream")} to start empty.`,
+      );
+    }
     this.install(rendered);
     this.config = config;
     this.applied = JSON.stringify(rendered.map((n) => n.files));
@@ -262,3 +273,29 @@ function isAlive(pid: number): boolean {
 }
 
 export { StackConfigError };
+
+/**
+ * One user's new password for a running dev server (`nats-infra rotate`), in its state dir's
+ * credentials.json: the dev server's render keeps the passwords it finds there, so its next
+ * apply renders the new one. Every other entry is left as it is. Returns the previous password.
+ */
+export function setDevPassword(stateDir: string, user: string, password: string): string {
+  const file = path.join(stateDir, CREDENTIALS_FILE);
+  const credentials = JSON.parse(readFileSync(file, "utf8")) as Record<string, { password: string }>;
+  if (!credentials[user]) throw new Error(`${file} has no entry for ${user}`);
+  const previous = credentials[user].password;
+  credentials[user] = { ...credentials[user], password };
+  writePrivate(file, JSON.stringify(credentials, null, 2) + "\n");
+  return previous;
+}
+
+/**
+ * Asks a running `nats-infra dev` to apply its stack file again, as after a save: it watches
+ * that file's directory, and a new modification time is an event for it (inotify IN_ATTRIB).
+ * The file's content is untouched; the dev server then re-renders from the stack file and the
+ * state dir, validates with nats-server -t and reloads, or refuses and keeps serving.
+ */
+export function requestDevApply(stackFile: string): void {
+  const now = new Date();
+  utimesSync(stackFile, now, now);
+}

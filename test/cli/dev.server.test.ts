@@ -144,3 +144,17 @@ test("Ctrl-C stops with lame duck; a second start keeps every password", async (
   await waitForOutput(dev, /^ready$/m);
   expect(Object.fromEntries(Object.entries(credentials()).map(([user, c]) => [user, c.password]))).toEqual(passwords);
 }, 120_000);
+
+test("growing into a cluster on a state dir with a single server's streams is refused, naming them and the way to keep them", async () => {
+  dev.child.kill("SIGINT");
+  await dev.exited;
+  writeStack((config) => {
+    config["nats-infra:cluster"] = { nodes: 3 };
+  });
+  dev = startDev();
+  expect(await dev.exited).toBe(1);
+  expect(dev.output()).toContain("holds a single server's JetStream streams (APP > EVENTS)");
+  expect(dev.output()).toContain("npx nats-infra backup");
+  // Nothing was started: the single server's data is where it was.
+  expect(readFileSync(path.join(stateDir, "jetstream", "APP", "streams", "EVENTS", "meta.inf"), "utf8")).toContain('"name":"EVENTS"');
+}, 60_000);

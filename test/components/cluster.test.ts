@@ -420,7 +420,8 @@ describe("apply-config.sh with a cluster node's inputs, against a stand-in docke
     mkdirSync(bin);
     writeFileSync(
       path.join(bin, "docker"),
-      '#!/bin/sh\necho "$*" >>"$FAKE_DOCKER_LOG"\ncase "$1" in\n  inspect) [ -n "$FAKE_DOCKER_STATE" ] || exit 1; echo "$FAKE_DOCKER_STATE" ;;\nesac\nexit 0\n',
+      // `exec ... sh -c` (the check for a single server's streams) prints FAKE_STANDALONE_STREAMS.
+      '#!/bin/sh\necho "$*" >>"$FAKE_DOCKER_LOG"\ncase "$1 $3" in\n  inspect*) [ -n "$FAKE_DOCKER_STATE" ] || exit 1; echo "$FAKE_DOCKER_STATE" ;;\n  "exec sh") [ -n "$FAKE_STANDALONE_STREAMS" ] && echo "$FAKE_STANDALONE_STREAMS" ;;\nesac\nexit 0\n',
       { mode: 0o755 },
     );
   });
@@ -474,7 +475,18 @@ describe("apply-config.sh with a cluster node's inputs, against a stand-in docke
     expect(run.stdout).toContain("so the rollout restarts it (no reload)");
     expect(run.file("cluster.conf")).toBeDefined();
     expect(run.file(RUNNING_SETTINGS_FILE)).toBe("older-settings\n");
-    expect(run.calls.filter((c) => c.startsWith("kill") || c.startsWith("exec"))).toEqual([]);
+    // No reload, no validation inside the running server (only the read-only look at its streams).
+    expect(run.calls.filter((c) => c.startsWith("kill") || (c.startsWith("exec") && c.includes("nats-server")))).toEqual([]);
+  });
+
+  test("a running single server with streams is not made a cluster node: refused, nothing installed, the way to keep the data named", () => {
+    const { RESTART_KEY } = plain(three.byName("nats-config-1")).environment;
+    const run = apply("standalone", { state: `true ${RESTART_KEY}`, env: { FAKE_STANDALONE_STREAMS: "APP/streams/EVENTS" } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("runs a single server holding JetStream streams (APP > EVENTS)");
+    expect(run.stderr).toContain("nats-infra backup");
+    expect(run.file("nats.conf")).toBeUndefined();
+    expect(run.file("cluster.conf")).toBeUndefined();
   });
 
   test("a running node about to be replaced (another label): installed without a reload, recorded for the new container", () => {
