@@ -19,6 +19,8 @@ export const accountName = z
   .regex(ACCOUNT_NAME_PATTERN, "account names are 1-63 uppercase letters, digits, '_' and '-', starting with a letter")
   .refine((name) => name !== SYSTEM_ACCOUNT, `"${SYSTEM_ACCOUNT}" is the system account, which nats-infra manages itself; pick another name`);
 
+const ROTATION_HELP = "a whole number from 1 up; nats-infra rotate raises it by one";
+
 export const serviceSchema = z
   .object({
     /** NATS user name of the service. */
@@ -33,6 +35,13 @@ export const serviceSchema = z
     requests: z.boolean().default(true),
     /** Let the service answer requests it received, without publish rights on other inboxes. */
     responses: z.boolean().default(true),
+    /**
+     * Raised by `nats-infra rotate <service>` to give this one service a new password: it feeds
+     * the password's `keepers`, so a new number replaces only that password. Absent (the
+     * default) means the password was never rotated, and it gets no keepers at all: adding them
+     * to an existing password would replace it.
+     */
+    passwordRotation: z.number().int(ROTATION_HELP).min(1, ROTATION_HELP).optional(),
   })
   .strict();
 

@@ -125,13 +125,32 @@ export function unboundedTrailingWildcards(allow: string[]): { subject: string; 
 }
 
 /**
- * The stream reconciler's user in one account (streams/). Least privilege, scoped to the
- * streams and consumers the config declares for this account: it can read their state, create
- * and update them, and list the account's streams (to report the ones the config does not
- * know). It can delete a stream or one of its declared consumers only when that stream says
- * `allowDelete`. It cannot publish or read application messages, purge, or create any other
- * consumer (a consumer it could choose would let it read a stream's messages).
+ * The stream reconciler's and the backup's user in one account (streams/, ops/backup.ts). Least
+ * privilege, scoped to the streams and consumers the config declares for this account: it can
+ * read their state, create and update them, list the account's streams (to report the ones the
+ * config does not know), and snapshot and restore them (backupSubjects). It can delete a stream
+ * or one of its declared consumers only when that stream says `allowDelete`. It cannot publish
+ * application messages, purge, create any other consumer, or touch an undeclared stream. It can
+ * read a declared stream's messages: a snapshot holds every one of them anyway, and the backup
+ * hashes them one by one. (A user of its own for backups would give every deployed stack a new
+ * password on upgrade.)
  */
+/**
+ * What backing up and restoring stream S takes, besides stream and consumer info: the snapshot
+ * and its chunk acknowledgements, one message at a time for the content hash, the restore and
+ * its chunks. Replacing a stream (restore --force) also needs $JS.API.STREAM.DELETE.S, granted
+ * only when the stream says allowDelete.
+ */
+export function backupSubjects(stream: string): string[] {
+  return [
+    `$JS.API.STREAM.SNAPSHOT.${stream}`,
+    `$JS.SNAPSHOT.ACK.${stream}.>`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.STREAM.RESTORE.${stream}`,
+    `$JS.SNAPSHOT.RESTORE.${stream}.*`,
+  ];
+}
+
 export function jetstreamAdminPermissions(config: StackConfig, account: string): UserPermissions {
   const api = "$JS.API";
   const allow = [`${api}.INFO`, `${api}.STREAM.LIST`];
@@ -139,6 +158,7 @@ export function jetstreamAdminPermissions(config: StackConfig, account: string):
     const s = stream.name;
     allow.push(`${api}.STREAM.INFO.${s}`, `${api}.STREAM.CREATE.${s}`, `${api}.STREAM.UPDATE.${s}`, `${api}.CONSUMER.LIST.${s}`);
     if (stream.allowDelete) allow.push(`${api}.STREAM.DELETE.${s}`);
+    allow.push(...backupSubjects(s));
     for (const { name: c } of stream.consumers) {
       // CREATE.<s>.<c>[.<filter>] is the current API; DURABLE.CREATE is what clients use for
       // several filter subjects. Both create or update only the consumer named here.

@@ -28,7 +28,7 @@ export interface Target {
   url: string;
   /** Per user, as far as known (a stack's outputs have the services; a dev server every user). */
   credentials: Record<string, Credential>;
-  /** Per account with streams: its JetStream admin, when known. */
+  /** Per account with streams: its JetStream admin (the reconciler's user), when known. */
   admins: Record<string, { user: string; password: string }>;
   surveyorUrl?: string;
   /** The stack config, when the target has a stack file. */
@@ -82,7 +82,15 @@ function fromDevServer(stateDir: string): Target {
   const config = parseStackConfig(readStackFile(stackFile)).config;
   const credentials = readJson<Record<string, Credential>>(path.join(stateDir, "credentials.json"));
   const nodes = clusterNodes(config).map((n) => ({ name: n.serverName, clientUrl: `nats://127.0.0.1:${n.clientPort}`, monitorUrl: `http://127.0.0.1:${n.monitorPort}` }));
-  return { source: `dev server ${path.relative(process.cwd(), stateDir) || stateDir}`, nodes, url: joinUrls(nodes), credentials, admins: adminsOf(config, credentials), config, stackFile };
+  return {
+    source: `dev server ${path.relative(process.cwd(), stateDir) || stateDir}`,
+    nodes,
+    url: joinUrls(nodes),
+    credentials,
+    admins: streamAdmins(credentials, config),
+    config,
+    stackFile,
+  };
 }
 
 interface StackOutputs {
@@ -136,14 +144,15 @@ function fromFlags(flags: TargetFlags): Target {
   if (monitors.length !== urls.length) throw new TargetError(`--monitor-url: give one monitoring URL per server in --url (${urls.length})`, "usage");
   const credentials = flags.credentials ? readJson<Record<string, Credential>>(path.resolve(flags.credentials)) : {};
   const nodes = urls.map((url, i) => ({ name: url, clientUrl: url, monitorUrl: monitors[i] }));
-  return { source: "--url", nodes, url: joinUrls(nodes), credentials, admins: {} };
+  // A credentials.json (render command, dev server) names these users by their fixed names.
+  return { source: "--url", nodes, url: joinUrls(nodes), credentials, admins: streamAdmins(credentials) };
 }
 
-function adminsOf(config: StackConfig, credentials: Record<string, Credential>): Target["admins"] {
-  const accounts = new Set(config.streams.map((s) => s.account));
-  return Object.fromEntries(
-    [...accounts].filter((a) => credentials[jetstreamAdminUser(a)]).map((a) => [a, { user: jetstreamAdminUser(a), password: credentials[jetstreamAdminUser(a)].password }]),
-  );
+/** Per account (those with streams, when the config is known): its JetStream admin from the credentials. */
+function streamAdmins(credentials: Record<string, Credential>, config?: StackConfig): Target["admins"] {
+  const accounts = config ? new Set(config.streams.map((s) => s.account)) : new Set(Object.values(credentials).map((c) => c.account));
+  const admin = jetstreamAdminUser;
+  return Object.fromEntries([...accounts].filter((a) => credentials[admin(a)]).map((a) => [a, { user: admin(a), password: credentials[admin(a)].password }]));
 }
 
 const joinUrls = (nodes: TargetNode[]) => nodes.map((n) => n.clientUrl).join(",");

@@ -1,11 +1,15 @@
 // Every nats-infra command, in the order `--help` lists them. A new command is its module in
 // this folder plus one line here.
 import type { Command } from "../command";
+import { command as backup } from "./backup";
 import { command as dev } from "./dev";
 import { command as health } from "./health";
 import { command as monitor } from "./monitor";
 import { command as render } from "./render";
+import { command as restore } from "./restore";
+import { command as rotate } from "./rotate";
 import { command as status } from "./status";
 import { command as streams } from "./streams";
+import { command as testAuth } from "./testAuth";
 
-export const COMMANDS: Command[] = [dev, health, monitor, render, status, streams];
+export const COMMANDS: Command[] = [backup, dev, health, monitor, render, restore, rotate, status, streams, testAuth];

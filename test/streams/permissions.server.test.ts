@@ -99,11 +99,12 @@ describe("what the admin may not do", () => {
     await asAdmin(APP_ADMIN, async (jsm) => expect((await jsm.streams.info("EVENTS")).state.messages).toBe(3));
   });
 
-  test("purge a stream or delete or read its messages", async () => {
+  test("purge a stream or delete its messages; read them only from a declared stream (backups hash them)", async () => {
     await asAdmin(APP_ADMIN, async (jsm) => {
       await expect(jsm.streams.purge("EVENTS")).rejects.toThrow(denied("$JS.API.STREAM.PURGE.EVENTS"));
       await expect(jsm.streams.deleteMessage("EVENTS", 1)).rejects.toThrow(denied("$JS.API.STREAM.MSG.DELETE.EVENTS"));
-      await expect(jsm.streams.getMessage("EVENTS", { seq: 1 })).rejects.toThrow(denied("$JS.API.STREAM.MSG.GET.EVENTS"));
+      // A declared stream: readable, as a snapshot of it would be (nats-infra backup).
+      expect((await jsm.streams.getMessage("EVENTS", { seq: 1 }))?.seq).toBe(1);
     });
   });
 
@@ -163,7 +164,22 @@ test("the admin's rights name only declared streams and consumers, and deletion 
   expect(allowResponses).toBe(false);
   const allow = publish.allow!;
   expect(allow.filter((s) => s.includes("DELETE"))).toEqual(["$JS.API.STREAM.DELETE.LOGS", "$JS.API.CONSUMER.DELETE.LOGS.shipper"]);
-  expect(allow.some((s) => /PURGE|MSG|SNAPSHOT|RESTORE|ACK|INVOICES/.test(s))).toBe(false);
-  // The only wildcard: the filter-subject suffix of a declared consumer's create subject.
-  expect(allow.filter((s) => s.includes("*") || s.includes(">"))).toEqual(["$JS.API.CONSUMER.CREATE.EVENTS.reader.>", "$JS.API.CONSUMER.CREATE.LOGS.shipper.>"]);
+  expect(allow.some((s) => /PURGE|MSG\.DELETE|\.ACK\.(?!EVENTS|LOGS)|INVOICES/.test(s))).toBe(false);
+  // Backups: snapshot, restore and reading messages, of the declared streams only.
+  for (const stream of ["EVENTS", "LOGS"]) {
+    expect(allow).toEqual(expect.arrayContaining([`$JS.API.STREAM.SNAPSHOT.${stream}`, `$JS.API.STREAM.RESTORE.${stream}`, `$JS.API.STREAM.MSG.GET.${stream}`]));
+  }
+  expect(allow.filter((s) => /SNAPSHOT|RESTORE|MSG\.GET/.test(s)).every((s) => /\.(EVENTS|LOGS)(\.|$)/.test(s))).toBe(true);
+  // Wildcards: the filter-subject suffix of a declared consumer's create subject, and the
+  // snapshot's chunk subjects of a declared stream.
+  expect(allow.filter((s) => s.includes("*") || s.includes(">")).sort()).toEqual(
+    [
+      "$JS.API.CONSUMER.CREATE.EVENTS.reader.>",
+      "$JS.API.CONSUMER.CREATE.LOGS.shipper.>",
+      "$JS.SNAPSHOT.ACK.EVENTS.>",
+      "$JS.SNAPSHOT.ACK.LOGS.>",
+      "$JS.SNAPSHOT.RESTORE.EVENTS.*",
+      "$JS.SNAPSHOT.RESTORE.LOGS.*",
+    ].sort(),
+  );
 });
