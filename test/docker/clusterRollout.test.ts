@@ -16,6 +16,7 @@ import { connect } from "@nats-io/transport-node";
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { RUNNING_SETTINGS_FILE, type RolloutStdin } from "../../components/rolloutContract";
+import type { Credential } from "../../config/credentials";
 import { readStackFile } from "../../config/load";
 import { waitHealthy as waitClusterHealthy } from "../../ops/health";
 import {
@@ -40,11 +41,6 @@ import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harn
 import { createAndStart, engineCreateRequest } from "./containerSpec";
 
 type Connection = Awaited<ReturnType<typeof connect>>;
-interface Credential {
-  user: string;
-  password: string;
-  url: string;
-}
 
 const DEV = readStackFile("Pulumi.dev.yaml");
 const SUFFIXES = ["", "-1", "-2"];

@@ -13,6 +13,7 @@ import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Credential } from "../../config/credentials";
 import { readStackFile } from "../../config/load";
 import versions from "../../config/versions.json";
 import {
@@ -39,11 +40,6 @@ import { REPO_ROOT } from "../harness/tools";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
 
 type Connection = Awaited<ReturnType<typeof connect>>;
-interface Credential {
-  user: string;
-  password: string;
-  url: string;
-}
 
 const DEV = readStackFile("Pulumi.dev.yaml");
 const opened: Connection[] = [];

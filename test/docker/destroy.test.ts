@@ -15,6 +15,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Credential } from "../../config/credentials";
 import { destroyGraceSeconds } from "../../components/natsContainerSpec";
 import { parseStackConfig, readStackFile } from "../../config/load";
 import type { StackConfig } from "../../config/schema";
@@ -40,11 +41,6 @@ import { REPO_ROOT } from "../harness/tools";
 import { createAndStart, deleteLikeProvider, engineCreateRequest } from "./containerSpec";
 
 type Connection = Awaited<ReturnType<typeof connect>>;
-interface Credential {
-  user: string;
-  password: string;
-  url: string;
-}
 interface ClientEvents {
   /** Milliseconds since the delete began, per status event type (first occurrence). */
   at: Record<string, number>;
