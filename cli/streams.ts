@@ -3,10 +3,11 @@
 // apply` for streams, and prints the plan first. The Pulumi component runs the same code for one
 // account at a time (`apply --from-stdin`). Credentials come from the environment only.
 import { parseStackConfig, readStackFile } from "../config/load";
-import type { StreamDeclaration } from "../config/streams";
+import type { KvDeclaration, ObjectStoreDeclaration, StreamDeclaration } from "../config/streams";
 import { parseFlags, processOutput, runCommand, UsageError, type Output } from "./args";
 import { EXIT } from "./command";
 import { parseAccountStdin, StdinError, type AccountStdin } from "../streams/contract";
+import { kvStreamName, objectStreamName } from "../streams/kinds";
 import { reconcile } from "../streams/reconcile";
 
 export const USAGE = `usage: npx nats-infra streams --stack-file Pulumi.<stack>.yaml --url nats://host:4222[,...] [--dry-run] [--account NAME] [--stream NAME]
@@ -22,7 +23,8 @@ export const USAGE = `usage: npx nats-infra streams --stack-file Pulumi.<stack>.
   --account     only the streams of this account
   --stream      only the stream of this name
   --from-stdin  read one account's streams from stdin: {"account": "APP", "streams": {"<name>": <entry>}}
-                (validated nats-infra:streams entries), or a single entry
+                (validated nats-infra:streams entries), or a single entry; optionally also
+                "kv": {"<bucket>": <entry>} and "objectStores": {"<store>": <entry>}
 
 Credentials (environment only): NATS_PASSWORD, or NATS_PASSWORD_<ACCOUNT> when several accounts
 have streams; NATS_USER(_<ACCOUNT>) defaults to the account's JetStream admin _jsadmin_<ACCOUNT>.
@@ -32,28 +34,37 @@ Exit codes: 0 done or nothing to do, 1 refused changes (those streams were left 
 were) or another error, 2 bad usage or an invalid config, 3 the server cannot be reached.`;
 
 
+type Declaration = StreamDeclaration | KvDeclaration | ObjectStoreDeclaration;
+
 interface Selected {
   streams: StreamDeclaration[];
+  kv: KvDeclaration[];
+  objectStores: ObjectStoreDeclaration[];
   /** JetStream accounts to look at for streams the config does not declare. */
   accounts: string[];
-  where: Map<StreamDeclaration, string>;
+  where: Map<Declaration, string>;
   wholeConfig: boolean;
 }
 
 function fromStackFile(file: string, flags: Record<string, string | boolean>, output: Output): Selected {
   const { config, warnings } = parseStackConfig(readStackFile(file));
   for (const warning of warnings) output.err(`warning: ${warning.path}: ${warning.message}\n`);
-  const where = new Map<StreamDeclaration, string>();
+  const where = new Map<Declaration, string>();
   config.streams.forEach((stream, i) => where.set(stream, `nats-infra:streams[${i}]`));
-  const streams = config.streams.filter(
-    (s) => (typeof flags.account !== "string" || s.account === flags.account) && (typeof flags.stream !== "string" || s.name === flags.stream),
-  );
-  if (streams.length === 0 && flags.stream) throw new UsageError("no stream of the stack config matches --account/--stream");
+  config.kv.forEach((kv, i) => where.set(kv, `nats-infra:kv[${i}]`));
+  config.objectStores.forEach((store, i) => where.set(store, `nats-infra:objectStores[${i}]`));
+  // --stream names a stream, or the stream under a bucket or store (KV_<bucket>, OBJ_<store>).
+  const selects = (account: string, name: string) =>
+    (typeof flags.account !== "string" || account === flags.account) && (typeof flags.stream !== "string" || name === flags.stream);
+  const streams = config.streams.filter((s) => selects(s.account, s.name));
+  const kv = config.kv.filter((b) => selects(b.account, kvStreamName(b.bucket)));
+  const objectStores = config.objectStores.filter((o) => selects(o.account, objectStreamName(o.store)));
+  if (streams.length + kv.length + objectStores.length === 0 && flags.stream) throw new UsageError("no stream of the stack config matches --account/--stream");
   const accounts = config.jetstream.enabled
     ? config.accounts.filter((a) => a.jetstream !== false && (typeof flags.account !== "string" || a.name === flags.account)).map((a) => a.name)
     : [];
   if (typeof flags.account === "string" && accounts.length === 0) throw new UsageError(`--account ${flags.account}: no JetStream account of that name in the stack config`);
-  return { streams, accounts, where, wholeConfig: typeof flags.stream !== "string" };
+  return { streams, kv, objectStores, accounts, where, wholeConfig: typeof flags.stream !== "string" };
 }
 
 /** Stdin per the contract with NatsStreams; not the contract's JSON is a usage error here. */
@@ -104,8 +115,8 @@ async function main(argv: string[], output: Output): Promise<number> {
   let selected: Selected;
   if (flags["from-stdin"]) {
     // The whole account's declaration: streams of the account that it lacks are reported (kept).
-    const { account, streams } = parseStdin(await readStdin());
-    selected = { streams, accounts: [account], where: new Map(), wholeConfig: true };
+    const { account, streams, kv = [], objectStores = [] } = parseStdin(await readStdin());
+    selected = { streams, kv, objectStores, accounts: [account], where: new Map(), wholeConfig: true };
   } else if (typeof flags["stack-file"] === "string") {
     selected = fromStackFile(flags["stack-file"], flags, output);
   } else {
@@ -118,12 +129,14 @@ async function main(argv: string[], output: Output): Promise<number> {
     dryRun: mode === "plan" || flags["dry-run"] === true,
     reportOthers: selected.wholeConfig,
     accounts: selected.wholeConfig ? selected.accounts : [],
-    where: (stream) => selected.where.get(stream),
+    kv: selected.kv,
+    objectStores: selected.objectStores,
+    where: (declaration) => selected.where.get(declaration),
     log: (text) => output.out(`${text}\n`),
   });
   if (result.refused.length === 0) return 0;
   const them = result.refused.length === 1 ? "it was" : "they were";
-  output.err(`error: refused ${result.refused.map((p) => `stream ${p.stream}`).join(", ")}: see the options above; ${them} left exactly as ${them}.\n`);
+  output.err(`error: refused ${result.refused.map((p) => p.label ?? `stream ${p.stream}`).join(", ")}: see the options above; ${them} left exactly as ${them}.\n`);
   return EXIT.problem;
 }
 

@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { StreamConfig } from "../config/schema";
+import type { StackConfig, StreamConfig } from "../config/schema";
 import { accountStdin } from "../streams/contract";
 
 /** The stdin the command gets (streams/contract.ts holds both sides); the benchmarks build the same. */
@@ -26,6 +26,9 @@ export { accountStdin };
 export interface NatsStreamsArgs {
   /** Validated stream declarations (StackConfig["streams"]). */
   streams: StreamConfig[];
+  /** KV buckets and object stores (StackConfig["kv"], ["objectStores"]); an account's stdin holds them only when it has some. */
+  kv?: StackConfig["kv"];
+  objectStores?: StackConfig["objectStores"];
   /** URL of the server as reached from the machine running Pulumi, e.g. nats://127.0.0.1:4222 */
   natsUrl: pulumi.Input<string>;
   /** JetStream admin credentials per account name (user from jetstreamAdminUser(account)); password is a secret Output. */
@@ -64,11 +67,14 @@ export class NatsStreams extends pulumi.ComponentResource {
     const root = repoRoot();
     const { apply, forget } = streamCommands(root);
     this.commands = {};
-    for (const [account, streams] of streamsByAccount(args.streams)) {
+    for (const [account, streams] of streamsByAccount(args.streams, [...(args.kv ?? []), ...(args.objectStores ?? [])])) {
       const admin = args.admins[account];
+      const kv = (args.kv ?? []).filter((b) => b.account === account);
+      const objectStores = (args.objectStores ?? []).filter((o) => o.account === account);
       if (!admin) {
+        const first = streams[0] ? `stream ${streams[0].name}` : kv[0] ? `KV bucket ${kv[0].bucket}` : `object store ${objectStores[0].store}`;
         throw new Error(
-          `NatsStreams: stream ${streams[0].name} is in account ${account}, but admins has no entry for it; ` +
+          `NatsStreams: ${first} is in account ${account}, but admins has no entry for it; ` +
             `pass admins["${account}"] = { user: jetstreamAdminUser("${account}"), password }`,
         );
       }
@@ -80,7 +86,7 @@ export class NatsStreams extends pulumi.ComponentResource {
           // Runs when the account's last stream leaves the config (or on destroy): says they are kept, deletes nothing.
           delete: forget,
           dir: root,
-          stdin: accountStdin(account, streams),
+          stdin: accountStdin(account, streams, { kv, objectStores }),
           environment: {
             NATS_URL: args.natsUrl,
             NATS_USER: admin.user,
@@ -99,8 +105,10 @@ export class NatsStreams extends pulumi.ComponentResource {
   }
 }
 
-function streamsByAccount(streams: StreamConfig[]): Map<string, StreamConfig[]> {
+/** Streams per account, in declaration order; an account with only buckets or stores gets none. */
+function streamsByAccount(streams: StreamConfig[], stores: { account: string }[]): Map<string, StreamConfig[]> {
   const byAccount = new Map<string, StreamConfig[]>();
   for (const stream of streams) byAccount.set(stream.account, [...(byAccount.get(stream.account) ?? []), stream]);
+  for (const { account } of stores) if (!byAccount.has(account)) byAccount.set(account, []);
   return byAccount;
 }

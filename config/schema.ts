@@ -5,7 +5,7 @@ import { z } from "zod";
 import { clusterSchema } from "./clusterSchema";
 import { DEFAULT_ACCOUNT, duration, hostPath, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
 export { DEFAULT_ACCOUNT, SYSTEM_ACCOUNT };
-import { streamsSchema } from "./streams";
+import { kvBucketsSchema, objectStoresSchema, STREAM_NAME_PATTERN, streamsSchema } from "./streams";
 
 export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 export const ACCOUNT_NAME_PATTERN = /^[A-Z][A-Z0-9_-]{0,62}$/;
@@ -21,6 +21,24 @@ export const accountName = z
 
 const ROTATION_HELP = "a whole number from 1 up; nats-infra rotate raises it by one";
 
+/** A stream or consumer the service names in its JetStream intent; validate.ts checks it is declared. */
+const declaredName = z.string().regex(STREAM_NAME_PATTERN, "a stream or consumer name declared under nats-infra:streams (letters, digits, '_' and '-')");
+
+/**
+ * JetStream access as intent, compiled into subjects by config/jetstreamIntent.ts. Key-value
+ * buckets and object stores are not offered yet.
+ */
+export const jetstreamIntentSchema = z
+  .object({
+    /** Streams the service publishes to with acks: it may publish to their subjects. */
+    publish: z.array(declaredName).default([]),
+    /** Declared durable consumers the service reads through (fetch, consume, ack). */
+    consume: z.array(z.object({ stream: declaredName, consumer: declaredName }).strict()).default([]),
+    /** Streams whose state and single messages (by sequence, last by subject) the service may read. */
+    read: z.array(declaredName).default([]),
+  })
+  .strict();
+
 export const serviceSchema = z
   .object({
     /** NATS user name of the service. */
@@ -35,6 +53,8 @@ export const serviceSchema = z
     requests: z.boolean().default(true),
     /** Let the service answer requests it received, without publish rights on other inboxes. */
     responses: z.boolean().default(true),
+    /** JetStream access as intent; the subjects it needs are added to publish and subscribe. */
+    jetstream: jetstreamIntentSchema.optional(),
     /**
      * Raised by `nats-infra rotate <service>` to give this one service a new password: it feeds
      * the password's `keepers`, so a new number replaces only that password. Absent (the
@@ -207,6 +227,9 @@ export const stackConfigSchema = z
     /** How many servers, and where; one (the default) is a single server without routes. */
     cluster: clusterSchema.prefault({}),
     streams: streamsSchema.default([]),
+    /** KV buckets and object stores: streams underneath, reconciled like streams (docs/streams.md). */
+    kv: kvBucketsSchema.default([]),
+    objectStores: objectStoresSchema.default([]),
   })
   .strict();
 

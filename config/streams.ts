@@ -23,7 +23,17 @@ const limit = (what: string) =>
     .min(-1)
     .refine((n) => n !== 0, `0 is not a ${what}; use -1 for no limit`);
 
+/** "0s" keeps messages forever; a bare "0" (no unit) is read as "0s", so later code sees one spelling. */
+const forever = z
+  .literal("0")
+  .transform(() => "0s")
+  .or(duration)
+  .default("0s");
+
 const byteLimit = z.union([z.literal(-1), size]).refine((n) => n !== 0, "0 bytes is not a limit; use -1 for no limit");
+
+/** Another stream of the same account, read by a mirror or a source, optionally only some subjects. */
+const originSchema = z.object({ stream: streamName, filterSubject: subject.optional() }).strict();
 
 export const consumerSchema = z
   .object({
@@ -53,7 +63,8 @@ export const consumerSchema = z
 export const streamSchema = z
   .object({
     name: streamName,
-    subjects: z.array(subject).min(1, "a stream needs at least one subject"),
+    /** At least one, except on a mirror, which has none (it stores what its origin holds). */
+    subjects: z.array(subject).default([]),
     /** Account that owns the stream (defaults to the default application account). */
     account: z.string().default(DEFAULT_ACCOUNT),
     /** Fixed at creation by the server. */
@@ -68,11 +79,7 @@ export const streamSchema = z
      * Oldest message age kept; "0s" keeps messages forever. A bare "0" (no unit) is read as "0s"
      * here, so everything after parsing sees one spelling of "forever".
      */
-    maxAge: z
-      .literal("0")
-      .transform(() => "0s")
-      .or(duration)
-      .default("0s"),
+    maxAge: forever,
     maxMsgSize: byteLimit.default(-1),
     maxMsgsPerSubject: limit("per-subject limit").default(-1),
     /** When a limit is reached: drop the oldest messages, or refuse new ones. */
@@ -84,6 +91,10 @@ export const streamSchema = z
     /** Once true, the server never lets it go back to false. */
     denyPurge: z.boolean().default(false),
     description: z.string().max(4096).optional(),
+    /** Copy every message of another stream of the account; fixed at creation by the server. */
+    mirror: originSchema.extend({ startSeq: z.number().int().min(1).optional() }).strict().optional(),
+    /** Also store the messages of these streams of the account; added and removed in place. Left out: the server's sources stay as they are. */
+    sources: z.array(originSchema).optional(),
     /**
      * Lets the reconciler lose data of this stream when the config asks for it: `delete: true`
      * here or on a consumer, a change the server can only make by recreating the stream or a
@@ -95,9 +106,66 @@ export const streamSchema = z
     delete: z.boolean().default(false),
     consumers: z.array(consumerSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((stream, ctx) => {
+    // The server's rules for mirrors (checked on 2.14.10): no subjects, no sources beside the mirror.
+    if (!stream.mirror && stream.subjects.length === 0) ctx.addIssue({ code: "custom", path: ["subjects"], message: "a stream needs at least one subject" });
+    if (stream.mirror && stream.subjects.length > 0) {
+      ctx.addIssue({ code: "custom", path: ["subjects"], message: "a mirror has no subjects of its own (it stores what its origin holds; the server refuses them); remove subjects" });
+    }
+    if (stream.mirror && stream.sources) ctx.addIssue({ code: "custom", path: ["sources"], message: "a mirror cannot have sources as well (the server refuses it); use one or the other" });
+  });
 
 export const streamsSchema = z.array(streamSchema);
+
+/**
+ * KV bucket and object store names: what nats.js and the Go client accept (letters, digits, '_'
+ * and '-'), short enough that the stream underneath (KV_<bucket>, OBJ_<store>) is a valid name.
+ */
+const storeName = (what: string, prefix: string) =>
+  z.string().regex(new RegExp(`^[A-Za-z0-9_-]{1,${255 - prefix.length}}$`), `${what} names are 1-${255 - prefix.length} letters, digits, '_' and '-'`);
+
+/** What KV buckets and object stores share: where they live and how much they keep. */
+const storeFields = {
+  account: z.string().default(DEFAULT_ACCOUNT),
+  /** Fixed at creation by the server. */
+  storage: z.enum(["file", "memory"]).default("file"),
+  replicas: z.number().int().min(1).max(5).default(1),
+  /** How long an entry is kept; "0s" (the default) keeps it forever. */
+  ttl: forever,
+  /** Total bytes kept (-1: no limit other than the account's). */
+  maxBytes: byteLimit.default(-1),
+  /** s2 compression of the stored data; can change in place (new data only). */
+  compression: z.boolean().default(false),
+  description: z.string().max(4096).optional(),
+  /** As on a stream: lets the reconciler lose data when the config asks (delete, recreate, lower limits). */
+  allowDelete: z.boolean().default(false),
+  /** Delete the bucket or store with everything in it; needs allowDelete. */
+  delete: z.boolean().default(false),
+};
+
+/** A KV bucket (`nats-infra:kv`): the stream KV_<bucket> underneath. */
+export const kvSchema = z
+  .object({
+    bucket: storeName("KV bucket", "KV_"),
+    /** Revisions kept per key, 1-64 (the clients' limit); lowering it with data removes old revisions. */
+    history: z.number().int().min(1).max(64).default(1),
+    /** Largest value accepted (-1: the server's max_payload). */
+    maxValueSize: byteLimit.default(-1),
+    ...storeFields,
+  })
+  .strict();
+
+/** An object store (`nats-infra:objectStores`): the stream OBJ_<store> underneath. */
+export const objectStoreSchema = z
+  .object({ store: storeName("object store", "OBJ_"), ...storeFields })
+  .strict();
+
+export const kvBucketsSchema = z.array(kvSchema);
+export const objectStoresSchema = z.array(objectStoreSchema);
+
+export type KvDeclaration = z.output<typeof kvSchema>;
+export type ObjectStoreDeclaration = z.output<typeof objectStoreSchema>;
 
 export type StreamDeclaration = z.output<typeof streamSchema>;
 export type ConsumerDeclaration = z.output<typeof consumerSchema>;

@@ -3,6 +3,7 @@
 // summary, the policies and the tests all read the same answer.
 import { SYSTEM_ACCOUNT, type ServiceConfig, type StackConfig } from "./schema";
 import { subjectCovers, subjectsOverlap } from "./subjects";
+import { jetstreamGrant, type JetStreamGrant, type JetStreamIntent } from "./jetstreamIntent";
 
 export interface SubjectRules {
   allow?: string[];
@@ -23,6 +24,8 @@ export interface NatsUser {
   account: string;
   role: UserRole;
   permissions: UserPermissions;
+  /** A service's JetStream intent and the subjects compiled from it (already in permissions). */
+  jetstream?: { intent: JetStreamIntent; derived: JetStreamGrant };
 }
 
 /** Where replies to requests arrive: the JS, Go and Python clients use `_INBOX.<id>.<n>`. */
@@ -48,7 +51,7 @@ export function natsUsers(config: StackConfig): readonly NatsUser[] {
 const usersByConfig = new WeakMap<StackConfig, readonly NatsUser[]>();
 
 function computeUsers(config: StackConfig): NatsUser[] {
-  const users = config.services.map(serviceUser);
+  const users = config.services.map((service) => serviceUser(config, service));
   users.push({
     user: SURVEYOR_USER,
     account: SYSTEM_ACCOUNT,
@@ -80,10 +83,9 @@ function computeUsers(config: StackConfig): NatsUser[] {
   return users;
 }
 
-function serviceUser(service: ServiceConfig): NatsUser {
-  const publish = unique(service.publish);
-  const subscribe = unique(service.requests ? [...service.subscribe, INBOX_WILDCARD] : service.subscribe);
-  return {
+function serviceUser(config: StackConfig, service: ServiceConfig): NatsUser {
+  const { publish, subscribe, derived } = serviceAllows(config, service);
+  const user: NatsUser = {
     user: service.name,
     account: service.account,
     role: "service",
@@ -93,6 +95,23 @@ function serviceUser(service: ServiceConfig): NatsUser {
       subscribe: subscribe.length ? subscribeRules(subscribe) : NOTHING,
       allowResponses: service.responses,
     },
+  };
+  if (service.jetstream) user.jetstream = { intent: service.jetstream, derived };
+  return user;
+}
+
+/**
+ * What a service may publish and subscribe to before wildcard denies: its raw subjects, then the
+ * subjects its JetStream intent compiles to, then `_INBOX.>` when it makes requests. Raw subjects
+ * come first so that a service without intent keeps exactly the lists it always had.
+ */
+export function serviceAllows(config: StackConfig, service: ServiceConfig): { publish: string[]; subscribe: string[]; derived: JetStreamGrant } {
+  const derived = jetstreamGrant(config, service);
+  const subscribe = [...service.subscribe, ...derived.subscribe];
+  return {
+    publish: unique([...service.publish, ...derived.publish]),
+    subscribe: unique(service.requests ? [...subscribe, INBOX_WILDCARD] : subscribe),
+    derived,
   };
 }
 
@@ -165,6 +184,16 @@ export function jetstreamAdminPermissions(config: StackConfig, account: string):
       allow.push(`${api}.CONSUMER.INFO.${s}.${c}`, `${api}.CONSUMER.CREATE.${s}.${c}`, `${api}.CONSUMER.CREATE.${s}.${c}.>`, `${api}.CONSUMER.DURABLE.CREATE.${s}.${c}`);
       if (stream.allowDelete) allow.push(`${api}.CONSUMER.DELETE.${s}.${c}`);
     }
+  }
+  // KV buckets and object stores: their streams (KV_<bucket>, OBJ_<store>), read, created and
+  // updated by the reconciler; deleted only with allowDelete. Their data stays the services'.
+  const stores = [
+    ...config.kv.filter((b) => b.account === account).map((b) => ({ s: `KV_${b.bucket}`, allowDelete: b.allowDelete })),
+    ...config.objectStores.filter((o) => o.account === account).map((o) => ({ s: `OBJ_${o.store}`, allowDelete: o.allowDelete })),
+  ];
+  for (const { s, allowDelete } of stores) {
+    allow.push(`${api}.STREAM.INFO.${s}`, `${api}.STREAM.CREATE.${s}`, `${api}.STREAM.UPDATE.${s}`, `${api}.CONSUMER.LIST.${s}`);
+    if (allowDelete) allow.push(`${api}.STREAM.DELETE.${s}`);
   }
   return {
     publish: { allow: unique(allow) },

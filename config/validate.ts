@@ -5,9 +5,11 @@ import { parseDuration } from "./units";
 import { extraKeyProblem } from "./serverOptions";
 import { nodeCount } from "./cluster";
 import { clusterProblems, clusterWarnings } from "./validateCluster";
+import { jetstreamKindProblems } from "./jetstreamKinds";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import type { StackConfig, StreamConfig } from "./schema";
-import { INBOX_WILDCARD, unboundedTrailingWildcards } from "./users";
+import { INBOX_WILDCARD, serviceAllows, unboundedTrailingWildcards } from "./users";
+import { declaredStream } from "./jetstreamIntent";
 
 export type Path = (string | number)[];
 export interface Finding {
@@ -48,11 +50,13 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
       add(["services", i, "account"], `no such account; declared accounts: ${[...accountNames].join(", ")}`);
     }
     // A grant nats-infra cannot hold to exactly what is written is refused, not widened.
-    const granted = service.requests ? [...service.subscribe, INBOX_WILDCARD] : service.subscribe;
+    const granted = serviceAllows(config, service).subscribe;
     for (const { subject, overlapping } of unboundedTrailingWildcards(granted)) {
       const wider = subject.replace(/\*$/, ">");
+      const k = service.subscribe.indexOf(subject);
       add(
-        ["services", i, "subscribe", service.subscribe.indexOf(subject)],
+        // Not written under subscribe: the deliverSubject of a push consumer in its intent.
+        k >= 0 ? ["services", i, "subscribe", k] : ["services", i, "jetstream", "consume"],
         `nats-server accepts a subscription to "${wider}" under this allow and then delivers deeper subjects too; ` +
           `nats-infra closes that with a deny of "${subject}.>", which here would also take away "${overlapping}"` +
           (overlapping === INBOX_WILDCARD ? " (granted by requests: true)" : "") +
@@ -101,7 +105,70 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
     add(["docker", "surveyor", "port"], "the Surveyor port must differ from the client and monitoring ports");
   }
 
-  problems.push(...clusterProblems(config), ...streamProblems(config));
+  problems.push(...clusterProblems(config), ...streamProblems(config), ...jetstreamIntentProblems(config), ...jetstreamKindProblems(config));
+  return problems;
+}
+
+/**
+ * JetStream intent (config/jetstreamIntent.ts) may name only streams and consumers this config
+ * declares in the service's own account: the subjects are derived from those declarations, so an
+ * unknown name would silently grant nothing.
+ */
+function jetstreamIntentProblems(config: StackConfig): Finding[] {
+  const problems: Finding[] = [];
+  config.services.forEach((service, i) => {
+    const intent = service.jetstream;
+    if (!intent) return;
+    const at = (...rest: Path): Path => ["services", i, "jetstream", ...rest];
+    const add = (path: Path, message: string) => problems.push({ path, message });
+    const account = config.accounts.find((a) => a.name === service.account);
+    if (!config.jetstream.enabled || account?.jetstream === false) {
+      add(at(), `JetStream is off ${config.jetstream.enabled ? `for account ${service.account}` : "(jetstream.enabled: false)"}, so this service cannot use streams; turn it on or remove jetstream here`);
+    }
+    if (!service.requests) {
+      add(["services", i, "requests"], "a service with jetstream intent makes requests (every JetStream API call and ack is one, answered on _INBOX.>); set requests: true or remove jetstream");
+    }
+    const inAccount = config.streams.filter((s) => s.account === service.account && !s.delete).map((s) => s.name);
+    const streamProblem = (name: string): string | undefined => {
+      const found = declaredStream(config, service.account, name);
+      if (found?.delete) return `stream ${name} is being deleted (delete: true); remove it from this intent as well`;
+      if (found) return undefined;
+      const elsewhere = config.streams.find((s) => s.name === name);
+      const declared = inAccount.length ? `streams of account ${service.account}: ${inAccount.join(", ")}` : `account ${service.account} declares no streams`;
+      return elsewhere
+        ? `stream ${name} belongs to account ${elsewhere.account}, not to this service's account ${service.account}; a service reaches only its own account's streams (${declared})`
+        : `no stream ${name} is declared under nats-infra:streams (${declared}); declare it there or fix the name`;
+    };
+    for (const key of ["publish", "read"] as const) {
+      intent[key].forEach((name, k) => {
+        const problem = streamProblem(name);
+        if (problem) add(at(key, k), problem);
+        // A mirror captures no subjects of its own: publishing to it would grant nothing.
+        else if (key === "publish" && declaredStream(config, service.account, name)!.subjects.length === 0) {
+          add(at(key, k), `stream ${name} has no subjects of its own (a mirror), so nothing can be published to it; publish to the stream it mirrors`);
+        }
+      });
+    }
+    intent.consume.forEach(({ stream, consumer }, k) => {
+      const problem = streamProblem(stream);
+      if (problem) {
+        add(at("consume", k, "stream"), problem);
+        return;
+      }
+      const s = config.streams.findIndex((d) => d.account === service.account && d.name === stream);
+      const declared = config.streams[s].consumers;
+      const found = declared.find((c) => c.name === consumer);
+      const live = declared.filter((c) => !c.delete).map((c) => c.name);
+      if (found?.delete) {
+        add(at("consume", k, "consumer"), `consumer ${consumer} of stream ${stream} is being deleted (delete: true); remove it from this intent as well`);
+      } else if (!found) {
+        add(
+          at("consume", k, "consumer"),
+          `stream ${stream} declares no consumer ${consumer} (${live.length ? `its consumers: ${live.join(", ")}` : "it has none"}); declare it under nats-infra:streams[${s}].consumers or fix the name`,
+        );
+      }
+    });
+  });
   return problems;
 }
 

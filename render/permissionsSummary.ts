@@ -5,6 +5,7 @@
 import type { StackConfig } from "../config/schema";
 import { envNamePart } from "../config/primitives";
 import { natsUsers, type NatsUser } from "../config/users";
+import type { JetStreamIntent } from "../config/jetstreamIntent";
 
 export const PERMISSIONS_ENV_PREFIX = "NATS_PERMISSIONS_";
 
@@ -14,6 +15,12 @@ export interface PermissionsEntry {
   publish: string[];
   subscribe: string[];
   allowResponses: boolean;
+  /**
+   * Only for a service with JetStream intent: the intent as written and the subjects compiled
+   * from it (also in publish and subscribe above), so a preview shows why each one is granted.
+   * Absent otherwise, so the entries of other users read exactly as before.
+   */
+  jetstream?: { intent: JetStreamIntent; publish: string[]; subscribe: string[] };
 }
 
 /** Environment key for a user: service names use only [a-z0-9-] and start with a letter,
@@ -33,5 +40,7 @@ export function parsePermissionsSummary(value: string): PermissionsEntry {
 function entry(user: NatsUser): PermissionsEntry {
   const { publish, subscribe, allowResponses } = user.permissions;
   // A deny-all rule reads as "nothing" to a person; allow lists read as themselves.
-  return { user: user.user, account: user.account, publish: publish.allow ?? [], subscribe: subscribe.allow ?? [], allowResponses };
+  const summary: PermissionsEntry = { user: user.user, account: user.account, publish: publish.allow ?? [], subscribe: subscribe.allow ?? [], allowResponses };
+  if (user.jetstream) summary.jetstream = { intent: user.jetstream.intent, ...user.jetstream.derived };
+  return summary;
 }

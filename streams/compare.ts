@@ -37,7 +37,8 @@ export const asChange = ({ field, from, to }: FieldDiff): Change => ({ field, fr
 export function fixedProblem(diff: FieldDiff): string | undefined {
   const { fixed } = diff.row;
   if (!fixed || !(fixed.when?.(diff.have, diff.want) ?? true)) return undefined;
-  return `${fixed.why} (${diff.from} -> ${diff.to})`;
+  const why = typeof fixed.why === "function" ? fixed.why(diff.have, diff.want) : fixed.why;
+  return `${why} (${diff.from} -> ${diff.to})`;
 }
 
 /** What else a person should know about this change, if anything. */

@@ -4,7 +4,7 @@
 import type { ConsumerConfig, ConsumerUpdateConfig, StreamConfig } from "@nats-io/jetstream";
 import type { ConsumerDeclaration, StreamDeclaration } from "../config/streams";
 import { serverConfig } from "./compare";
-import { CONSUMER_FIELDS, STREAM_FIELDS } from "./fields";
+import { CONSUMER_FIELDS, streamRows, type Field } from "./fields";
 
 /** Metadata key on streams nats-infra created or adopted, so a later run can tell them apart. */
 export const MANAGED_KEY = "nats-infra.managed";
@@ -24,8 +24,9 @@ export interface DesiredStream {
   consumers: DesiredConsumer[];
 }
 
-export function desiredStream(stream: StreamDeclaration): DesiredStream {
-  return { declared: stream, config: { name: stream.name, ...serverConfig(STREAM_FIELDS, stream) }, consumers: stream.consumers.map(desiredConsumer) };
+/** `rows`: the stream's own (streamRows), or a KV bucket's or object store's (kinds.ts). */
+export function desiredStream<D extends StreamDeclaration>(stream: D, rows: readonly Field<D, StreamConfig>[] = streamRows(stream)): DesiredStream {
+  return { declared: stream, config: { name: stream.name, ...serverConfig(rows, stream) }, consumers: stream.consumers.map(desiredConsumer) };
 }
 
 function desiredConsumer(consumer: ConsumerDeclaration): DesiredConsumer {

@@ -11,7 +11,8 @@ import type { StreamDeclaration } from "../config/streams";
 import { asChange, differences, fixedProblem, lossOf, noteOf } from "./compare";
 import { absentConsumer, createConsumer, planConsumers } from "./consumerPlan";
 import { desiredStream, MANAGED_KEY, MANAGED_VALUE, streamRequest, streamUpdate, type DesiredStream } from "./desired";
-import { STREAM_FIELDS } from "./fields";
+import { ORIGIN_FIELDS, STREAM_FIELDS } from "./fields";
+import { streamKind, type StreamKind } from "./kinds";
 import type { LossContext } from "./losses";
 import type { Loss, Refusal, StreamPlan, StreamState } from "./plan";
 import { lossRefusal, recreateStreamRefusal } from "./refusals";
@@ -30,8 +31,10 @@ export function stateOf(info: StreamInfo): StreamState {
   return { messages: info.state.messages, bytes: info.state.bytes, consumers: info.state.consumer_count };
 }
 
-export function planStream(stream: StreamDeclaration, observed: Observed, where?: string): StreamPlan {
-  const base = { account: stream.account, stream: stream.name, where, adopt: false, changes: [], losses: [], notes: [], refusals: [], consumers: [] };
+/** `type`: the rows to compare and the plan's label, for a KV bucket or object store (kinds.ts). */
+export function planStream(stream: StreamDeclaration, observed: Observed, where?: string, type: StreamKind = streamKind(stream)): StreamPlan {
+  const label = type.label === `stream ${stream.name}` ? {} : { label: type.label };
+  const base = { account: stream.account, stream: stream.name, ...label, where, adopt: false, changes: [], losses: [], notes: [], refusals: [], consumers: [] };
   const { info } = observed;
 
   if (stream.delete) {
@@ -46,12 +49,12 @@ export function planStream(stream: StreamDeclaration, observed: Observed, where?
   }
 
   // The one place the declaration becomes the server's config; every step below reads it.
-  const desired = desiredStream(stream);
+  const desired = desiredStream(stream, type.rows);
   if (!info) return { ...base, kind: "create", request: streamRequest(desired), summary: streamSummary(desired), consumers: freshConsumers(desired) };
 
   const state = stateOf(info);
   const actual = info.config;
-  const diffs = differences(STREAM_FIELDS, desired.config, actual);
+  const diffs = differences(type.rows, desired.config, actual);
   const changes = diffs.map(asChange);
   const adopt = actual.metadata?.[MANAGED_KEY] !== MANAGED_VALUE;
   const context: LossContext = { info, stream, subjectCounts: observed.subjectCounts, now: observed.now };
@@ -69,7 +72,8 @@ export function planStream(stream: StreamDeclaration, observed: Observed, where?
       lossy.push(lossRefusal(stream, diff, loss));
     }
   }
-  const notAdoptable = refuseMirrorOrSealed(stream, info, state);
+  const managesMirror = type.rows.includes(ORIGIN_FIELDS[0]);
+  const notAdoptable = refuseMirrorOrSealed(stream, info, state, managesMirror);
   if (notAdoptable) fixed.push(notAdoptable);
 
   if (fixed.length > 0 && stream.allowDelete) {
@@ -110,9 +114,10 @@ function freshConsumers(desired: DesiredStream) {
 }
 
 /** A mirror or a sealed stream of the declared name cannot become the declared stream in place. */
-function refuseMirrorOrSealed(stream: StreamDeclaration, info: StreamInfo, state: StreamState): Refusal | undefined {
+function refuseMirrorOrSealed(stream: StreamDeclaration, info: StreamInfo, state: StreamState, managesMirror: boolean): Refusal | undefined {
   const { mirror, sealed } = info.config;
-  if (mirror) {
+  // A stream that declares a mirror or sources compares the mirror in its rows (fields.ts).
+  if (mirror && !managesMirror) {
     return {
       field: "mirror",
       problem: `the stream on the server mirrors ${mirror.name}; nats-infra does not manage mirrors`,
@@ -154,5 +159,7 @@ function streamSummary({ declared: stream, config }: DesiredStream): string {
     const value = row.read(config) as number;
     return value > 0 ? [`${row.key} ${row.show(value)}`] : [];
   });
-  return `subjects ${showList(stream.subjects)}; ${stream.storage}, ${stream.retention}, ${plural(stream.replicas, "replica")}${limits.length ? `; ${limits.join(", ")}` : ""}`;
+  const origin = stream.mirror ? `mirror of ${stream.mirror.stream}` : `subjects ${showList(stream.subjects)}`;
+  const sources = stream.sources?.length ? `; sources ${showList(stream.sources.map((s) => s.stream))}` : "";
+  return `${origin}${sources}; ${stream.storage}, ${stream.retention}, ${plural(stream.replicas, "replica")}${limits.length ? `; ${limits.join(", ")}` : ""}`;
 }

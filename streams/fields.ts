@@ -27,7 +27,7 @@ export interface Field<Declared, Server> {
   /** A read value as a person writes it in the config. */
   show: (value: unknown) => string;
   /** The server refuses to change the field after creation; `when` narrows that to some changes. */
-  fixed?: { why: string; when?: (have: unknown, want: unknown) => boolean };
+  fixed?: { why: string | ((have: unknown, want: unknown) => string); when?: (have: unknown, want: unknown) => boolean };
   /** What changing the field removes from the stored messages right away. */
   loss?: LossCheck;
   /** What else a person should know about an in-place change of the field. */
@@ -108,6 +108,47 @@ export const STREAM_FIELDS: Field<StreamDeclaration, StreamConfig>[] = [
   stream("denyPurge", "deny_purge", FLAG, { fixed: onceOn("denyPurge") }),
   stream("description", "description", TEXT),
 ];
+
+/** The origin of a mirror as compared: what the server keeps of it (it leaves out unset entries). */
+const readMirror = (config: Partial<StreamConfig>) => {
+  const { mirror } = config;
+  return mirror ? { name: mirror.name, filter_subject: mirror.filter_subject ?? "", opt_start_seq: mirror.opt_start_seq ?? 0 } : undefined;
+};
+const showOrigin = (origin: { name: string; filter_subject?: string; opt_start_seq?: number }) =>
+  `${origin.name}${origin.filter_subject ? ` (${origin.filter_subject})` : ""}${origin.opt_start_seq ? ` from seq ${origin.opt_start_seq}` : ""}`;
+
+/** nats-server 2.14.10 refuses any change of a mirror's config, and a normal stream becoming one. */
+function mirrorWhy(have: unknown, want: unknown): string {
+  if (!have) return "the server cannot turn a normal stream into a mirror";
+  if (!want) return "nats-infra does not turn a mirror into a normal stream (it would start taking publishes of its own)";
+  return "the server cannot change a mirror's origin, filter or start";
+}
+
+/**
+ * Mirror and sources (same account). Managed only for a stream that declares one of them, so a
+ * stream declared without them plans exactly as before (and keeps sources made outside).
+ */
+export const ORIGIN_FIELDS: Field<StreamDeclaration, StreamConfig>[] = [
+  {
+    key: "mirror",
+    server: ["mirror"],
+    toServer: ({ mirror: m }) => ({ mirror: m && { name: m.stream, filter_subject: m.filterSubject, opt_start_seq: m.startSeq } }),
+    read: readMirror,
+    show: (v) => (v ? showOrigin(v as { name: string }) : "(none)"),
+    fixed: { why: mirrorWhy },
+  },
+  {
+    // Added and removed in place: a removed source's messages stay, new ones start arriving.
+    key: "sources",
+    server: ["sources"],
+    toServer: ({ sources }) => ({ sources: sources?.map((s) => ({ name: s.stream, filter_subject: s.filterSubject })) }),
+    read: (c) => (c.sources ?? []).map((s) => ({ name: s.name, filter_subject: s.filter_subject ?? "" })).sort((a, b) => showOrigin(a).localeCompare(showOrigin(b))),
+    show: (v) => showList((v as { name: string }[]).map(showOrigin)),
+  },
+];
+
+/** The rows of a declared stream: its mirror and sources only when it declares them. */
+export const streamRows = (stream: StreamDeclaration) => (stream.mirror || stream.sources ? [...STREAM_FIELDS, ...ORIGIN_FIELDS] : STREAM_FIELDS);
 
 const fixedConsumerField = (key: string) => ({ fixed: { why: `the server cannot change a consumer's ${key}` } });
 /** Ack timing means nothing without acks: neither sent nor compared for ackPolicy none (the server drops it). */

@@ -31,7 +31,7 @@ function held(plan: StreamPlan): string {
 }
 
 export function formatStream(plan: StreamPlan): string[] {
-  const name = `stream ${plan.stream}${plan.where ? ` [${plan.where}]` : ""}`;
+  const name = `${plan.label ?? `stream ${plan.stream}`}${plan.where ? ` [${plan.where}]` : ""}`;
   const lines: string[] = [];
   const head = (text: string) => lines.push(`  ${MARK[plan.kind]} ${text}`);
   switch (plan.kind) {

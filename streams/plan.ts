@@ -77,6 +77,8 @@ export type StreamStepKind =
 export interface StreamPlan {
   account: string;
   stream: string;
+  /** A KV bucket or object store: how to name it (`KV bucket sessions (stream KV_sessions)`). */
+  label?: string;
   /** Where the stream is declared, for messages: `nats-infra:streams[2]` (when known). */
   where?: string;
   kind: StreamStepKind;

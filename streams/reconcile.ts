@@ -2,11 +2,12 @@
 // plan, print the plan, and (unless a dry run) apply it stream by stream. A stream whose plan is
 // refused is left exactly as it is; the others go ahead.
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import type { StreamDeclaration } from "../config/streams";
+import type { KvDeclaration, ObjectStoreDeclaration, StreamDeclaration } from "../config/streams";
 import { ApplyError, applyStreamPlan } from "./apply";
 import { accountEnvSuffix, connectAdmin, credentialsFor, type NatsConnection } from "./connect";
 import { planStream, planUnmanaged } from "./diff";
 import { formatPlans } from "./format";
+import { kindedStreams, type KindedStream } from "./kinds";
 import { observeStream, otherStreams } from "./observe";
 import { changesServer, type AccountPlan, type StreamPlan } from "./plan";
 
@@ -22,8 +23,11 @@ export interface ReconcileOptions {
    * every JetStream account). Skipped, with a note, when the environment has no password for them.
    */
   accounts?: string[];
-  /** Where each stream is declared, for messages (`nats-infra:streams[2]`). */
-  where?: (stream: StreamDeclaration) => string | undefined;
+  /** KV buckets and object stores to reconcile too: streams underneath (kinds.ts). */
+  kv?: KvDeclaration[];
+  objectStores?: ObjectStoreDeclaration[];
+  /** Where each stream, bucket or store is declared, for messages (`nats-infra:streams[2]`). */
+  where?(declaration: StreamDeclaration | KvDeclaration | ObjectStoreDeclaration): string | undefined;
   log: (text: string) => void;
 }
 
@@ -38,7 +42,8 @@ export interface ReconcileResult {
 const READ_CONCURRENCY = 8;
 
 export async function reconcile(streams: StreamDeclaration[], options: ReconcileOptions): Promise<ReconcileResult> {
-  const declaring = new Set(streams.map((s) => s.account));
+  const all = kindedStreams(streams, options.kv, options.objectStores);
+  const declaring = new Set(all.map((s) => s.declared.account));
   const accounts = [...new Set([...declaring, ...(options.accounts ?? [])])];
   const connections = new Map<string, { nc: NatsConnection; jsm: JetStreamManager }>();
   try {
@@ -58,29 +63,31 @@ export async function reconcile(streams: StreamDeclaration[], options: Reconcile
     const plans: AccountPlan[] = [];
     for (const account of accounts) {
       const { jsm } = connections.get(account)!;
-      const declared = streams.filter((s) => s.account === account);
+      const declared = all.filter((s) => s.declared.account === account);
       const now = new Date();
-      const planned = await mapLimited(declared, READ_CONCURRENCY, async (stream) => planStream(stream, await read(jsm, stream, now), options.where?.(stream)));
+      const planned = await mapLimited(declared, READ_CONCURRENCY, async (s: KindedStream) =>
+        planStream(s.declared, await read(jsm, s.declared, now), options.where?.(s.source), s.kind),
+      );
       if (options.reportOthers) {
-        const others = await otherStreams(jsm, new Set(declared.map((s) => s.name)));
+        const others = await otherStreams(jsm, new Set(declared.map((s) => s.declared.name)));
         planned.push(...others.map((info) => planUnmanaged(info, account)));
       }
       plans.push({ account, streams: planned });
     }
     options.log(formatPlans(plans));
 
-    const all = plans.flatMap((p) => p.streams);
-    const refused = all.filter((p) => p.kind === "refused");
-    const toApply = all.filter(changesServer);
+    const planned = plans.flatMap((p) => p.streams);
+    const refused = planned.filter((p) => p.kind === "refused");
+    const toApply = planned.filter(changesServer);
     if (options.dryRun) {
       options.log("Dry run: nothing was changed.");
       return { plans, refused, changed: false };
     }
     for (const plan of toApply) {
       await applyStreamPlan(connections.get(plan.account)!.jsm, plan);
-      options.log(`applied: stream ${plan.stream} (account ${plan.account})`);
+      options.log(`applied: ${plan.label ?? `stream ${plan.stream}`} (account ${plan.account})`);
     }
-    if (toApply.length) options.log(`Done: ${toApply.length} of ${all.length} streams changed.`);
+    if (toApply.length) options.log(`Done: ${toApply.length} of ${planned.length} streams changed.`);
     return { plans, refused, changed: toApply.length > 0 };
   } finally {
     await Promise.all([...connections.values()].map(({ nc }) => nc.close().catch(() => undefined)));

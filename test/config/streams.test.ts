@@ -222,3 +222,52 @@ describe("refused, with the path to edit", () => {
     }
   });
 });
+
+describe("KV buckets, object stores, mirrors and sources", () => {
+  test("accepted with every default filled in", () => {
+    const { kv, objectStores } = parseStackConfig({ services, kv: [{ bucket: "sessions" }], objectStores: [{ store: "files", ttl: "0" }] }).config;
+    expect(kv).toEqual([{ bucket: "sessions", history: 1, maxValueSize: -1, account: "APP", storage: "file", replicas: 1, ttl: "0s", maxBytes: -1, compression: false, allowDelete: false, delete: false }]);
+    expect(objectStores[0]).toMatchObject({ store: "files", ttl: "0s", maxBytes: -1 });
+  });
+
+  test("every problem of a bucket or store with its path", () => {
+    const problems = problemsOf({
+      kv: [{ bucket: "a.b", history: 65 }, { bucket: "ok", account: "NOPE", delete: true, replicas: 3 }, { bucket: "ok" }],
+      objectStores: [{ store: "files", maxBytes: 0 }],
+    });
+    expect(messageAt(problems, "nats-infra:kv[0].bucket")).toContain("letters, digits");
+    expect(messageAt(problems, "nats-infra:kv[0].history")).toBeDefined();
+    expect(messageAt(problems, "nats-infra:objectStores[0].maxBytes")).toContain("0 bytes is not a limit");
+  });
+
+  test("cross-field: account, delete without allowDelete, replicas, a stream of the same name", () => {
+    const problems = problemsOf({
+      streams: [{ name: "KV_ok", subjects: ["x.>"] }],
+      kv: [{ bucket: "ok", account: "NOPE", delete: true, replicas: 3 }, { bucket: "ok" }],
+    });
+    expect(messageAt(problems, "nats-infra:kv[0].account")).toContain("no such account");
+    expect(messageAt(problems, "nats-infra:kv[0].delete")).toContain("allowDelete");
+    expect(messageAt(problems, "nats-infra:kv[0].replicas")).toContain("number of servers");
+    expect(messageAt(problems, "nats-infra:kv[1].bucket")).toContain("also declared as nats-infra:streams[0]");
+  });
+
+  test("a mirror has no subjects or sources; origins are streams of the same account with matching filters", () => {
+    const problems = problemsOf({
+      accounts: [{ name: "APP" }, { name: "OTHER" }],
+      streams: [
+        { name: "A", subjects: ["a.>"] },
+        { name: "M", subjects: ["m.>"], mirror: { stream: "A" } },
+        { name: "N", mirror: { stream: "A" }, sources: [{ stream: "A" }] },
+        { name: "B", account: "OTHER", subjects: ["b.>"] },
+        { name: "S", subjects: ["s.>"], sources: [{ stream: "B" }, { stream: "A", filterSubject: "z.>" }, { stream: "S" }] },
+        { name: "E" },
+      ],
+    });
+    expect(messageAt(problems, "nats-infra:streams[1].subjects")).toContain("a mirror has no subjects");
+    expect(messageAt(problems, "nats-infra:streams[2].sources")).toContain("cannot have sources as well");
+    expect(messageAt(problems, "nats-infra:streams[4].sources[0].stream")).toContain("is in account OTHER");
+    expect(messageAt(problems, "nats-infra:streams[4].sources[1].filterSubject")).toContain("matches none of stream A's subjects");
+    expect(messageAt(problems, "nats-infra:streams[4].sources[2].stream")).toContain("cannot mirror or source itself");
+    expect(messageAt(problems, "nats-infra:streams[5].subjects")).toContain("a stream needs at least one subject");
+  });
+});

@@ -1,0 +1,98 @@
+// Cross-field rules of KV buckets, object stores, mirrors and sources (validate.ts calls in here):
+// each problem with the path a person edits. Buckets and stores are streams underneath, so they
+// follow a stream's rules on accounts, replicas and limits.
+import { nodeCount } from "./cluster";
+import type { StackConfig } from "./schema";
+import { subjectsOverlap } from "./subjects";
+
+type Path = (string | number)[];
+interface Finding {
+  path: Path;
+  message: string;
+}
+
+export function jetstreamKindProblems(config: StackConfig): Finding[] {
+  return [...storeProblems(config), ...originProblems(config)];
+}
+
+interface Store {
+  key: "kv" | "objectStores";
+  index: number;
+  name: string;
+  stream: string;
+  account: string;
+  storage: "file" | "memory";
+  replicas: number;
+  maxBytes: number;
+  allowDelete: boolean;
+  delete: boolean;
+}
+
+function stores(config: StackConfig): Store[] {
+  return [
+    ...config.kv.map((b, index) => ({ ...b, key: "kv" as const, index, name: b.bucket, stream: `KV_${b.bucket}` })),
+    ...config.objectStores.map((o, index) => ({ ...o, key: "objectStores" as const, index, name: o.store, stream: `OBJ_${o.store}` })),
+  ];
+}
+
+function storeProblems(config: StackConfig): Finding[] {
+  const problems: Finding[] = [];
+  const all = stores(config);
+  for (const store of all) {
+    const at = (field: string): Path => [store.key, store.index, field];
+    const what = store.key === "kv" ? "KV bucket" : "object store";
+    const account = config.accounts.find((a) => a.name === store.account);
+    if (!config.jetstream.enabled) problems.push({ path: at(store.key === "kv" ? "bucket" : "store"), message: `JetStream is disabled (jetstream.enabled: false); enable it or remove the ${what}` });
+    if (!account) {
+      problems.push({ path: at("account"), message: `no such account; declared accounts: ${config.accounts.map((a) => a.name).join(", ")}` });
+    } else if (account.jetstream === false) {
+      problems.push({ path: at("account"), message: `JetStream is off for account ${account.name}; set its jetstream to true or move the ${what}` });
+    }
+    if (store.delete && !store.allowDelete) problems.push({ path: at("delete"), message: `deleting a ${what} loses everything in it; set allowDelete: true on it as well to confirm` });
+    if (store.replicas > nodeCount(config)) {
+      problems.push({ path: at("replicas"), message: `must not exceed the number of servers (cluster.nodes: ${nodeCount(config)}); each replica lives on its own server` });
+    }
+    const limit = store.storage === "file" ? config.jetstream.maxFileStore : config.jetstream.maxMemoryStore;
+    if (store.maxBytes > limit) {
+      problems.push({ path: at("maxBytes"), message: `exceeds the JetStream limit jetstream.${store.storage === "file" ? "maxFileStore" : "maxMemoryStore"} (${limit} bytes); lower it or raise the limit` });
+    }
+    const twice = all.find((other) => other !== store && other.key === store.key && other.account === store.account && other.name === store.name);
+    if (twice && all.indexOf(twice) < all.indexOf(store)) problems.push({ path: at(store.key === "kv" ? "bucket" : "store"), message: `${what} ${store.name} is declared twice in account ${store.account}` });
+    const clash = config.streams.findIndex((s) => s.account === store.account && s.name === store.stream);
+    if (clash >= 0) problems.push({ path: at(store.key === "kv" ? "bucket" : "store"), message: `its stream ${store.stream} is also declared as nats-infra:streams[${clash}]; a name holds one stream` });
+  }
+  return problems;
+}
+
+/** Mirrors and sources read streams of their own account: not themselves, and subjects the origin has. */
+function originProblems(config: StackConfig): Finding[] {
+  const problems: Finding[] = [];
+  config.streams.forEach((stream, s) => {
+    const origins = [
+      ...(stream.mirror ? [{ path: ["streams", s, "mirror"] as Path, origin: stream.mirror }] : []),
+      ...(stream.sources ?? []).map((origin, k) => ({ path: ["streams", s, "sources", k] as Path, origin })),
+    ];
+    for (const { path, origin } of origins) {
+      if (origin.stream === stream.name) {
+        problems.push({ path: [...path, "stream"], message: "a stream cannot mirror or source itself" });
+        continue;
+      }
+      const here = config.streams.find((o) => o.account === stream.account && o.name === origin.stream);
+      const elsewhere = config.streams.find((o) => o.account !== stream.account && o.name === origin.stream);
+      if (!here && elsewhere) {
+        problems.push({
+          path: [...path, "stream"],
+          message: `stream ${origin.stream} is in account ${elsewhere.account}, not ${stream.account}; mirrors and sources read streams of their own account (another account's needs an external API prefix, which nats-infra does not set up)`,
+        });
+      }
+      if (here && origin.filterSubject && here.subjects.length > 0 && !here.subjects.some((subj) => subjectsOverlap(subj, origin.filterSubject!))) {
+        problems.push({ path: [...path, "filterSubject"], message: `matches none of stream ${here.name}'s subjects (${here.subjects.join(", ")})` });
+      }
+    }
+    const names = (stream.sources ?? []).map((o) => `${o.stream} ${o.filterSubject ?? ""}`);
+    names.forEach((name, k) => {
+      if (names.indexOf(name) < k) problems.push({ path: ["streams", s, "sources", k], message: "this source is listed twice" });
+    });
+  });
+  return problems;
+}
