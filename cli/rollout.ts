@@ -16,19 +16,21 @@
 // record is written once the container has started again, since from then on the server runs the
 // new settings; the run then waits for the node to be healthy before it goes on.
 //
+// A node on another Docker host (its `dockerHost` in the stdin) is restarted, and its record read
+// and written, by docker commands with DOCKER_HOST set to that host (components/rolloutRecords.ts);
+// its health at its monitoring URL, on its address.
+//
 // Exit codes (cli/command.ts EXIT): 0 done or nothing to do; 1 a restart or a health wait failed
 // (the message names the node and its /healthz), or 3 when that was a server not answering at
 // all; 2 stdin is not the contract's JSON.
-import { execFile } from "node:child_process";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { parseRolloutStdin, RolloutStdinError, RUNNING_SETTINGS_FILE, type RolloutNode, type RolloutStdin } from "../components/rolloutContract";
+import { parseRolloutStdin, RolloutStdinError, type RolloutNode, type RolloutStdin } from "../components/rolloutContract";
+import { DockerError, dockerAt, nodeRecords, readRunningSettings, recordRunningSettings, type RunningSettingsRecords } from "../components/rolloutRecords";
 import { waitHealthy } from "../ops/health";
 import { formatRollingRestart, rollingRestart } from "../ops/rollingRestart";
 import { processOutput, runCommand, UsageError, type Output } from "./args";
 
 const USAGE = `usage: tsx cli/rollout.ts < rollout.json
-  stdin: {"graceSeconds": 45, "nodes": [{"server", "container", "monitorUrl", "configDir", "settingsKey"}, ...]}
+  stdin: {"graceSeconds": 45, "nodes": [{"server", "container", "monitorUrl", "configDir", "settingsKey", "dockerHost"?}, ...]}
   (what the NatsCluster component's <name>-rollout command passes; nodes in restart order)`;
 
 /** Longest wait for the cluster's /healthz before a restart, and for the node after it. */
@@ -53,22 +55,8 @@ export function decideRollout(nodes: readonly RolloutNode[], runningSettings: (n
   });
 }
 
-/** The key a node's record holds, or undefined when it has none. */
-export function readRunningSettings(node: RolloutNode): string | undefined {
-  try {
-    return readFileSync(path.join(node.configDir, RUNNING_SETTINGS_FILE), "utf8").trim() || undefined;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
-/** Written by rename, so a reader never sees half a key. */
-export function recordRunningSettings(node: RolloutNode): void {
-  const file = path.join(node.configDir, RUNNING_SETTINGS_FILE);
-  writeFileSync(`${file}.tmp`, `${node.settingsKey}\n`, { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
-}
+/** A local node's record (the file in its config directory); components/rolloutRecords.ts also reads remote ones. */
+export { readRunningSettings, recordRunningSettings };
 
 function describe(decision: NodeDecision): string {
   const { node, running } = decision;
@@ -76,24 +64,23 @@ function describe(decision: NodeDecision): string {
   return `${node.server} (${node.container}): ${what}`;
 }
 
-/** `docker restart` with the grace; rejects with docker's own message. */
-function dockerRestart(container: string, graceSeconds: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // The CLI's own deadline is the grace (then SIGKILL); allow for the start after it.
-    execFile("docker", ["restart", "-t", String(graceSeconds), container], { timeout: (graceSeconds + 120) * 1000 }, (error, _stdout, stderr) => {
-      if (error) reject(new Error(`docker restart ${container} failed: ${stderr.trim() || error.message}`));
-      else resolve();
-    });
+/** `docker restart` with the grace, at the node's Docker host; rejects with docker's own message. */
+async function dockerRestart(container: string, graceSeconds: number, dockerHost?: string): Promise<void> {
+  // The CLI's own deadline is the grace (then SIGKILL); allow for the start after it.
+  await dockerAt(dockerHost, ["restart", "-t", String(graceSeconds), container], { timeoutMs: (graceSeconds + 120) * 1000 }).catch((error: Error) => {
+    throw new Error(`docker restart ${container} failed${dockerHost ? ` at ${dockerHost}` : ""}: ${error instanceof DockerError ? error.detail : error.message}`);
   });
 }
 
-/** Runs the rollout described by `stdin`; the restart itself is a parameter so tests can watch it. */
+/** Runs the rollout described by `stdin`; the restart and the records are parameters so tests can watch them. */
 export async function rollout(
   stdin: RolloutStdin,
   output: Output,
-  restartContainer: (container: string, graceSeconds: number) => Promise<void> = dockerRestart,
+  restartContainer: (container: string, graceSeconds: number, dockerHost?: string) => Promise<void> = dockerRestart,
+  records: RunningSettingsRecords = nodeRecords,
 ): Promise<void> {
-  const decisions = decideRollout(stdin.nodes, readRunningSettings);
+  const running = new Map(await Promise.all(stdin.nodes.map(async (node) => [node, await records.read(node)] as const)));
+  const decisions = decideRollout(stdin.nodes, (node) => running.get(node));
   for (const decision of decisions) output.out(`${describe(decision)}\n`);
   const due = decisions.filter((d) => d.restart).map((d) => d.node);
   if (due.length === 0) {
@@ -108,8 +95,8 @@ export async function rollout(
       async restart() {
         // rollingRestart checks the nodes it restarts; the ones already up to date count too.
         await waitHealthy(cluster, HEALTH_TIMEOUT_MS);
-        await restartContainer(node.container, stdin.graceSeconds);
-        recordRunningSettings(node);
+        await restartContainer(node.container, stdin.graceSeconds, node.dockerHost);
+        await records.write(node);
       },
     })),
     {

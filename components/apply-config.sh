@@ -6,6 +6,15 @@
 #
 # usage: apply-config.sh [apply]   stage, validate, install, reload
 #        apply-config.sh delete    remove the generated files (never the data volume)
+#        apply-config.sh from-stdin [apply|delete]
+#                                  the same, with every variable below read from stdin instead
+#                                  of the environment (a node on another Docker host: the
+#                                  command runs over SSH, where sshd drops environment requests
+#                                  unless AcceptEnv allows them). stdin is then framed as below,
+#                                  the variables being entries named like them, before the files:
+#                                  `#nats-infra-files v1 NATS_CONF <bytes> CONFIG_DIR <bytes> ...
+#                                  auth.conf <bytes> cluster.conf <bytes>`. Variables of these
+#                                  names in the environment are ignored.
 #
 # Input is environment and stdin only, so no secret ever appears on a command line:
 #   NATS_CONF        full nats.conf (it has `include "auth.conf"`, relative, and in a cluster
@@ -47,9 +56,64 @@ die() {
 require() {
   local name
   for name in "$@"; do
-    [ -n "${!name:-}" ] || die "$name is not set; the NatsCluster component passes it in the command's environment"
+    [ -n "${!name:-}" ] || die "$name is not set; the NatsCluster component passes it $(if $from_stdin; then echo "on stdin"; else echo "in the command's environment"; fi)"
   done
 }
+
+# The variables a framed stdin may set in from-stdin mode: the ones documented above, and the
+# JetStream layout the cluster check below reads (JETSTREAM_DIR, JETSTREAM_META_DIR).
+STDIN_VARIABLES="NATS_CONF CONFIG_DIR NATS_CONTAINER NATS_IMAGE MONITOR_URL RESTART_KEY RESTART_KEY_LABEL CONTAINER_CONFIG_DIR SETTINGS_KEY SETTINGS_KEY_FILE JETSTREAM_DIR JETSTREAM_META_DIR VALIDATE_MOUNTS RELOAD_TIMEOUT"
+
+# Splits a framed text (first line: the marker, then `<name> <bytes>` per entry; the entries'
+# bytes follow back to back) into auth_conf, cluster_conf (delivers_cluster=true) and, when
+# $2 is true, the STDIN_VARIABLES it names. Sets globals; refuses a frame that does not add up.
+split_frame() {
+  local text="$1" variables_allowed="$2" header body offset=0 i name size content
+  local -a frame
+  header="${text%%$'\n'*}"
+  body="${text#*$'\n'}"
+  read -r -a frame <<<"${header#"$FRAME_MARKER "}"
+  for ((i = 0; i < ${#frame[@]}; i += 2)); do
+    name="${frame[i]}"
+    size="${frame[i + 1]:-}"
+    case "$size" in '' | *[!0-9]*) die "stdin's first line names $name without a byte count" ;; esac
+    content="${body:offset:size}"
+    [ "${#content}" -eq "$size" ] || die "stdin is shorter than its first line says ($name: $size bytes)"
+    case "$name" in
+      auth.conf) auth_conf="$content" ;;
+      cluster.conf) cluster_conf="$content" && delivers_cluster=true ;;
+      *)
+        if $variables_allowed && [[ " $STDIN_VARIABLES " == *" $name "* ]]; then
+          printf -v "$name" '%s' "$content"
+        elif $variables_allowed; then
+          die "stdin's first line names $name; only auth.conf, cluster.conf and the variables $STDIN_VARIABLES are read from stdin"
+        else
+          die "stdin's first line names $name; only auth.conf and cluster.conf are delivered on stdin"
+        fi
+        ;;
+    esac
+    offset=$((offset + size))
+  done
+  [ "$offset" -eq "${#body}" ] || die "stdin is longer than its first line says"
+}
+is_framed() { [ "${1#"$FRAME_MARKER "}" != "$1" ]; }
+
+auth_conf=""
+cluster_conf=""
+delivers_cluster=false
+from_stdin=false
+if [ "${1:-}" = from-stdin ]; then
+  from_stdin=true
+  shift
+  # Only stdin counts: nothing the remote login's environment happens to hold.
+  # shellcheck disable=SC2086
+  unset $STDIN_VARIABLES AUTH_CONF
+  # (The trailing x keeps the final newline, which $(...) would strip.)
+  stdin_text=$(cat && printf x) && stdin_text="${stdin_text%x}"
+  is_framed "${stdin_text%%$'\n'*}" || die "from-stdin: stdin must start with a '$FRAME_MARKER' line naming the variables and files that follow"
+  split_frame "$stdin_text" true
+  unset stdin_text
+fi
 
 mode="${1:-apply}"
 require CONFIG_DIR
@@ -76,35 +140,20 @@ require NATS_CONF NATS_CONTAINER NATS_IMAGE MONITOR_URL RESTART_KEY RESTART_KEY_
 nats_conf="$NATS_CONF"
 # The component sends auth.conf on stdin, a secret input of its own, so that the environment
 # (the permissions summary) stays readable in `pulumi preview`. AUTH_CONF is accepted too.
-# (The trailing x keeps the file's final newline, which $(...) would strip.)
-cluster_conf=""
-delivers_cluster=false
-if [ -n "${AUTH_CONF:-}" ]; then auth_conf="$AUTH_CONF"; else auth_conf=$(cat && printf x) && auth_conf="${auth_conf%x}"; fi
-unset NATS_CONF AUTH_CONF
-# A framed stdin: split it by the byte counts of its first line.
-first_line="${auth_conf%%$'\n'*}"
-if [ "${first_line#"$FRAME_MARKER "}" != "$first_line" ]; then
-  body="${auth_conf#*$'\n'}"
-  auth_conf=""
-  read -r -a frame <<<"${first_line#"$FRAME_MARKER "}"
-  offset=0
-  for ((i = 0; i < ${#frame[@]}; i += 2)); do
-    file="${frame[i]}"
-    size="${frame[i + 1]:-}"
-    case "$size" in '' | *[!0-9]*) die "stdin's first line names $file without a byte count" ;; esac
-    content="${body:offset:size}"
-    [ "${#content}" -eq "$size" ] || die "stdin is shorter than its first line says ($file: $size bytes)"
-    case "$file" in
-      auth.conf) auth_conf="$content" ;;
-      cluster.conf) cluster_conf="$content" && delivers_cluster=true ;;
-      *) die "stdin's first line names $file; only auth.conf and cluster.conf are delivered on stdin" ;;
-    esac
-    offset=$((offset + size))
-  done
-  [ "$offset" -eq "${#body}" ] || die "stdin is longer than its first line says"
-  unset body content
-  if $delivers_cluster; then [ -n "$cluster_conf" ] || die "cluster.conf on stdin is empty"; fi
+# (The trailing x keeps the file's final newline, which $(...) would strip.) In from-stdin mode
+# the frame was split above.
+if ! $from_stdin; then
+  if [ -n "${AUTH_CONF:-}" ]; then auth_conf="$AUTH_CONF"; else auth_conf=$(cat && printf x) && auth_conf="${auth_conf%x}"; fi
+  # A framed stdin: split it by the byte counts of its first line.
+  if is_framed "${auth_conf%%$'\n'*}"; then
+    framed="$auth_conf"
+    auth_conf=""
+    split_frame "$framed" false
+    unset framed
+  fi
 fi
+unset NATS_CONF AUTH_CONF
+if $delivers_cluster; then [ -n "$cluster_conf" ] || die "cluster.conf on stdin is empty"; fi
 [ -n "$auth_conf" ] || die "auth.conf is empty: pass it on stdin (or in AUTH_CONF)"
 # The staged set must hang together: nats.conf includes cluster.conf exactly when it is delivered
 # (nats-server -t below checks that every included file parses).
@@ -116,7 +165,7 @@ command -v docker >/dev/null || die "docker is not installed on this host"
 # --- Stage. printf is a shell builtin, so the contents never reach an argv.
 rm -rf "$next"
 trap 'rm -rf "$next"' EXIT
-mkdir -p "$next"
+mkdir -p "$next" || die "cannot create $next: $(id -un) needs write access to $(dirname "$CONFIG_DIR") (on another Docker host: create it for the SSH user, or point docker.configDir at a directory it owns)"
 printf '%s' "$nats_conf" >"$next/nats.conf"
 printf '%s' "$auth_conf" >"$next/auth.conf"
 chmod 644 "$next/nats.conf"

@@ -14,11 +14,10 @@ import type { RenderedFiles } from "../render/files";
 import { hostTlsFiles } from "./natsContainerSpec";
 import { RUNNING_SETTINGS_FILE } from "./rolloutContract";
 
-export interface ConfigCommandArgs {
+/** What apply-config.sh is told about one node (scriptVariables). */
+export interface ScriptArgs {
   config: StackConfig;
   natsConf: string;
-  /** Secret: auth.conf (every user's bcrypt hash), framed with cluster.conf in a cluster (secretFilesStdin). */
-  stdin: pulumi.Output<string>;
   configDir: string;
   containerName: string;
   image: string;
@@ -31,6 +30,11 @@ export interface ConfigCommandArgs {
    * restarts the node.
    */
   settingsKey?: string;
+}
+
+export interface ConfigCommandArgs extends ScriptArgs {
+  /** Secret: auth.conf (every user's bcrypt hash), framed with cluster.conf in a cluster (secretFilesStdin). */
+  stdin: pulumi.Output<string>;
   /** One plain entry per user (permissionsSummary): what preview shows of an auth change. Empty on cluster nodes other than 0. */
   permissions: Record<string, string>;
 }
@@ -50,15 +54,21 @@ export const SCRIPT_CONTAINER_ENV = {
  */
 export const FRAME_MARKER = "#nats-infra-files v1";
 
+/** Named entries in one text: FRAME_MARKER and `<name> <bytes>` per entry on the first line, then the entries' bytes back to back. */
+export function framed(entries: readonly (readonly [string, string])[]): string {
+  const header = [FRAME_MARKER, ...entries.map(([name, content]) => `${name} ${Buffer.byteLength(content, "utf8")}`)].join(" ");
+  return `${header}\n${entries.map(([, content]) => content).join("")}`;
+}
+
+/** The files that hold credentials, as frame entries: auth.conf, and in a cluster cluster.conf. */
+export function secretFileEntries(files: RenderedFiles): [string, string][] {
+  return [[AUTH_CONF_FILE, files.authConf], ...(files.clusterConf === undefined ? [] : [[CLUSTER_CONF_FILE, files.clusterConf] as [string, string]])];
+}
+
 /** What the config command gets on stdin for these rendered files. */
 export function secretFilesStdin(files: RenderedFiles): string {
   if (files.clusterConf === undefined) return files.authConf;
-  const framed: [string, string][] = [
-    [AUTH_CONF_FILE, files.authConf],
-    [CLUSTER_CONF_FILE, files.clusterConf],
-  ];
-  const header = [FRAME_MARKER, ...framed.map(([file, content]) => `${file} ${Buffer.byteLength(content, "utf8")}`)].join(" ");
-  return `${header}\n${framed.map(([, content]) => content).join("")}`;
+  return framed(secretFileEntries(files));
 }
 
 /**
@@ -71,28 +81,35 @@ const JETSTREAM_LAYOUT_ENV = {
   JETSTREAM_META_DIR: `${CONTAINER.dataDir}/jetstream/${SYSTEM_ACCOUNT}/_js_`,
 } as const;
 
-export function createConfigCommand(name: string, args: ConfigCommandArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+/**
+ * The variables apply-config.sh reads about one node: in its environment for a command on the
+ * machine running Pulumi, on its framed stdin for one on another Docker host (remoteConfigCommand.ts).
+ */
+export function scriptVariables(args: ScriptArgs): Record<string, string> {
   // Only cluster nodes know these; a single server's environment stays what it always was.
   const clusterEnv: Record<string, string> =
     args.settingsKey === undefined ? {} : { SETTINGS_KEY: args.settingsKey, SETTINGS_KEY_FILE: RUNNING_SETTINGS_FILE, ...JETSTREAM_LAYOUT_ENV };
+  return {
+    NATS_CONF: args.natsConf,
+    CONFIG_DIR: args.configDir,
+    NATS_CONTAINER: args.containerName,
+    NATS_IMAGE: args.image,
+    MONITOR_URL: args.monitorUrl,
+    RESTART_KEY: args.restartKey,
+    VALIDATE_MOUNTS: validateMounts(args.config),
+    ...SCRIPT_CONTAINER_ENV,
+    ...clusterEnv,
+  };
+}
+
+export function createConfigCommand(name: string, args: ConfigCommandArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
   return new command.local.Command(
     name,
     {
       create: SCRIPT,
       update: SCRIPT,
       delete: `${SCRIPT} delete`,
-      environment: {
-        NATS_CONF: args.natsConf,
-        CONFIG_DIR: args.configDir,
-        NATS_CONTAINER: args.containerName,
-        NATS_IMAGE: args.image,
-        MONITOR_URL: args.monitorUrl,
-        RESTART_KEY: args.restartKey,
-        VALIDATE_MOUNTS: validateMounts(args.config),
-        ...SCRIPT_CONTAINER_ENV,
-        ...clusterEnv,
-        ...args.permissions,
-      },
+      environment: { ...scriptVariables(args), ...args.permissions },
       // Its own secret input: were it in `environment`, the whole map would show as [secret]
       // and preview could not say which service's permissions changed.
       stdin: args.stdin,

@@ -20,10 +20,16 @@ export interface RouteSecretOutputs {
   hash: pulumi.Output<string>;
 }
 
-export function createPasswords(componentName: string, users: readonly NatsUser[], parent: pulumi.Resource): Record<string, UserSecret> {
+/**
+ * `rotations`: per service whose password was rotated (`services[].passwordRotation`), the
+ * rotation number. It becomes that password's `keepers`, so raising it replaces exactly that
+ * one password. A password never rotated has no keepers input at all: adding one to an existing
+ * password would replace it (and cut off every client of that service).
+ */
+export function createPasswords(componentName: string, users: readonly NatsUser[], parent: pulumi.Resource, rotations: Record<string, number> = {}): Record<string, UserSecret> {
   const secrets: Record<string, UserSecret> = {};
   for (const user of users) {
-    const password = generatedPassword(`${componentName}-password-${user.user}`, parent);
+    const password = generatedPassword(`${componentName}-password-${user.user}`, parent, rotations[user.user]);
     secrets[user.user] = { user: user.user, account: user.account, ...secretsOf(password) };
   }
   return secrets;
@@ -36,7 +42,7 @@ export function createRouteSecret(componentName: string, parent: pulumi.Resource
 }
 
 /** Same shape for every generated password (config/passwords.ts): URL- and shell-safe. */
-function generatedPassword(name: string, parent: pulumi.Resource): random.RandomPassword {
+function generatedPassword(name: string, parent: pulumi.Resource, rotation?: number): random.RandomPassword {
   return new random.RandomPassword(
     name,
     {
@@ -46,6 +52,7 @@ function generatedPassword(name: string, parent: pulumi.Resource): random.Random
       minLower: 1,
       minUpper: 1,
       minNumeric: 1,
+      ...(rotation === undefined ? {} : { keepers: { passwordRotation: String(rotation) } }),
     },
     { parent },
   );

@@ -1,23 +1,26 @@
 // NatsCluster: NATS on a Docker host with its config, passwords, JetStream volumes, Surveyor and
 // nats-box, built from the stack config shape (the `nats-infra:*` keys of Pulumi.<stack>.yaml, or
 // the same object from another Pulumi program), which it validates. One server by default;
-// `cluster.nodes` > 1 runs that many routed servers on the one Docker host (docs/cluster.md).
+// `cluster.nodes` > 1 runs that many routed servers, on one Docker host or, with a node's
+// `dockerHost`, across hosts (each with its own Docker provider; docs/cluster.md).
 // Auth changes are delivered by commands that rewrite the config files and reload the servers,
 // never by replacing a container. Settings the server cannot reload change a single server's
 // container label (the restart key), which replaces it; in a cluster they are applied by the
 // rollout command, which restarts one node at a time.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { clusterNodes, isClustered, spansHosts } from "../config/cluster";
+import { clusterNodes, isClustered } from "../config/cluster";
 import { endpoints, type Endpoints } from "../config/endpoints";
 import type { StackConfig, StackConfigInput } from "../config/schema";
 import { jetstreamAdminUser, natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
 import { NATS_SERVER } from "../config/versions";
 import { permissionsSummary } from "../render/permissionsSummary";
 import { createPasswords, createRouteSecret, type UserSecret } from "./credentials";
+import { createDockerHosts, networkName } from "./dockerHosts";
 import { destroyGraceSeconds } from "./natsContainerSpec";
 import { createNatsNode, type NatsNode } from "./natsNode";
 import { NatsStreams } from "./natsStreams";
+import { createReplacementGuard } from "./replacementGuard";
 import { createRolloutCommand } from "./rolloutCommand";
 import { createNatsBox, createSurveyor } from "./sidecars";
 import { defaultConfigDir, readStackConfig, validatedConfig } from "./stackConfig";
@@ -27,7 +30,9 @@ export interface NatsClusterArgs {
   config: StackConfigInput;
   /**
    * Host directory for nats.conf and auth.conf, mounted read-only. Default: `docker.configDir`,
-   * else `.nats-infra/<stack>/config`. In a cluster node i uses `<configDir>-i`.
+   * else `.nats-infra/<stack>/config`. In a cluster node i uses `<configDir>-i`. A node on another
+   * Docker host uses the same path there when it is configured, else
+   * `/var/lib/nats-infra/<namePrefix>/config` (with `-i`).
    */
   configDir?: string;
 }
@@ -67,27 +72,29 @@ export class NatsCluster extends pulumi.ComponentResource {
   constructor(name: string, args: NatsClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nats-infra:index:NatsCluster", name, {}, opts);
     const config = validatedConfig(args.config, this);
-    if (spansHosts(config)) {
-      throw new pulumi.RunError("nats-infra:cluster.nodes: nodes on other Docker hosts (dockerHost) are not deployed by NatsCluster yet; it runs every node on one Docker host");
-    }
     const configDir = args.configDir ?? config.docker.configDir ?? defaultConfigDir();
 
-    this.users = createPasswords(name, natsUsers(config), this);
+    this.users = createPasswords(name, natsUsers(config), this, passwordRotations(config));
     this.permissions = permissionsSummary(config);
     this.endpoints = endpoints(config, "container");
-    const { network, natsImage } = createHostResources(name, config, this);
+    // The configured directory is the base on other hosts too; the local default is not.
+    const hosts = createDockerHosts(name, config, args.configDir ?? config.docker.configDir, this);
 
     const route = isClustered(config) ? createRouteSecret(name, this) : undefined;
+    const image = config.docker.nats.image ?? NATS_SERVER.image;
+    // Every node's config command and container wait for it: it refuses a plain `pulumi up` that
+    // would replace more than one node's container at once (components/replacementGuard.ts).
+    const guard = isClustered(config) ? createReplacementGuard(name, { config, image, configDir, hosts, networkName: networkName(config) }, this) : undefined;
     const node = {
       name,
       config,
-      image: config.docker.nats.image ?? NATS_SERVER.image,
+      image,
       configDir,
-      natsImage,
-      network,
+      hosts,
       networkName: networkName(config),
       hashes: hashesOf(this.users),
       route,
+      guard,
       permissions: this.permissions,
       parent: this,
     };
@@ -110,24 +117,28 @@ export class NatsCluster extends pulumi.ComponentResource {
               monitorUrl: n.node.monitorUrl,
               configDir: n.configDir,
               settingsKey: n.settingsKey!,
+              // Only for a node on another host, so a one-host cluster's stdin stays what it was.
+              ...(n.node.dockerHost ? { dockerHost: n.node.dockerHost } : {}),
             })),
           },
           { parent: this, dependsOn: [...configCommands, ...containers] },
         )
       : undefined;
 
-    const sidecars = { name, config, parent: this, network, nats: containers };
+    // Beside node 0, on its Docker host.
+    const { network, provider } = hosts.of(this.nodes[0].node);
+    const sidecars = { name, config, parent: this, network, provider, nats: containers };
     if (config.docker.surveyor.enabled) createSurveyor(sidecars, this.users[SURVEYOR_USER].password);
     if (config.docker.natsBox.enabled) createNatsBox(sidecars, this.users[TOOLS_USER].password);
 
     const admins = streamAdmins(config, this.users);
-    if (config.streams.length > 0) {
+    if (config.streams.length + config.kv.length + config.objectStores.length > 0) {
       // After the reload: the admin's rights name each declared stream, so a new stream needs
       // the new auth.conf loaded first; in a cluster also after the rollout, so no stream is
       // created or changed while a node is down.
       new NatsStreams(
         `${name}-streams`,
-        { streams: config.streams, natsUrl: this.endpoints.client, admins },
+        { streams: config.streams, kv: config.kv, objectStores: config.objectStores, natsUrl: this.endpoints.client, admins },
         { parent: this, dependsOn: [...containers, ...configCommands, ...(rollout ? [rollout] : [])] },
       );
     }
@@ -145,22 +156,14 @@ export class NatsCluster extends pulumi.ComponentResource {
   }
 }
 
-const networkName = (config: StackConfig) => `${config.docker.namePrefix}-net`;
-
-/** The image and the network every node uses. */
-function createHostResources(name: string, config: StackConfig, parent: pulumi.Resource) {
-  const natsImage = new docker.RemoteImage(`${name}-nats-image`, { name: config.docker.nats.image ?? NATS_SERVER.image, keepLocally: true }, { parent });
-  const network = new docker.Network(`${name}-network`, { name: networkName(config), driver: "bridge" }, { parent });
-  return { natsImage, network };
-}
-
 function hashesOf(users: Record<string, UserSecret>): Record<string, pulumi.Output<string>> {
   return Object.fromEntries(Object.entries(users).map(([user, secret]) => [user, secret.bcryptHash]));
 }
 
 /** Per account with streams: the reconciler's user and (secret) password. */
 function streamAdmins(config: StackConfig, users: Record<string, UserSecret>): Record<string, { user: string; password: pulumi.Output<string> }> {
-  const accounts = [...new Set(config.streams.map((s) => s.account))];
+  // Every account with something the reconciler manages: streams, KV buckets, object stores.
+  const accounts = [...new Set([...config.streams, ...config.kv, ...config.objectStores].map((s) => s.account))];
   return Object.fromEntries(accounts.map((account) => [account, { user: jetstreamAdminUser(account), password: users[jetstreamAdminUser(account)].password }]));
 }
 
@@ -170,4 +173,9 @@ function serviceCredentials(config: StackConfig, users: Record<string, UserSecre
   return pulumi.all(passwords).apply((byUser) =>
     Object.fromEntries(Object.entries(byUser).map(([user, password]) => [user, { user, password, account: users[user].account, url }])),
   );
+}
+
+/** Per service whose password was rotated (`nats-infra rotate`): its rotation number. */
+function passwordRotations(config: StackConfig): Record<string, number> {
+  return Object.fromEntries(config.services.flatMap((s) => (s.passwordRotation === undefined ? [] : [[s.name, s.passwordRotation]])));
 }

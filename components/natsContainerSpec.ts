@@ -3,7 +3,7 @@
 // read exactly what the component declares.
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { clusterNodes, isClustered, type ClusterNode } from "../config/cluster";
+import { clusterNodes, isClustered, spansHosts, type ClusterNode } from "../config/cluster";
 import { CONTAINER, CONTAINER_ROUTE_TLS_FILES, containerTlsMounts, goMemLimit, LABELS } from "../config/container";
 import type { StackConfig } from "../config/schema";
 import { parseDuration } from "../config/units";
@@ -57,11 +57,13 @@ export function natsContainerArgs(inputs: NatsContainerInputs): docker.Container
     image: inputs.image,
     entrypoints: ["nats-server"],
     command: ["--config", `${CONTAINER.configDir}/${NATS_CONF_FILE}`],
-    // The route port is not published: on one Docker host the nodes reach each other by
-    // container name over the network (config/cluster.ts routeUrl).
+    // On one Docker host the route port is not published: the nodes reach each other by
+    // container name over the network (config/cluster.ts routeUrl). Across hosts every node
+    // publishes it on its address, where the others dial it (with route TLS, config/validateCluster.ts).
     ports: [
       { internal: CONTAINER.clientPort, external: node.clientPort, ip: node.bindAddress, protocol: "tcp" },
       { internal: CONTAINER.monitorPort, external: node.monitorPort, ip: node.bindAddress, protocol: "tcp" },
+      ...(spansHosts(config) ? [{ internal: config.cluster.routePort, external: config.cluster.routePort, ip: node.bindAddress, protocol: "tcp" }] : []),
     ],
     // A directory mount (not a file mount) so that atomically renamed config files are seen.
     mounts: [

@@ -4,6 +4,8 @@
 // (node i: `-i` after every name), and the container's label no longer carries the
 // restart-class settings (nodeSettingsKey does, for the config and rollout commands), so that a
 // settings change restarts the nodes one at a time instead of replacing all of them at once.
+// A node on another Docker host (dockerHost) is declared with that host's Docker provider, and its
+// config is delivered over SSH (remoteConfigCommand.ts) into a directory on that host.
 import * as docker from "@pulumi/docker";
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -11,11 +13,13 @@ import { isClustered, type ClusterNode } from "../config/cluster";
 import { LABELS } from "../config/container";
 import type { StackConfig } from "../config/schema";
 import type { PasswordHashes } from "../render/authConf";
-import { renderFiles } from "../render/files";
+import { renderFiles, type RenderedFiles } from "../render/files";
 import { renderNatsConf } from "../render/natsConf";
-import { createConfigCommand, secretFilesStdin } from "./configCommand";
+import { createConfigCommand, scriptVariables, secretFilesStdin, type ScriptArgs } from "./configCommand";
 import type { RouteSecretOutputs } from "./credentials";
+import type { DockerHosts } from "./dockerHosts";
 import { destroyGraceSeconds, natsContainerArgs } from "./natsContainerSpec";
+import { createRemoteConfigCommand, remoteConfigStdin } from "./remoteConfigCommand";
 import { containerSpecKey, nodeSettingsKey, restartKey } from "./restartKey";
 
 /** What every node shares. */
@@ -24,16 +28,18 @@ export interface NatsNodeContext {
   name: string;
   config: StackConfig;
   image: string;
-  /** Node 0's config directory; node i uses `<configDir>-i`. */
+  /** Node 0's config directory; node i uses `<configDir>-i`. On another Docker host: its delivery's configBase. */
   configDir: string;
-  natsImage: docker.RemoteImage;
-  network: docker.Network;
+  /** Each node's Docker host: its provider, image, network and (another host) config delivery. */
+  hosts: DockerHosts;
   /** The network's name as a plain string: the label hashes the container's inputs. */
   networkName: string;
   /** Secret bcrypt hash per user. */
   hashes: Record<string, pulumi.Output<string>>;
   /** In a cluster: the route credentials. */
   route?: RouteSecretOutputs;
+  /** In a cluster: the replacement guard (replacementGuard.ts), which the node's config command and container wait for. */
+  guard?: pulumi.Resource;
   /** The permissions summary, on node 0's config command only, so preview shows an auth change once. */
   permissions: Record<string, string>;
   parent: pulumi.Resource;
@@ -43,7 +49,8 @@ export interface NatsNode {
   node: ClusterNode;
   configDir: string;
   volume: docker.Volume;
-  configCommand: command.local.Command;
+  /** Local, or remote (over SSH) for a node on another Docker host. */
+  configCommand: command.local.Command | command.remote.Command;
   container: docker.Container;
   /** In a cluster: the restart-class settings this node should run (restartKey.ts nodeSettingsKey). */
   settingsKey?: string;
@@ -52,11 +59,16 @@ export interface NatsNode {
 /** Node 0 keeps the configured directory; node i gets a sibling `<configDir>-i`. */
 export const nodeConfigDir = (configDir: string, node: ClusterNode): string => `${configDir}${node.suffix}`;
 
+/** The same on the node's own Docker host: another host has its own base (remoteConfigCommand.ts remoteConfigBase). */
+export const nodeConfigDirOn = (hosts: Pick<DockerHosts, "of">, configDir: string, node: ClusterNode): string =>
+  nodeConfigDir(hosts.of(node).delivery?.configBase ?? configDir, node);
+
 export function createNatsNode(ctx: NatsNodeContext, node: ClusterNode): NatsNode {
   const { name, config, parent } = ctx;
   const clustered = isClustered(config);
-  const configDir = nodeConfigDir(ctx.configDir, node);
-  const volume = createDataVolume(`${name}-data${node.suffix}`, node.volumeName, parent);
+  const host = ctx.hosts.of(node);
+  const configDir = nodeConfigDirOn(ctx.hosts, ctx.configDir, node);
+  const volume = createDataVolume(`${name}-data${node.suffix}`, node.volumeName, parent, host.provider);
 
   // Plain names, not the resources' outputs: the label hashes these inputs.
   const containerInputs = { config, node, image: ctx.image, configDir, volumeName: node.volumeName, networkName: ctx.networkName };
@@ -64,22 +76,22 @@ export function createNatsNode(ctx: NatsNodeContext, node: ClusterNode): NatsNod
   const label = clustered ? containerSpecKey(spec) : restartKey(config, spec);
   const settingsKey = clustered ? nodeSettingsKey(config, node) : undefined;
 
-  const configCommand = createConfigCommand(
-    `${name}-config${node.suffix}`,
-    {
-      config,
-      natsConf: renderNatsConf(config, { kind: "container" }, node.index),
-      stdin: secretStdin(ctx, node.index),
-      configDir,
-      containerName: node.containerName,
-      image: ctx.image,
-      monitorUrl: node.monitorUrl,
-      restartKey: label,
-      settingsKey,
-      permissions: node.index === 0 ? ctx.permissions : {},
-    },
-    { parent, dependsOn: [ctx.natsImage] },
-  );
+  const script: ScriptArgs = {
+    config,
+    natsConf: renderNatsConf(config, { kind: "container" }, node.index),
+    configDir,
+    containerName: node.containerName,
+    image: ctx.image,
+    monitorUrl: node.monitorUrl,
+    restartKey: label,
+    settingsKey,
+  };
+  const commandName = `${name}-config${node.suffix}`;
+  const commandOptions = { parent, dependsOn: [host.natsImage, ...(ctx.guard ? [ctx.guard] : [])] };
+  const configCommand = host.delivery
+    ? // Everything on stdin, variables too: sshd drops environment requests unless AcceptEnv allows them.
+      createRemoteConfigCommand(commandName, { delivery: host.delivery, stdin: secretStdin(ctx, node.index, (files) => remoteConfigStdin(scriptVariables(script), files)) }, commandOptions)
+    : createConfigCommand(commandName, { ...script, stdin: secretStdin(ctx, node.index, secretFilesStdin), permissions: node.index === 0 ? ctx.permissions : {} }, commandOptions);
 
   const container = new docker.Container(
     `${name}-nats${node.suffix}`,
@@ -92,7 +104,8 @@ export function createNatsNode(ctx: NatsNodeContext, node: ClusterNode): NatsNod
     },
     {
       parent,
-      dependsOn: [configCommand, ctx.natsImage, volume, ctx.network],
+      dependsOn: [configCommand, host.natsImage, volume, host.network, ...(ctx.guard ? [ctx.guard] : [])],
+      provider: host.provider,
       // Fixed name and host ports: the old container must go before the new one starts.
       deleteBeforeReplace: true,
       // The provider records a healthcheck change without applying it.
@@ -106,7 +119,7 @@ export function createNatsNode(ctx: NatsNodeContext, node: ClusterNode): NatsNod
  * Retained: neither `pulumi destroy` nor a replacement deletes JetStream data. Recreating the
  * stack picks the same volume up again by name.
  */
-function createDataVolume(resourceName: string, volumeName: string, parent: pulumi.Resource): docker.Volume {
+function createDataVolume(resourceName: string, volumeName: string, parent: pulumi.Resource, provider: docker.Provider | undefined): docker.Volume {
   return new docker.Volume(
     resourceName,
     {
@@ -114,15 +127,15 @@ function createDataVolume(resourceName: string, volumeName: string, parent: pulu
       // Policies cannot see retainOnDelete, so the volume says so (policies/jetstreamDataRetained.ts).
       labels: [{ label: LABELS.role, value: "jetstream-data" }, { label: LABELS.retainOnDelete, value: "true" }],
     },
-    { parent, retainOnDelete: true },
+    { parent, retainOnDelete: true, provider },
   );
 }
 
-/** auth.conf (and in a cluster cluster.conf) for this node, secret: they hold hashes and the route password. */
-function secretStdin(ctx: NatsNodeContext, index: number): pulumi.Output<string> {
+/** This node's stdin, from its auth.conf (and in a cluster cluster.conf); secret: they hold hashes and the route password. */
+function secretStdin(ctx: NatsNodeContext, index: number, stdinOf: (files: RenderedFiles) => string): pulumi.Output<string> {
   return pulumi.secret(
     pulumi.all([pulumi.all(ctx.hashes), pulumi.output(ctx.route)]).apply(([hashes, routeSecret]) =>
-      secretFilesStdin(renderFiles(ctx.config, hashes as PasswordHashes, { kind: "container" }, { node: index, route: routeSecret })),
+      stdinOf(renderFiles(ctx.config, hashes as PasswordHashes, { kind: "container" }, { node: index, route: routeSecret })),
     ),
   );
 }

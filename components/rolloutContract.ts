@@ -16,10 +16,15 @@ export interface RolloutNode {
   container: string;
   /** The node's monitoring URL as reached from the machine running Pulumi. */
   monitorUrl: string;
-  /** The node's config directory on the Docker host (which is the machine running Pulumi). */
+  /** The node's config directory on its Docker host (the machine running Pulumi, unless dockerHost says otherwise). */
   configDir: string;
   /** nodeSettingsKey: what the node should run. */
   settingsKey: string;
+  /**
+   * A node on another Docker host: DOCKER_HOST for the docker commands that restart it and read
+   * and write its record (in configDir on that host). Absent: the machine running Pulumi.
+   */
+  dockerHost?: string;
 }
 
 export interface RolloutStdin {
@@ -44,6 +49,9 @@ export function parseRolloutStdin(text: string): RolloutStdin {
   input.nodes.forEach((node, i) => {
     for (const field of ["server", "container", "monitorUrl", "configDir", "settingsKey"] as const) {
       if (typeof node?.[field] !== "string" || node[field] === "") throw new RolloutStdinError(`stdin nodes[${i}].${field} must be a non-empty string`);
+    }
+    if (node.dockerHost !== undefined && (typeof node.dockerHost !== "string" || node.dockerHost === "")) {
+      throw new RolloutStdinError(`stdin nodes[${i}].dockerHost must be a non-empty string when given`);
     }
   });
   return input as RolloutStdin;

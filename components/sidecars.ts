@@ -1,11 +1,12 @@
 // The containers beside the server: Surveyor (Prometheus metrics, system-account user) and
-// nats-box (troubleshooting shell, read-only tools user). Both reach the server on the Docker
-// network (a single server as nats:4222; in a cluster every node by container name, so each is
-// surveyed and a tool finds a node up during a rolling restart) and get their password only
-// through a secret environment.
+// nats-box (troubleshooting shell, read-only tools user). Both run beside node 0 and reach the
+// server on the Docker network (a single server as nats:4222; in a cluster every node by
+// container name, so each is surveyed and a tool finds a node up during a rolling restart; across
+// Docker hosts every node at its published client URL) and get their password only through a
+// secret environment.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { clusterNodes, isClustered, nodeCount } from "../config/cluster";
+import { clientUrls, clusterNodes, isClustered, nodeCount, spansHosts } from "../config/cluster";
 import type { StackConfig } from "../config/schema";
 import { SURVEYOR_USER, TOOLS_USER } from "../config/users";
 import { NATSCLI, SURVEYOR } from "../config/versions";
@@ -17,7 +18,9 @@ export interface SidecarContext {
   name: string;
   config: StackConfig;
   parent: pulumi.Resource;
+  /** Node 0's host: its network, and its Docker provider when it is another host. */
   network: docker.Network;
+  provider?: docker.Provider;
   /** Sidecars start after the servers are healthy. */
   nats: docker.Container[];
 }
@@ -25,6 +28,8 @@ export interface SidecarContext {
 /** Where the sidecars connect, on the Docker network: the server list NATS clients take. */
 function innerServerUrls(config: StackConfig): string {
   if (!isClustered(config)) return `nats://${NATS_NETWORK_ALIAS}:${CONTAINER.clientPort}`;
+  // Container names resolve only on the node's own host.
+  if (spansHosts(config)) return clientUrls(config);
   return clusterNodes(config).map((node) => `nats://${node.containerName}:${CONTAINER.clientPort}`).join(",");
 }
 /** The port Surveyor listens on inside its container. */
@@ -34,7 +39,7 @@ export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<stri
   const { name, config } = ctx;
   const image = config.docker.surveyor.image ?? SURVEYOR.image;
   const servers = innerServerUrls(config);
-  const pulled = new docker.RemoteImage(`${name}-surveyor-image`, { name: image, keepLocally: true }, { parent: ctx.parent });
+  const pulled = new docker.RemoteImage(`${name}-surveyor-image`, { name: image, keepLocally: true }, { parent: ctx.parent, provider: ctx.provider });
   return new docker.Container(
     `${name}-surveyor`,
     {
@@ -51,7 +56,8 @@ export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<stri
           "NATS_SURVEYOR_ACCOUNTS=true",
         ]),
       ),
-      ports: [{ internal: SURVEYOR_PORT, external: config.docker.surveyor.port, ip: config.docker.bindAddress, protocol: "tcp" }],
+      // Where node 0 publishes (docker.bindAddress, or its address across hosts): endpoints.surveyor.
+      ports: [{ internal: SURVEYOR_PORT, external: config.docker.surveyor.port, ip: clusterNodes(config)[0].bindAddress, protocol: "tcp" }],
       networksAdvanced: [{ name: ctx.network.name }],
       memory: 256,
       restart: "unless-stopped",
@@ -59,7 +65,7 @@ export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<stri
       logOpts: { "max-size": "10m", "max-file": "3" },
       labels: [{ label: LABELS.role, value: "surveyor" }],
     },
-    { parent: ctx.parent, dependsOn: [...ctx.nats, pulled], deleteBeforeReplace: true },
+    { parent: ctx.parent, dependsOn: [...ctx.nats, pulled], deleteBeforeReplace: true, provider: ctx.provider },
   );
 }
 
@@ -67,7 +73,7 @@ export function createNatsBox(ctx: SidecarContext, password: pulumi.Output<strin
   const { name, config } = ctx;
   const image = config.docker.natsBox.image ?? NATSCLI.image;
   const servers = innerServerUrls(config);
-  const pulled = new docker.RemoteImage(`${name}-nats-box-image`, { name: image, keepLocally: true }, { parent: ctx.parent });
+  const pulled = new docker.RemoteImage(`${name}-nats-box-image`, { name: image, keepLocally: true }, { parent: ctx.parent, provider: ctx.provider });
   return new docker.Container(
     `${name}-nats-box`,
     {
@@ -81,6 +87,6 @@ export function createNatsBox(ctx: SidecarContext, password: pulumi.Output<strin
       restart: "unless-stopped",
       labels: [{ label: LABELS.role, value: "nats-box" }],
     },
-    { parent: ctx.parent, dependsOn: [...ctx.nats, pulled], deleteBeforeReplace: true },
+    { parent: ctx.parent, dependsOn: [...ctx.nats, pulled], deleteBeforeReplace: true, provider: ctx.provider },
   );
 }

@@ -24,6 +24,30 @@ export const clusterNodeSchema = z
   })
   .strict();
 
+/**
+ * How the config commands reach nodes on other Docker hosts (ssh:// dockerHost): they deliver the
+ * node's config files over SSH (components/remoteConfigCommand.ts). The user and port come from
+ * each dockerHost. Without privateKey or agentSocket, the SSH agent at $SSH_AUTH_SOCK of the
+ * process running Pulumi is used.
+ */
+export const clusterSshSchema = z
+  .object({
+    /**
+     * The private key's contents (not its path). Set it as a secret:
+     * `pulumi config set --secret --path 'nats-infra:cluster.ssh.privateKey' < ~/.ssh/id_ed25519`.
+     */
+    privateKey: z.string().min(1).optional(),
+    /** An SSH agent's socket on the machine running Pulumi, instead of a key. */
+    agentSocket: hostPath.optional(),
+    /**
+     * Per host of an ssh:// dockerHost (`10.0.0.7`), its SSH host key in authorized_keys form
+     * (`ssh-ed25519 AAAA...`). A host without one is not verified: anyone who can intercept the
+     * connection would receive its config files.
+     */
+    hostKeys: z.record(z.string(), z.string().regex(/^[a-z0-9@.-]+ [A-Za-z0-9+/=]+$/, 'a public key such as "ssh-ed25519 AAAAC3Nz..." (no host name, no comment)')).optional(),
+  })
+  .strict();
+
 export const clusterSchema = z
   .object({
     /** A count (`3`), or one entry per server with its own settings (`[{}, {}, { dockerHost: ..., address: ... }]`). */
@@ -38,6 +62,8 @@ export const clusterSchema = z
     routePort: port.default(6222),
     /** Certificates for the routes between servers; required when nodes run on more than one Docker host. */
     tls: z.object({ cert: hostPath, key: hostPath, ca: hostPath }).strict().optional(),
+    /** SSH for the config commands of nodes on other Docker hosts. */
+    ssh: clusterSshSchema.optional(),
   })
   .strict();
 

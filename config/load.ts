@@ -78,7 +78,13 @@ export function formatProblems(problems: ConfigProblem[]): string {
 }
 
 function toProblem(raw: unknown, finding: Finding): ConfigProblem {
-  return { path: describePath(finding.path), value: describeValue(valueAt(raw, finding.path)), message: finding.message };
+  const value = isSecretPath(finding.path) ? "(secret, not shown)" : describeValue(valueAt(raw, finding.path));
+  return { path: describePath(finding.path), value, message: finding.message };
+}
+
+/** Values no error message may quote: an SSH private key (cluster.ssh.privateKey), and anything below it. */
+function isSecretPath(path: Path): boolean {
+  return path.some((part) => part === "privateKey");
 }
 
 export function describePath(path: Path): string {

@@ -21,6 +21,7 @@ export function clusterProblems(config: StackConfig): Finding[] {
   if (acrossHosts && !config.cluster.tls) {
     add(["cluster", "tls"], "routes between Docker hosts cross the network: give cluster.tls (cert, key and ca files on every host) so they are encrypted and authenticated");
   }
+  problems.push(...sshProblems(config));
   if (config.cluster.tls && !isClustered(config)) {
     add(["cluster", "tls"], "a single server has no routes; remove cluster.tls or set cluster.nodes");
   }
@@ -47,14 +48,86 @@ export function clusterProblems(config: StackConfig): Finding[] {
 }
 
 export function clusterWarnings(config: StackConfig): Finding[] {
+  const found: Finding[] = [];
   const count = nodeCount(config);
   if (count > 1 && count % 2 === 0) {
-    return [
-      {
-        path: ["cluster", "nodes"],
-        message: `${count} nodes tolerate no more failures than ${count - 1}: JetStream needs a majority (${count / 2 + 1} of ${count}) to keep working. An odd count (${count - 1} or ${count + 1}) uses every node`,
-      },
-    ];
+    found.push({
+      path: ["cluster", "nodes"],
+      message: `${count} nodes tolerate no more failures than ${count - 1}: JetStream needs a majority (${count / 2 + 1} of ${count}) to keep working. An odd count (${count - 1} or ${count + 1}) uses every node`,
+    });
   }
-  return [];
+  // Once per host: without its key, whoever intercepts the connection receives the config files.
+  const hostKeys = config.cluster.ssh?.hostKeys ?? {};
+  const warned = new Set<string>();
+  declaredNodes(config).forEach((node, i) => {
+    const target = node.dockerHost ? dockerHostTarget(node.dockerHost) : undefined;
+    if (target?.scheme !== "ssh" || hostKeys[target.host] || warned.has(target.host)) return;
+    warned.add(target.host);
+    found.push({
+      path: ["cluster", "nodes", i, "dockerHost"],
+      message: `the SSH host key of ${target.host} is not checked when its config files are delivered; set cluster.ssh.hostKeys["${target.host}"] to its key ("ssh-ed25519 AAAA...", from /etc/ssh/ssh_host_ed25519_key.pub on that host)`,
+    });
+  });
+  return found;
+}
+
+/** A dockerHost split up: how the config command logs in (ssh://user@host:port) or what it cannot use (tcp://). */
+export interface DockerHostTarget {
+  scheme: "ssh" | "tcp";
+  /** Without IPv6 brackets: what an SSH client dials. */
+  host: string;
+  /** Undefined: the scheme's default (22 for ssh). */
+  port?: number;
+  user?: string;
+}
+
+/** Parses a dockerHost the schema accepted (`ssh://admin@10.0.0.7`, `ssh://admin@[fd00::7]:2222`, `tcp://10.0.0.7:2376`). */
+export function dockerHostTarget(dockerHost: string): DockerHostTarget {
+  const url = new URL(dockerHost);
+  return {
+    scheme: url.protocol === "tcp:" ? "tcp" : "ssh",
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port ? Number(url.port) : undefined,
+    user: url.username ? decodeURIComponent(url.username) : undefined,
+  };
+}
+
+const SSH_PORT = 22;
+const declaredNodes = (config: StackConfig) => (Array.isArray(config.cluster.nodes) ? config.cluster.nodes : []);
+
+/**
+ * The config of a node on another Docker host is delivered over SSH, so its dockerHost must be
+ * an ssh:// URL with the user to log in as; cluster.ssh says how to authenticate. Problems are
+ * never reported at cluster.ssh or its privateKey: a problem shows the value found there.
+ */
+function sshProblems(config: StackConfig): Finding[] {
+  const problems: Finding[] = [];
+  const add = (path: Path, message: string) => problems.push({ path, message });
+  const engines = new Map<string, string>();
+  const sshHosts = new Set<string>();
+  declaredNodes(config).forEach((node, i) => {
+    if (!node.dockerHost) return;
+    const path: Path = ["cluster", "nodes", i, "dockerHost"];
+    const target = dockerHostTarget(node.dockerHost);
+    if (target.scheme === "tcp") {
+      add(path, `nats-infra delivers a node's config files over SSH, which a tcp:// Docker host does not offer; use ssh://<user>@${target.host} (Docker and Pulumi's Docker provider reach the engine over SSH too)`);
+      return;
+    }
+    sshHosts.add(target.host);
+    if (!target.user) add(path, `give the SSH user, e.g. ssh://admin@${target.host}: the config command logs in as that user, who must be able to run docker there`);
+    // One engine, one spelling: two would mean two Docker providers managing the same network and names.
+    const engine = `${target.host}:${target.port ?? SSH_PORT}`;
+    const spelled = engines.get(engine);
+    if (spelled !== undefined && spelled !== node.dockerHost) add(path, `${node.dockerHost} and ${spelled} name the same Docker host; spell it the same way for every node on it`);
+    else engines.set(engine, node.dockerHost);
+  });
+
+  const ssh = config.cluster.ssh;
+  if (!ssh) return problems;
+  if (sshHosts.size === 0) add(["cluster", "nodes"], "cluster.ssh is set, but no node has an ssh:// dockerHost; remove cluster.ssh or give the nodes on other hosts their dockerHost");
+  if (ssh.privateKey !== undefined && ssh.agentSocket !== undefined) add(["cluster", "ssh", "agentSocket"], "give cluster.ssh.privateKey or cluster.ssh.agentSocket, not both");
+  for (const host of Object.keys(ssh.hostKeys ?? {})) {
+    if (!sshHosts.has(host)) add(["cluster", "ssh", "hostKeys", host], `no node's dockerHost is on ${host}; the keys are keyed by the host of an ssh:// dockerHost (${[...sshHosts].join(", ") || "none"})`);
+  }
+  return problems;
 }

@@ -5,6 +5,6 @@ import { PolicyPack } from "@pulumi/policy";
 import { natsInfraPolicies, POLICY_PACK_NAME } from "./natsInfraPolicies";
 
 new PolicyPack(POLICY_PACK_NAME, {
-  description: "Keeps every nats-infra deployment safe: loopback ports, pinned images, memory limits, no plaintext secrets, retained JetStream data, TLS 1.2+, sane permissions.",
+  description: "Keeps every nats-infra deployment safe: loopback ports, pinned images, memory limits, no plaintext secrets, retained JetStream data, TLS 1.2+, TLS on routes between hosts, sane permissions.",
   policies: natsInfraPolicies,
 });

@@ -1,6 +1,7 @@
 // Every policy of the nats-infra pack, in one list that the pack (index.ts) and the tests
 // share. Importing this module starts nothing: only `new PolicyPack` (index.ts) serves.
 import type { Policies } from "@pulumi/policy";
+import { clusterRouteTls } from "./clusterRouteTls";
 import { jetstreamDataRetained } from "./jetstreamDataRetained";
 import { loopbackPorts } from "./loopbackPorts";
 import { memoryLimits } from "./memoryLimits";
@@ -21,12 +22,14 @@ export const natsInfraPolicies: Policies = [
   noPasswordLeaks,
   jetstreamDataRetained,
   tlsMinVersion,
+  clusterRouteTls,
   servicesHavePermissions,
   noWidePublish,
   passwordLength,
 ];
 
 export {
+  clusterRouteTls,
   jetstreamDataRetained,
   loopbackPorts,
   memoryLimits,

@@ -1,0 +1,347 @@
+// A 3-node cluster on one Docker host whose containers are replaced one node at a time, as
+// `npm run up` does for an image upgrade (tools/pulumi.sh, cli/rollingUp.ts), and a node that
+// dies under traffic (`docker kill`, and its server process killed as in a crash). The program runs under Pulumi mocks; the test then does what the engine and the
+// providers would do with the recorded inputs: config commands run as declared (their line via
+// /bin/sh, environment, stdin), containers start from exactly the declared specs. The "upgrade"
+// is another tag of the same local nats-server image, so both specs run as declared, images too.
+//
+// Per node, what one `pulumi up --target <container> --target <config command>` does, after
+// every node's full /healthz is ok: the config command's update (it sees another label on the
+// running container: installs the files without a reload), then the Docker provider's
+// replacement: delete as the provider deletes (stop with destroyGraceSeconds, SIGUSR2 being the
+// stop signal, then force-remove; test/docker/containerSpec.ts deleteLikeProvider) and create
+// from the new spec, waiting for the healthcheck as `wait: true` does.
+//
+// Traffic meanwhile, every client given the URL list: a JetStream publisher that waits for each
+// ack (retrying with the same message id) on its own subject, read back from the stream at the
+// end, and core subscribers, a publisher and a request/reply loop (test/cluster/support).
+import { spawnSync } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import type * as pulumi from "@pulumi/pulumi";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ROLLING_ENV } from "../../components/replacementGuard";
+import type { RolloutStdin } from "../../components/rolloutContract";
+import { readStackFile } from "../../config/load";
+import { waitHealthy as waitClusterHealthy } from "../../ops/health";
+import { AckedPublisher } from "../cluster/support/ackedPublisher";
+import { CoreTraffic } from "../cluster/support/coreTraffic";
+import {
+  docker,
+  dockerOk,
+  freeHostPort,
+  inspect,
+  removeAll,
+  requireDocker,
+  runDeclaredCommand,
+  tempDir,
+  TEST_LABEL,
+  testImage,
+  trackContainer,
+  trackNetwork,
+  trackVolume,
+  uniqueName,
+  waitHealthy,
+  type DeclaredCommand,
+} from "../harness/docker";
+import { sleep, waitFor } from "../harness/natsServer";
+import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
+import { createAndStart, deleteLikeProvider, engineCreateRequest } from "./containerSpec";
+
+interface Credential {
+  user: string;
+  password: string;
+  url: string;
+}
+
+const DEV = readStackFile("Pulumi.dev.yaml");
+const SUFFIXES = ["", "-1", "-2"];
+const STREAM = "EVENTS";
+/**
+ * The acked publisher ids its messages msg-1, msg-2, ... in every session, and the stream drops a
+ * message id it saw within its duplicate window: kept short here, and each session starts after
+ * the previous one's window passed, so every session's messages are stored anew.
+ */
+const DUPLICATE_WINDOW_MS = 5_000;
+let lastTrafficEnd = -Infinity;
+/** The acknowledged publisher's own subject: the core publisher uses events.teacher. */
+const ACKED_SUBJECT = "events.user";
+let raw: Record<string, unknown>;
+let run: ProgramRun;
+let specs: Record<string, any>[];
+let upgradeTag: string;
+let monitors: { name: string; monitorUrl: string }[];
+let creds: Record<string, Credential>;
+let admin: { user: string; password: string };
+
+const declared = (program: ProgramRun, name: string) => unwrapSecrets(program.byName(name).inputs) as DeclaredCommand & Record<string, any>;
+const specsOf = (program: ProgramRun) => SUFFIXES.map((suffix) => declared(program, `nats-nats${suffix}`));
+
+/** Runs a declared command line; fails the test with its output when it fails. */
+async function runOk(program: ProgramRun, name: string, which: "create" | "update", env: Record<string, string> = {}): Promise<string> {
+  const result = await runDeclaredCommand(declared(program, name), which, { env, timeoutMs: 120_000 });
+  if (result.status !== 0) throw new Error(`${name} ${which} failed (${result.status}):\n${result.stderr}${result.stdout}`);
+  return `${result.stdout}${result.stderr}`;
+}
+
+const servers = () => creds["teacher-service"].url.split(",");
+const as = (service: string) => ({ user: creds[service].user, pass: creds[service].password });
+
+/** Runs `work` as the stream's admin, whose rights include reading the stream's messages one by one. */
+async function asAdmin<T>(work: (jsm: JetStreamManager) => Promise<T>): Promise<T> {
+  const nc = await connect({ servers: servers(), user: admin.user, pass: admin.password });
+  try {
+    return await work(await jetstreamManager(nc));
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Traffic on the URL list, as the services would connect. */
+async function startTraffic() {
+  await sleep(Math.max(0, lastTrafficEnd + DUPLICATE_WINDOW_MS + 1_000 - performance.now()));
+  const fromSeq = await asAdmin(async (jsm) => (await jsm.streams.info(STREAM)).state.last_seq + 1);
+  const publisher = await AckedPublisher.start({ servers: servers(), ...as("user-service"), subject: ACKED_SUBJECT, limit: 1_000_000, intervalMs: 20 });
+  const core = await CoreTraffic.start(servers(), { subscriber: as("notification-service"), publisher: as("teacher-service"), responder: as("user-service") }, 2);
+  return { publisher, core, fromSeq };
+}
+type Traffic = Awaited<ReturnType<typeof startTraffic>>;
+
+/** Every payload the stream holds under ACKED_SUBJECT from `fromSeq` on, read message by message. */
+function storedPayloads(fromSeq: number): Promise<Set<string>> {
+  return asAdmin(async (jsm) => {
+    const { state } = await jsm.streams.info(STREAM);
+    const stored = new Set<string>();
+    for (let seq = Math.max(fromSeq, state.first_seq); seq <= state.last_seq; seq++) {
+      const message = await jsm.streams.getMessage(STREAM, { seq });
+      if (message?.subject === ACKED_SUBJECT) stored.add(message.string());
+    }
+    return stored;
+  });
+}
+
+/** Stops the traffic and checks what the clients saw: nothing acknowledged lost, no client given up. */
+async function endTraffic({ publisher, core, fromSeq }: Traffic, since: number): Promise<string> {
+  const published = await publisher.stop();
+  lastTrafficEnd = performance.now();
+  const report = core.report(since);
+  const closed = core.closedEarly();
+  await core.stop();
+  const stored = await storedPayloads(fromSeq);
+  const lost = publisher.acked.filter((id) => !stored.has(String(id)));
+  expect(published.acked).toBeGreaterThan(0);
+  expect(lost, "acknowledged messages the stream does not hold").toEqual([]);
+  expect(closed).toEqual([]);
+  expect(report.subscribers.every((s) => s.receivedSince > 0)).toBe(true);
+  return (
+    `JetStream: ${published.acked} acknowledged, ${lost.length} of them lost (${stored.size} stored under ${ACKED_SUBJECT} in all), ` +
+    `${published.failedAttempts} attempts without an ack (retried with the same id), ${published.duplicates} duplicates dropped, longest stall between acks ${published.longestStallMs} ms; ` +
+    `core: ${report.published} published, received per subscriber ${report.subscribers.map((s) => s.received).join("/")}, requests ${report.requests.answered}/${report.requests.sent} answered; ` +
+    `reconnects ${JSON.stringify(report.reconnects)}`
+  );
+}
+
+/** Polls every node's /healthz?js-enabled-only (started and serving) and records when each is down. */
+function watchDowntime() {
+  const windows: { node: string; from: number; to?: number }[] = [];
+  let polling = true;
+  const loop = (async () => {
+    while (polling) {
+      const answers = await Promise.all(
+        monitors.map((m) => fetch(`${m.monitorUrl}/healthz?js-enabled-only=true`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false)),
+      );
+      const now = performance.now();
+      monitors.forEach((m, i) => {
+        const open = windows.find((w) => w.node === m.name && w.to === undefined);
+        if (!answers[i] && !open) windows.push({ node: m.name, from: now });
+        if (answers[i] && open) open.to = now;
+      });
+      await sleep(100);
+    }
+  })();
+  return {
+    async stop() {
+      polling = false;
+      await loop;
+      return windows;
+    },
+  };
+}
+
+/** The stream's state on one node (/jsz), as that node's replica has it. */
+async function streamOn(monitorUrl: string): Promise<{ messages: number; last_seq: number } | undefined> {
+  const jsz = (await (await fetch(`${monitorUrl}/jsz?accounts=true&streams=true`)).json()) as {
+    account_details?: { stream_detail?: { name: string; state: { messages: number; last_seq: number } }[] }[];
+  };
+  const stream = (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []).find((s) => s.name === STREAM);
+  return stream && { messages: stream.state.messages, last_seq: stream.state.last_seq };
+}
+
+/** Waits (bounded) until every node's replica holds the same messages; returns them. */
+async function replicasAgree(): Promise<string> {
+  let states: ({ messages: number; last_seq: number } | undefined)[] = [];
+  await waitFor(
+    async () => {
+      states = await Promise.all(monitors.map((m) => streamOn(m.monitorUrl)));
+      return states.every((s) => s !== undefined && s.last_seq === states[0]!.last_seq && s.messages === states[0]!.messages);
+    },
+    60_000,
+    () => `the replicas of ${STREAM} do not agree: ${JSON.stringify(states)}`,
+  );
+  return JSON.stringify(states[0]);
+}
+
+beforeAll(async () => {
+  requireDocker();
+  const image = testImage();
+  // Another tag of the same build: the "new version" the upgrade moves to.
+  upgradeTag = `${image}-upgrade-${process.pid}`;
+  dockerOk(["tag", image, upgradeTag]);
+  const prefix = uniqueName("nats-infra-upg");
+  const nodes = [];
+  for (let i = 0; i < 3; i++) nodes.push({ clientPort: await freeHostPort(), monitorPort: await freeHostPort() });
+  raw = {
+    ...DEV,
+    cluster: { nodes },
+    // Lame duck at the schema's minimum (nats-server refuses less than 30 s).
+    server: { ...(DEV.server as object), lameDuckDuration: "30s" },
+    docker: { namePrefix: prefix, configDir: `${tempDir("nats-infra-upg-")}/config`, surveyor: { enabled: false }, nats: { image } },
+    // Replicated on every node, so one node at a time away keeps its quorum.
+    streams: (DEV.streams as object[]).map((s) => ({ ...s, replicas: 3, duplicateWindow: `${DUPLICATE_WINDOW_MS / 1000}s` })),
+  };
+  run = await runProgram(raw);
+  specs = specsOf(run);
+  for (const spec of specs) {
+    trackContainer(spec.name);
+    for (const volume of spec.volumes) trackVolume(volume.volumeName);
+  }
+  const network = specs[0].networksAdvanced[0].name;
+  trackNetwork(network);
+  dockerOk(["network", "create", "--label", TEST_LABEL, network]);
+  monitors = (JSON.parse(declared(run, "nats-rollout").stdin!) as RolloutStdin).nodes.map((n) => ({ name: n.server, monitorUrl: n.monitorUrl }));
+  creds = await outputValue(run.exports.credentials as pulumi.Output<Record<string, Credential>>);
+  admin = (await outputValue(run.exports.jetstreamAdmins as pulumi.Output<Record<string, { user: string; password: string }>>)).APP;
+}, 120_000);
+
+afterAll(() => {
+  removeAll();
+  if (upgradeTag) docker(["image", "rm", upgradeTag]);
+});
+
+describe("three nodes as declared", () => {
+  test("start from the declared specs (config commands first) and form one cluster with an R3 stream", async () => {
+    await Promise.all(SUFFIXES.map((suffix) => runOk(run, `nats-config${suffix}`, "create")));
+    await Promise.all(specs.map((spec) => createAndStart(engineCreateRequest(spec, { image: spec.image, extraLabels: { "nats-infra.test": "1" } }))));
+    await Promise.all(specs.map((spec) => waitHealthy(spec.name, spec.waitTimeout * 1000)));
+    await waitClusterHealthy(monitors, 60_000);
+    for (const node of monitors) {
+      const routez = (await (await fetch(`${node.monitorUrl}/routez`)).json()) as { routes: { remote_name: string }[] };
+      expect([...new Set(routez.routes.map((r) => r.remote_name))].sort()).toEqual(monitors.filter((m) => m !== node).map((m) => m.name).sort());
+    }
+    expect(await runOk(run, "nats-streams-APP", "create")).toContain(STREAM);
+  }, 180_000);
+});
+
+describe("an image upgrade", () => {
+  test("replaced one node at a time, each after every node is healthy: never two down, nothing acknowledged lost, no client closed", async () => {
+    const next = await runProgram({ ...raw, docker: { ...(raw.docker as object), nats: { image: upgradeTag } } });
+    const nextSpecs = specsOf(next);
+    // Only the image and the label that hashes the spec change: the provider replaces each container.
+    nextSpecs.forEach((spec, i) => {
+      const changed = Object.keys(spec).filter((key) => JSON.stringify(spec[key]) !== JSON.stringify(specs[i][key]));
+      expect(changed.sort()).toEqual(["image", "labels"]);
+    });
+    // A plain `pulumi up` would be refused: the guard, run as declared, against the list it recorded.
+    const guardRecord = await runDeclaredCommand(declared(run, "nats-replacement-guard"), "create", { env: { [ROLLING_ENV]: "" } });
+    const plain = await runDeclaredCommand(declared(next, "nats-replacement-guard"), "update", { env: { PULUMI_COMMAND_STDOUT: guardRecord.stdout.trimEnd(), [ROLLING_ENV]: "" } });
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toContain("would replace the containers of 3 nodes at once");
+
+    const traffic = await startTraffic();
+    const watch = watchDowntime();
+    await sleep(2_000);
+    const started = performance.now();
+    const steps: string[] = [];
+    for (const [i, suffix] of SUFFIXES.entries()) {
+      const waited = performance.now();
+      await waitClusterHealthy(monitors, 120_000);
+      const installed = await runOk(next, `nats-config${suffix}`, "update");
+      expect(installed).toContain("runs with another restart key, so it will be replaced (no reload)");
+      const removed = await deleteLikeProvider(specs[i].name, specs[i].destroyGraceSeconds);
+      const creating = performance.now();
+      await createAndStart(engineCreateRequest(nextSpecs[i], { image: nextSpecs[i].image, extraLabels: { "nats-infra.test": "1" } }));
+      await waitHealthy(nextSpecs[i].name, nextSpecs[i].waitTimeout * 1000);
+      expect(inspect(nextSpecs[i].name, "{{.Config.Image}}")).toBe(upgradeTag);
+      steps.push(
+        `${monitors[i].name}: waited ${Math.round(creating - waited - removed.stopMs)} ms for health and config, stop ${removed.stopMs} ms (exit ${removed.exitCode}, grace ${removed.stopTimeoutSeconds} s), create until healthy ${Math.round(performance.now() - creating)} ms`,
+      );
+    }
+    await waitClusterHealthy(monitors, 120_000);
+    const total = Math.round(performance.now() - started);
+    await sleep(1_000);
+    const windows = await watch.stop();
+    const figures = await endTraffic(traffic, started);
+    // The update after the replacements: the guard, told by the driver, records the new list.
+    const final = await runDeclaredCommand(declared(next, "nats-replacement-guard"), "update", { env: { PULUMI_COMMAND_STDOUT: guardRecord.stdout.trimEnd(), [ROLLING_ENV]: "1" } });
+    expect(final.status).toBe(0);
+
+    console.log(`replacements (total ${total} ms):\n  ${steps.join("\n  ")}`);
+    console.log(`down as seen by /healthz?js-enabled-only polls: ${windows.map((w) => `${w.node} ${w.to === undefined ? "still down" : `${Math.round(w.to - w.from)} ms`}`).join(", ")}`);
+    console.log(figures);
+    expect(windows.map((w) => w.node)).toEqual(monitors.map((m) => m.name));
+    windows.forEach((w, i) => {
+      expect(w.to, `${w.node} came back`).toBeDefined();
+      if (i > 0) expect(w.from).toBeGreaterThanOrEqual(windows[i - 1].to!);
+    });
+    console.log(`replicas after the upgrade: ${await replicasAgree()}`);
+    specs = nextSpecs;
+    run = next;
+  }, 900_000);
+});
+
+describe("a node that dies", () => {
+  test("docker kill: clients on the URL list keep publishing (acked) and receiving while it is down; started again, it catches up", async () => {
+    const victim = specs[1].name;
+    const traffic = await startTraffic();
+    await sleep(2_000);
+    const restartsBefore = Number(inspect(victim, "{{.RestartCount}}"));
+    const killedAt = performance.now();
+    dockerOk(["kill", victim]);
+    const subscribersSince = () => traffic.core.report(killedAt).subscribers.every((s) => s.receivedSince > 0);
+    await waitFor(async () => traffic.publisher.firstAckOfMessageSentAfter(killedAt) !== undefined && subscribersSince(), 60_000, () => "no ack or no core message after the kill");
+    const firstAck = Math.round(traffic.publisher.firstAckOfMessageSentAfter(killedAt)! - killedAt);
+    // Still down while the clients worked. Docker counts `docker kill` as a stop by hand: the
+    // restart policy (unless-stopped) leaves the container stopped, so it is started again here.
+    expect(inspect(victim, "{{.State.Running}}")).toBe("false");
+    const restartsAfter = Number(inspect(victim, "{{.RestartCount}}"));
+    await sleep(3_000);
+    const ackedWhileDown = traffic.publisher.acked.length;
+    dockerOk(["start", victim]);
+    const restartedAt = performance.now();
+    await waitClusterHealthy(monitors, 120_000);
+    const healthyAfter = Math.round(performance.now() - restartedAt);
+    console.log(
+      `docker kill ${victim}: first ack of a message sent after the kill ${firstAck} ms later; restart policy restarts ${restartsAfter - restartsBefore} (docker start instead); ` +
+        `full /healthz of every node ${healthyAfter} ms after docker start; ${ackedWhileDown} acknowledged by then`,
+    );
+    console.log(await endTraffic(traffic, killedAt));
+    console.log(`replicas after the kill: ${await replicasAgree()}`);
+  }, 300_000);
+
+  test("the server process killed (a crash): the restart policy starts it again and it catches up", async () => {
+    const victim = specs[2].name;
+    const traffic = await startTraffic();
+    await sleep(2_000);
+    const restartsBefore = Number(inspect(victim, "{{.RestartCount}}"));
+    const killedAt = performance.now();
+    // The container's main process, SIGKILLed from the host: what an OOM kill or a crash looks like to Docker.
+    const killed = spawnSync("kill", ["-KILL", inspect(victim, "{{.State.Pid}}")], { encoding: "utf8" });
+    expect(killed.status, killed.stderr).toBe(0);
+    await waitFor(async () => Number(inspect(victim, "{{.RestartCount}}")) > restartsBefore, 30_000, () => `${victim} was not restarted by its restart policy`);
+    await waitClusterHealthy(monitors, 120_000);
+    console.log(`crash of ${victim}: restarted by its restart policy; every node's full /healthz ok ${Math.round(performance.now() - killedAt)} ms after the kill`);
+    console.log(await endTraffic(traffic, killedAt));
+    console.log(`replicas after the crash: ${await replicasAgree()}`);
+  }, 300_000);
+});
