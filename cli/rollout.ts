@@ -24,7 +24,8 @@
 // (the message names the node and its /healthz), or 3 when that was a server not answering at
 // all; 2 stdin is not the contract's JSON.
 import { parseRolloutStdin, RolloutStdinError, type RolloutNode, type RolloutStdin } from "../components/rolloutContract";
-import { DockerError, dockerAt, nodeRecords, readRunningSettings, recordRunningSettings, type RunningSettingsRecords } from "../components/rolloutRecords";
+import { DockerError, dockerAt } from "../ops/docker";
+import { nodeRecords, readRunningSettings, recordRunningSettings, type RunningSettingsRecords } from "../components/rolloutRecords";
 import { waitHealthy } from "../ops/health";
 import { formatRollingRestart, rollingRestart } from "../ops/rollingRestart";
 import { processOutput, runCommand, UsageError, type Output } from "./args";

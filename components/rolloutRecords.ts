@@ -8,7 +8,7 @@
 // `docker cp <container>:<config dir>/<record> -`, which works on the read-only mount; written by
 // `docker cp` into a never-started helper container that mounts the directory read-write (its
 // image is the node's own, so it is there). Both carry a one-file tar stream.
-import { execFile } from "node:child_process";
+import { DockerError, dockerAt } from "../ops/docker";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CONTAINER } from "../config/container";
@@ -45,29 +45,6 @@ export function recordRunningSettings(node: RolloutNode): void {
 }
 
 /** `docker <args>` against `dockerHost`, with `input` on stdin; rejects with docker's own message. */
-export function dockerAt(dockerHost: string | undefined, args: string[], options: { input?: Buffer; timeoutMs?: number } = {}): Promise<Buffer> {
-  const env = dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : process.env;
-  return new Promise((resolve, reject) => {
-    const child = execFile("docker", args, { env, encoding: "buffer", timeout: options.timeoutMs ?? 60_000, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-      const detail = stderr.toString().trim() || error?.message || "";
-      if (error) reject(new DockerError(`docker ${args[0]} failed${dockerHost ? ` at ${dockerHost}` : ""}: ${detail}`, detail));
-      else resolve(stdout);
-    });
-    // docker reads stdin only for `cp -`; an early exit must not fail the write (EPIPE).
-    child.stdin?.on("error", () => undefined);
-    child.stdin?.end(options.input);
-  });
-}
-
-export class DockerError extends Error {
-  /** Docker's own message. */
-  constructor(
-    message: string,
-    readonly detail: string,
-  ) {
-    super(message);
-  }
-}
 
 async function readOverDocker(node: RolloutNode, dockerHost: string): Promise<string | undefined> {
   try {

@@ -37,6 +37,8 @@ export interface DevServerOptions {
 export type ApplyOutcome = "reloaded" | "restarted" | "unchanged" | "refused";
 
 export const CREDENTIALS_FILE = "credentials.json";
+/** Each node's output, in its directory (the state dir itself for a single server). */
+export const SERVER_LOG_FILE = "nats-server.log";
 const SECRETS_FILE = "secrets.json";
 
 export class DevServer {
@@ -181,10 +183,10 @@ export class DevServer {
         binary: this.options.binary,
         confFile: path.join(dir, NATS_CONF_FILE),
         monitorUrl: `http://127.0.0.1:${node.monitorPort}`,
-        logFile: path.join(dir, "nats-server.log"),
+        logFile: path.join(dir, SERVER_LOG_FILE),
       });
       server.onUnexpectedExit = (code, signal) =>
-        this.options.log(`${node.serverName} exited (${signal ?? `code ${code}`}); its log: ${path.join(dir, "nats-server.log")}\n${server.lastLines()}`);
+        this.options.log(`${node.serverName} exited (${signal ?? `code ${code}`}); its log: ${path.join(dir, SERVER_LOG_FILE)}\n${server.lastLines()}`);
       return server;
     });
     try {

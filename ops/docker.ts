@@ -43,3 +43,46 @@ function whyNoState(error: ExecFileException, stderr: string, dockerHost?: strin
   }
   return message || error.message;
 }
+
+/** A failed docker command: `detail` is Docker's own words (stderr), for callers that match on them. */
+export class DockerError extends Error {
+  constructor(
+    message: string,
+    readonly detail: string,
+  ) {
+    super(message);
+    this.name = "DockerError";
+  }
+}
+
+/**
+ * Runs the docker CLI against `dockerHost` (DOCKER_HOST; the default engine when undefined),
+ * with `input` on its stdin (docker reads it only for `cp -`). Resolves with stdout; rejects
+ * with a DockerError naming the command, the host and what Docker said.
+ */
+export function dockerAt(dockerHost: string | undefined, args: string[], options: { input?: Buffer; timeoutMs?: number } = {}): Promise<Buffer> {
+  const env = dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : process.env;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  return new Promise((resolve, reject) => {
+    const child = execFile("docker", args, { env, encoding: "buffer", timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout);
+      const detail = dockerMessage(stderr.toString());
+      const why = error.killed ? `no answer within ${timeoutMs / 1000} s` : detail || error.message;
+      reject(new DockerError(`docker ${args[0]} failed${dockerHost ? ` at ${dockerHost}` : ""}: ${why}`, detail || error.message));
+    });
+    // An early exit of docker must not fail the write (EPIPE).
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(options.input);
+  });
+}
+
+/** Docker's complaint without its "Run 'docker run --help'" hint. */
+function dockerMessage(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim().replace(/^docker: /, ""));
+  return lines.filter((l) => l && !/^(Run|See) 'docker .*--help'/.test(l)).join("; ");
+}
+
+/** dockerAt's stdout as text. */
+export async function dockerText(dockerHost: string | undefined, args: string[], timeoutMs?: number): Promise<string> {
+  return (await dockerAt(dockerHost, args, { timeoutMs })).toString();
+}

@@ -33,6 +33,8 @@ export interface Target {
   surveyorUrl?: string;
   /** The stack config, when the target has a stack file. */
   config?: StackConfig;
+  /** A dev server's state directory (rendered files, credentials, data, logs); undefined for other targets. */
+  stateDir?: string;
   stackFile?: string;
 }
 
@@ -90,6 +92,7 @@ function fromDevServer(stateDir: string): Target {
     admins: streamAdmins(credentials, config),
     config,
     stackFile,
+    stateDir,
   };
 }
 
