@@ -6,7 +6,9 @@
 // Every JetStream API call and every acknowledgement with a reply is a request: its answer comes
 // back on the caller's `_INBOX.<id>.<n>`, which `requests: true` already grants (validate.ts
 // refuses intent on a service without it). The subjects here are only the ones each intent adds.
+import { kvStream, objectStoreStream } from "../streams/kinds";
 import type { ServiceConfig, StackConfig, StreamConfig } from "./schema";
+import type { KvDeclaration, ObjectStoreDeclaration } from "./streams";
 
 export type JetStreamIntent = NonNullable<ServiceConfig["jetstream"]>;
 export type ConsumerIntent = JetStreamIntent["consume"][number];
@@ -22,6 +24,16 @@ const API = "$JS.API";
 /** The stream `name` the config declares in `account` (stream names are unique per account). */
 export function declaredStream(config: StackConfig, account: string, name: string): StreamConfig | undefined {
   return config.streams.find((stream) => stream.account === account && stream.name === name);
+}
+
+/** The KV bucket `bucket` the config declares in `account`. */
+export function declaredBucket(config: StackConfig, account: string, bucket: string): KvDeclaration | undefined {
+  return config.kv.find((kv) => kv.account === account && kv.bucket === bucket);
+}
+
+/** The object store `store` the config declares in `account`. */
+export function declaredObjectStore(config: StackConfig, account: string, store: string): ObjectStoreDeclaration | undefined {
+  return config.objectStores.find((os) => os.account === account && os.store === store);
 }
 
 /**
@@ -49,6 +61,14 @@ export function jetstreamGrant(config: StackConfig, service: ServiceConfig): Jet
   for (const name of intent.read) {
     const found = stream(name);
     if (found) grant.publish.push(...readSubjects(found));
+  }
+  for (const { bucket, access } of intent.kv ?? []) {
+    const found = declaredBucket(config, service.account, bucket);
+    if (found) grant.publish.push(...kvSubjects(found, access));
+  }
+  for (const { store, access } of intent.objects ?? []) {
+    const found = declaredObjectStore(config, service.account, store);
+    if (found) grant.publish.push(...objectStoreSubjects(found, access));
   }
   return { publish: unique(grant.publish), subscribe: unique(grant.subscribe) };
 }
@@ -97,6 +117,68 @@ function consumeSubjects(stream: StreamConfig, consumer: StreamConfig["consumers
 function readSubjects(stream: StreamConfig): string[] {
   return [`${API}.STREAM.INFO.${stream.name}`, `${API}.STREAM.MSG.GET.${stream.name}`];
 }
+
+/**
+ * A KV bucket through @nats-io/kv 3.4 and nats-py 2.16 (stream KV_<b>, keys under $KV.<b>.>):
+ *  - read: open (nats.js Kvm.open checks the API with $JS.API.INFO unless the client was made
+ *    with checkAPI: false; nats-py key_value and nats.js Kvm.create ask STREAM.INFO, which is
+ *    also status), get (STREAM.MSG.GET after nats.js open, which assumes no direct gets;
+ *    DIRECT.GET.KV_<b>.$KV.<b>.<key> from nats-py and after Kvm.create, since the bucket's
+ *    stream allows direct gets; DIRECT.GET.KV_<b> for a revision), and watch, keys and history
+ *    (orderedReadSubjects).
+ *  - write: read, and publishing to $KV.<b>.<key>: put, create and update (a publish with an
+ *    expected-sequence header), delete (a DEL marker) and purge of a key (a PURGE marker with a
+ *    rollup header). Never STREAM.PURGE or STREAM.DELETE: purgeDeletes, purgeBucket and destroy
+ *    stay with the reconciler's user.
+ */
+function kvSubjects(bucket: KvDeclaration, access: StoreAccess): string[] {
+  const { name, subjects } = kvStream(bucket).declared;
+  const read = [
+    `${API}.INFO`,
+    `${API}.STREAM.INFO.${name}`,
+    `${API}.STREAM.MSG.GET.${name}`,
+    `${API}.DIRECT.GET.${name}`,
+    ...subjects.map((keys) => `${API}.DIRECT.GET.${name}.${keys}`),
+    ...orderedReadSubjects(name, subjects),
+  ];
+  return access === "write" ? [...read, ...subjects] : read;
+}
+
+/**
+ * An object store through @nats-io/obj 3.4 (stream OBJ_<s>, chunks under $O.<s>.C.>, metadata
+ * under $O.<s>.M.>):
+ *  - read: open ($JS.API.INFO as for KV, then STREAM.INFO, also status), info (STREAM.MSG.GET
+ *    of the object's last metadata), get (an ordered consumer on the object's chunks), list and
+ *    watch (an ordered consumer on the metadata).
+ *  - write: read, publishing chunks and metadata (put, delete's tombstone), and STREAM.PURGE of
+ *    the store's stream: delete, and a put that replaces an object, remove the old chunks with a
+ *    purge filtered to them. The server cannot tell a filtered purge from a whole one by its
+ *    subject, so a writer could also empty the whole store (as deleting every object would).
+ *    Never STREAM.DELETE: destroy stays with the reconciler's user.
+ */
+function objectStoreSubjects(store: ObjectStoreDeclaration, access: StoreAccess): string[] {
+  const { name, subjects } = objectStoreStream(store).declared;
+  const read = [`${API}.INFO`, `${API}.STREAM.INFO.${name}`, `${API}.STREAM.MSG.GET.${name}`, ...orderedReadSubjects(name, subjects)];
+  return access === "write" ? [...read, ...subjects, `${API}.STREAM.PURGE.${name}`] : read;
+}
+
+/**
+ * Watching, listing and reading many messages of a bucket or store: nats.js creates an ordered
+ * push consumer (name oc_<nuid>_<n>, recreated under the next n after a gap) with
+ * CONSUMER.CREATE.<stream>.<name>.<filter>, delivered to an _INBOX subject with flow control,
+ * whose requests it answers on $JS.FC.<stream>.>; keys() also asks CONSUMER.INFO. A consumer
+ * name cannot be matched by prefix, so the create is granted for any name whose filter lies in
+ * the stream's subjects: such a service could also create or update other consumers of that
+ * stream (not of any other), and read nothing it cannot read anyway. A watch of several keys at
+ * once (filter_subjects) uses CONSUMER.CREATE.<stream>, which takes any filter, and is not
+ * granted. The consumer is not deleted on reset (the client ignores that failure; the server
+ * removes it once inactive).
+ */
+function orderedReadSubjects(stream: string, subjects: string[]): string[] {
+  return [...subjects.map((filter) => `${API}.CONSUMER.CREATE.${stream}.*.${filter}`), `${API}.CONSUMER.INFO.${stream}.*`, `$JS.FC.${stream}.>`];
+}
+
+type StoreAccess = NonNullable<JetStreamIntent["kv"]>[number]["access"];
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];

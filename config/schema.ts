@@ -24,10 +24,12 @@ const ROTATION_HELP = "a whole number from 1 up; nats-infra rotate raises it by 
 /** A stream or consumer the service names in its JetStream intent; validate.ts checks it is declared. */
 const declaredName = z.string().regex(STREAM_NAME_PATTERN, "a stream or consumer name declared under nats-infra:streams (letters, digits, '_' and '-')");
 
-/**
- * JetStream access as intent, compiled into subjects by config/jetstreamIntent.ts. Key-value
- * buckets and object stores are not offered yet.
- */
+/** A KV bucket or object store the service names in its intent; validate.ts checks it is declared. */
+const declaredStore = (what: string, key: string) => z.string().min(1, `the name of a ${what} declared under nats-infra:${key}`);
+/** read: get, list and watch; write: read, and put and delete entries (never the whole bucket or store). */
+const storeAccess = z.enum(["read", "write"], "access is read (get, list, watch) or write (read, and put and delete)");
+
+/** JetStream access as intent, compiled into subjects by config/jetstreamIntent.ts. */
 export const jetstreamIntentSchema = z
   .object({
     /** Streams the service publishes to with acks: it may publish to their subjects. */
@@ -36,6 +38,12 @@ export const jetstreamIntentSchema = z
     consume: z.array(z.object({ stream: declaredName, consumer: declaredName }).strict()).default([]),
     /** Streams whose state and single messages (by sequence, last by subject) the service may read. */
     read: z.array(declaredName).default([]),
+    // kv and objects have no default, so the intent of a service without them (as the preview
+    // summary shows it) reads exactly as before they existed.
+    /** KV buckets (nats-infra:kv) of the service's account it reads, or reads and writes. */
+    kv: z.array(z.object({ bucket: declaredStore("KV bucket", "kv"), access: storeAccess }).strict()).optional(),
+    /** Object stores (nats-infra:objectStores) of the service's account it reads, or reads and writes. */
+    objects: z.array(z.object({ store: declaredStore("object store", "objectStores"), access: storeAccess }).strict()).optional(),
   })
   .strict();
 

@@ -9,7 +9,7 @@ import { jetstreamKindProblems } from "./jetstreamKinds";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import type { StackConfig, StreamConfig } from "./schema";
 import { INBOX_WILDCARD, serviceAllows, unboundedTrailingWildcards } from "./users";
-import { declaredStream } from "./jetstreamIntent";
+import { declaredBucket, declaredObjectStore, declaredStream } from "./jetstreamIntent";
 
 export type Path = (string | number)[];
 export interface Finding {
@@ -149,6 +149,14 @@ function jetstreamIntentProblems(config: StackConfig): Finding[] {
         }
       });
     }
+    (intent.kv ?? []).forEach(({ bucket }, k) => {
+      const problem = storeProblem(config, service.account, { what: "KV bucket", key: "kv", name: bucket, declared: declaredBucket, all: config.kv.map((b) => ({ ...b, name: b.bucket })) });
+      if (problem) add(at("kv", k, "bucket"), problem);
+    });
+    (intent.objects ?? []).forEach(({ store }, k) => {
+      const problem = storeProblem(config, service.account, { what: "object store", key: "objectStores", name: store, declared: declaredObjectStore, all: config.objectStores.map((o) => ({ ...o, name: o.store })) });
+      if (problem) add(at("objects", k, "store"), problem);
+    });
     intent.consume.forEach(({ stream, consumer }, k) => {
       const problem = streamProblem(stream);
       if (problem) {
@@ -170,6 +178,27 @@ function jetstreamIntentProblems(config: StackConfig): Finding[] {
     });
   });
   return problems;
+}
+
+interface StoreReference {
+  what: "KV bucket" | "object store";
+  key: "kv" | "objectStores";
+  name: string;
+  declared: (config: StackConfig, account: string, name: string) => { delete: boolean } | undefined;
+  all: { name: string; account: string; delete: boolean }[];
+}
+
+/** Why a KV bucket or object store named in a service's intent grants nothing, if it does not. */
+function storeProblem(config: StackConfig, account: string, ref: StoreReference): string | undefined {
+  const found = ref.declared(config, account, ref.name);
+  if (found?.delete) return `${ref.what} ${ref.name} is being deleted (delete: true); remove it from this intent as well`;
+  if (found) return undefined;
+  const inAccount = ref.all.filter((s) => s.account === account && !s.delete).map((s) => s.name);
+  const declared = inAccount.length ? `${ref.what}s of account ${account}: ${inAccount.join(", ")}` : `account ${account} declares no ${ref.what}s`;
+  const elsewhere = ref.all.find((s) => s.name === ref.name);
+  return elsewhere
+    ? `${ref.what} ${ref.name} belongs to account ${elsewhere.account}, not to this service's account ${account}; a service reaches only its own account's ${ref.what}s (${declared})`
+    : `no ${ref.what} ${ref.name} is declared under nats-infra:${ref.key} (${declared}); declare it there or fix the name`;
 }
 
 /** Subjects a stream may not capture: the server refuses them (they would swallow API requests). */

@@ -59,6 +59,40 @@ describe("compiled subjects", () => {
     expect(userOf({ jetstream: { read: ["ORDERS"] } }).permissions.publish.allow).toEqual(["$JS.API.STREAM.INFO.ORDERS", "$JS.API.STREAM.MSG.GET.ORDERS"]);
   });
 
+  test("KV read: info, gets, ordered consumers on the bucket's keys and their flow control; write adds the keys, never a purge", () => {
+    const kv = [{ bucket: "sessions" }];
+    const read = [
+      "$JS.API.INFO",
+      "$JS.API.STREAM.INFO.KV_sessions",
+      "$JS.API.STREAM.MSG.GET.KV_sessions",
+      "$JS.API.DIRECT.GET.KV_sessions",
+      "$JS.API.DIRECT.GET.KV_sessions.$KV.sessions.>",
+      "$JS.API.CONSUMER.CREATE.KV_sessions.*.$KV.sessions.>",
+      "$JS.API.CONSUMER.INFO.KV_sessions.*",
+      "$JS.FC.KV_sessions.>",
+    ];
+    const config = (access: string) => natsUsers(parseStackConfig({ services: [{ name: "svc", jetstream: { kv: [{ bucket: "sessions", access }] } }], kv }).config).find((u) => u.user === "svc")!;
+    expect(config("read").permissions.publish.allow).toEqual(read);
+    expect(config("write").permissions.publish.allow).toEqual([...read, "$KV.sessions.>"]);
+    expect(config("write").permissions.subscribe.allow).toEqual(["_INBOX.>"]);
+  });
+
+  test("object store read: info, metadata gets, ordered consumers on chunks and metadata; write adds both and the store's purge", () => {
+    const objectStores = [{ store: "files" }];
+    const read = [
+      "$JS.API.INFO",
+      "$JS.API.STREAM.INFO.OBJ_files",
+      "$JS.API.STREAM.MSG.GET.OBJ_files",
+      "$JS.API.CONSUMER.CREATE.OBJ_files.*.$O.files.C.>",
+      "$JS.API.CONSUMER.CREATE.OBJ_files.*.$O.files.M.>",
+      "$JS.API.CONSUMER.INFO.OBJ_files.*",
+      "$JS.FC.OBJ_files.>",
+    ];
+    const user = (access: string) => natsUsers(parseStackConfig({ services: [{ name: "svc", jetstream: { objects: [{ store: "files", access }] } }], objectStores }).config).find((u) => u.user === "svc")!;
+    expect(user("read").permissions.publish.allow).toEqual(read);
+    expect(user("write").permissions.publish.allow).toEqual([...read, "$O.files.C.>", "$O.files.M.>", "$JS.API.STREAM.PURGE.OBJ_files"]);
+  });
+
   test("raw subjects stay allowed and come first; a subject both grant is listed once", () => {
     const user = userOf({ publish: ["orders.>", "$JS.ACK.ORDERS.worker.>"], jetstream: { publish: ["ORDERS"], consume: [{ stream: "ORDERS", consumer: "worker" }] } });
     expect(user.permissions.publish.allow).toEqual(["orders.>", "$JS.ACK.ORDERS.worker.>", "$JS.API.CONSUMER.INFO.ORDERS.worker", "$JS.API.CONSUMER.MSG.NEXT.ORDERS.worker"]);
@@ -115,9 +149,22 @@ describe("refused, with the path, the value and the fix", () => {
     expect(problem.message).toMatch(/set requests: true or remove jetstream/);
   });
 
-  test("kinds of intent nats-infra does not compile (kv, objects) are unknown keys, not silently ignored", () => {
-    const problem = problemAt(refused({ kv: [{ bucket: "x", access: "read" }] }), "nats-infra:services[2].jetstream.kv");
-    expect(problem.message).toMatch(/not a setting nats-infra knows; allowed here: publish, consume, read/);
+  test("an undeclared KV bucket or object store, one of another account, and an unknown access", () => {
+    const stores = { kv: [{ bucket: "sessions" }, { bucket: "theirs", account: "OTHER" }], objectStores: [{ store: "files" }] };
+    const problems = problemsOf({
+      services: [{ name: "svc", jetstream: { kv: [{ bucket: "nope", access: "read" }, { bucket: "theirs", access: "write" }], objects: [{ store: "nope", access: "write" }] } }],
+      accounts: [{ name: "APP" }, { name: "OTHER" }],
+      ...stores,
+    });
+    const bucket = problemAt(problems, "nats-infra:services[0].jetstream.kv[0].bucket");
+    expect(bucket.value).toBe('"nope"');
+    expect(bucket.message).toBe("no KV bucket nope is declared under nats-infra:kv (KV buckets of account APP: sessions); declare it there or fix the name");
+    expect(problemAt(problems, "nats-infra:services[0].jetstream.kv[1].bucket").message).toMatch(/^KV bucket theirs belongs to account OTHER, not to this service's account APP/);
+    expect(problemAt(problems, "nats-infra:services[0].jetstream.objects[0].store").message).toBe(
+      "no object store nope is declared under nats-infra:objectStores (object stores of account APP: files); declare it there or fix the name",
+    );
+    const access = problemAt(problemsOf({ services: [{ name: "svc", jetstream: { kv: [{ bucket: "sessions", access: "admin" }] } }], ...stores }), "nats-infra:services[0].jetstream.kv[0].access");
+    expect(access.message).toMatch(/access is read \(get, list, watch\) or write/);
   });
 });
 
