@@ -28,7 +28,15 @@ export interface OperateContext {
 
 const TARGET_FLAGS = ["stack", "url", "monitor-url", "credentials"];
 
-export function operate(spec: OperateSpec, body: (context: OperateContext) => Promise<number>): (argv: string[], output: Output) => Promise<number> {
+/**
+ * `resolve` finds the target from the parsed flags; tests pass one that returns a target they
+ * built (a deployed stack's outputs need the Pulumi CLI).
+ */
+export function operate(
+  spec: OperateSpec,
+  body: (context: OperateContext) => Promise<number>,
+  resolve: (flags: TargetFlags) => Target = (flags) => resolveTarget(flags, REPO_ROOT),
+): (argv: string[], output: Output) => Promise<number> {
   const usage = `${spec.usage}\n\n${TARGET_HELP}\n  --json               machine-readable output where the output is data`;
   return async (argv, output) => {
     try {
@@ -44,7 +52,7 @@ export function operate(spec: OperateSpec, body: (context: OperateContext) => Pr
       }
       const positionals = flags._ ?? [];
       if (positionals.length > (spec.positionals?.length ?? 0)) throw new UsageError(`unexpected argument "${positionals[spec.positionals?.length ?? 0]}"`);
-      const target = resolveTarget(flags as TargetFlags, REPO_ROOT);
+      const target = resolve(flags as TargetFlags);
       return await body({ flags, positionals, json: flags.json === true, target, output });
     } catch (error) {
       return reportFailure(error, usage, output);

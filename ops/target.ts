@@ -96,7 +96,8 @@ function fromDevServer(stateDir: string): Target {
   };
 }
 
-interface StackOutputs {
+/** The outputs of index.ts that a command uses (`pulumi stack output --json --show-secrets`). */
+export interface StackOutputs {
   credentials?: Record<string, Credential>;
   jetstreamAdmins?: Record<string, { user: string; password: string }>;
   endpoints?: { client: string; monitor: string; surveyor?: string; nodes?: { server: string; client: string; monitor: string }[] };
@@ -120,6 +121,11 @@ function fromStack(stack: string, repoRoot: string): Target {
   } catch {
     throw new TargetError(`stack ${stack}: its outputs are not JSON; is it deployed (npm run up)?`, "unreachable");
   }
+  return stackTarget(stack, stackFile, config, outputs);
+}
+
+/** A deployed stack's nodes, containers and credentials, from its config and its outputs. */
+export function stackTarget(stack: string, stackFile: string, config: StackConfig, outputs: StackOutputs): Target {
   const declared = clusterNodes(config);
   const listed = outputs.endpoints?.nodes ?? (outputs.endpoints ? [{ server: declared[0].serverName, client: outputs.endpoints.client, monitor: outputs.endpoints.monitor }] : []);
   if (listed.length === 0) throw new TargetError(`stack ${stack} has no endpoints output; deploy it first (npm run up)`, "unreachable");

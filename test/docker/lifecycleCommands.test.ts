@@ -15,20 +15,19 @@ import { connect } from "@nats-io/transport-node";
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { stringify as stringifyYaml } from "yaml";
-import { parseFlags, reportFailure } from "../../cli/args";
 import type { Output } from "../../cli/command";
 import { clean, CLEAN_SPEC, type Ask } from "../../cli/commands/clean";
 import { LOGS_SPEC, showLogs, type StopSignal } from "../../cli/commands/logs";
 import { restart, RESTART_SPEC } from "../../cli/commands/restart";
 import { start, START_SPEC } from "../../cli/commands/start";
 import { stop, STOP_SPEC } from "../../cli/commands/stop";
-import type { OperateContext, OperateSpec } from "../../cli/operate";
+import { operate, type OperateContext, type OperateSpec } from "../../cli/operate";
 import { clusterNodes } from "../../config/cluster";
 import type { Endpoints } from "../../config/endpoints";
 import { parseStackConfig, readStackFile } from "../../config/load";
 import { removeDirOnDockerHost } from "../../ops/clean";
 import { waitHealthy as waitNodesHealthy } from "../../ops/health";
-import type { Target } from "../../ops/target";
+import { stackTarget as toStackTarget, type Target } from "../../ops/target";
 import type { CliRun } from "../harness/cli";
 import {
   docker,
@@ -114,32 +113,18 @@ async function deploy(raw: Record<string, unknown>): Promise<Deployment> {
 }
 
 /** The Target ops/target.ts fromStack builds from a stack's `endpoints` output and its config (here: the mocked program's). */
+/** The target `--stack` resolves to, from the program's outputs under mocks (the real mapping; only reading them through the Pulumi CLI is left out). */
 async function stackTarget(run: ProgramRun, raw: Record<string, unknown>, stackFile: string): Promise<Target> {
   const { config } = parseStackConfig(raw);
-  const endpoints = run.exports.endpoints as Endpoints;
-  const declared = clusterNodes(config);
-  const listed = endpoints.nodes ?? [{ server: declared[0].serverName, client: endpoints.client, monitor: endpoints.monitor }];
-  const nodes = listed.map((n, i) => ({ name: n.server, clientUrl: n.client, monitorUrl: n.monitor, container: { name: declared[i].containerName, dockerHost: declared[i].dockerHost } }));
-  return { source: `stack ${STACK}`, nodes, url: nodes.map((n) => n.clientUrl).join(","), credentials: {}, admins: {}, config, stackFile };
+  return toStackTarget(STACK, stackFile, config, { endpoints: run.exports.endpoints as Endpoints });
 }
 
-/** A command's body with `argv` parsed as cli/operate.ts parses it (after `--stack`), failures mapped as it maps them. */
+/** The command's body through the real operate() frame (flags after `--stack`, failures mapped), against `target`. */
 async function runBody(spec: OperateSpec, body: Body, target: Target, ...argv: string[]): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
   const output: Output = { out: (t) => void (stdout += t), err: (t) => void (stderr += t) };
-  let code: number;
-  try {
-    const flags = parseFlags(["--stack", STACK, ...argv], {
-      strings: ["stack", "url", "monitor-url", "credentials", ...(spec.strings ?? [])],
-      booleans: ["json", "help", ...(spec.booleans ?? [])],
-      optionals: ["dev"],
-      positionals: spec.positionals,
-    });
-    code = await body({ flags, positionals: flags._ ?? [], json: flags.json === true, target, output });
-  } catch (error) {
-    code = reportFailure(error, spec.usage, output);
-  }
+  const code = await operate(spec, body, () => target)(["--stack", STACK, ...argv], output);
   return { code, stdout, stderr };
 }
 
