@@ -8,7 +8,7 @@ import { parseStackConfig, readStackFile } from "../config/load";
 import { AUTH_CONF_FILE, NATS_CONF_FILE } from "../render/natsConf";
 import { localSecrets, renderNodes, type LocalNodeFiles, type LocalSecrets } from "../ops/localRender";
 import { parseFlags, processOutput, runCommand, UsageError, type Output } from "./args";
-import { writePrivate, writeRenderedFiles } from "./files";
+import { writePrivate, writeRenderedFiles } from "../ops/files";
 
 /** Beside credentials.json in a cluster: the route password (owner-only). */
 export const ROUTE_FILE = "cluster-route.json";

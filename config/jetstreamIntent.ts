@@ -6,9 +6,8 @@
 // Every JetStream API call and every acknowledgement with a reply is a request: its answer comes
 // back on the caller's `_INBOX.<id>.<n>`, which `requests: true` already grants (validate.ts
 // refuses intent on a service without it). The subjects here are only the ones each intent adds.
-import { kvStream, objectStoreStream } from "../streams/kinds";
 import type { ServiceConfig, StackConfig, StreamConfig } from "./schema";
-import type { KvDeclaration, ObjectStoreDeclaration } from "./streams";
+import { kvStreamName, kvSubjects as kvBucketSubjects, objectStoreSubjects as storeSubjects, objectStreamName, type KvDeclaration, type ObjectStoreDeclaration } from "./streams";
 
 export type JetStreamIntent = NonNullable<ServiceConfig["jetstream"]>;
 export type ConsumerIntent = JetStreamIntent["consume"][number];
@@ -132,7 +131,8 @@ function readSubjects(stream: StreamConfig): string[] {
  *    stay with the reconciler's user.
  */
 function kvSubjects(bucket: KvDeclaration, access: StoreAccess): string[] {
-  const { name, subjects } = kvStream(bucket).declared;
+  const name = kvStreamName(bucket.bucket);
+  const subjects = kvBucketSubjects(bucket.bucket);
   const read = [
     `${API}.INFO`,
     `${API}.STREAM.INFO.${name}`,
@@ -157,7 +157,8 @@ function kvSubjects(bucket: KvDeclaration, access: StoreAccess): string[] {
  *    Never STREAM.DELETE: destroy stays with the reconciler's user.
  */
 function objectStoreSubjects(store: ObjectStoreDeclaration, access: StoreAccess): string[] {
-  const { name, subjects } = objectStoreStream(store).declared;
+  const name = objectStreamName(store.store);
+  const subjects = storeSubjects(store.store);
   const read = [`${API}.INFO`, `${API}.STREAM.INFO.${name}`, `${API}.STREAM.MSG.GET.${name}`, ...orderedReadSubjects(name, subjects)];
   return access === "write" ? [...read, ...subjects, `${API}.STREAM.PURGE.${name}`] : read;
 }

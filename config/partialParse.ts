@@ -4,7 +4,7 @@
 // see that default), a failing array entry is skipped, and a missing required key takes its
 // parent with it. Finding paths are mapped back to the entries' places in the original config.
 import { stackConfigSchema, type StackConfig } from "./schema";
-import type { Path } from "./validate";
+import type { Path } from "./findings";
 import { schemaFindings, type SchemaIssue } from "./zodIssues";
 
 export interface PartialConfig {

@@ -172,3 +172,14 @@ export type ConsumerDeclaration = z.output<typeof consumerSchema>;
 
 /** The duplicate window the server gets: as written, else 2m capped at maxAge (the server's rule). */
 export const DEFAULT_DUPLICATE_WINDOW = "2m";
+
+/**
+ * The stream a KV bucket or object store lives in, and its subjects: the names the nats.js and
+ * nats-py clients use. The reconciler creates these streams (streams/kinds.ts) and the services'
+ * KV and object intents are granted on them (config/jetstreamIntent.ts).
+ */
+export const kvStreamName = (bucket: string) => `KV_${bucket}`;
+export const kvSubjects = (bucket: string) => [`$KV.${bucket}.>`];
+export const objectStreamName = (store: string) => `OBJ_${store}`;
+/** Chunks, then metadata. */
+export const objectStoreSubjects = (store: string) => [`$O.${store}.C.>`, `$O.${store}.M.>`];

@@ -1,6 +1,7 @@
 // Checks that span several fields (names unique, references resolve, limits fit together).
 // Each check reports a path into the stack config so the person can find the line to fix.
 import { envNamePart, LONE_SURROGATE } from "./primitives";
+import type { Finding, Path } from "./findings";
 import { parseDuration } from "./units";
 import { extraKeyProblem } from "./serverOptions";
 import { nodeCount } from "./cluster";
@@ -11,11 +12,7 @@ import type { StackConfig, StreamConfig } from "./schema";
 import { INBOX_WILDCARD, serviceAllows, unboundedTrailingWildcards } from "./users";
 import { declaredBucket, declaredObjectStore, declaredStream } from "./jetstreamIntent";
 
-export type Path = (string | number)[];
-export interface Finding {
-  path: Path;
-  message: string;
-}
+export type { Finding, Path };
 
 /** nats-server refuses to start when max_payload exceeds max_pending, which is 64MB by default. */
 export const MAX_PENDING_BYTES = 64 * 1024 * 1024;

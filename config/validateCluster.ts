@@ -2,7 +2,7 @@
 // each Docker host, what a cluster across hosts needs, and how many replicas a stream may have.
 import { clusterNodes, isClustered, nodeCount, spansHosts } from "./cluster";
 import type { StackConfig } from "./schema";
-import type { Finding, Path } from "./validate";
+import type { Finding, Path } from "./findings";
 
 export function clusterProblems(config: StackConfig): Finding[] {
   const problems: Finding[] = [];

@@ -2,7 +2,7 @@
 // form the person evidently meant, and each unknown key is its own finding that lists the keys
 // allowed at that place (and the likely intended one).
 import { stackConfigSchema } from "./schema";
-import type { Finding, Path } from "./validate";
+import type { Finding, Path } from "./findings";
 
 /** The parts of a zod issue we read; zod's own issue types are unions too wide to narrow here. */
 export interface SchemaIssue {

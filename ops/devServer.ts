@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync } from "node:fs";
 import path from "node:path";
-import { writePrivate, writeRenderedFiles } from "../cli/files";
+import { writePrivate, writeRenderedFiles } from "./files";
 import { clusterNodes, isClustered } from "../config/cluster";
 import { endpoints, type Endpoints } from "../config/endpoints";
 import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";

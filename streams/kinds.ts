@@ -4,7 +4,9 @@
 // the stream rows are renamed to the keys a person writes (history, ttl, maxValueSize). A kind is
 // that: which rows compare, and how a plan names what it plans.
 import type { StreamConfig } from "@nats-io/jetstream";
-import { streamSchema, type KvDeclaration, type ObjectStoreDeclaration, type StreamDeclaration } from "../config/streams";
+import { kvStreamName, kvSubjects, objectStoreSubjects, objectStreamName, streamSchema, type KvDeclaration, type ObjectStoreDeclaration, type StreamDeclaration } from "../config/streams";
+
+export { kvStreamName, objectStreamName };
 import { streamRows, STREAM_FIELDS, type Field } from "./fields";
 
 /** A stream's declaration with the settings only KV buckets and object stores set. */
@@ -75,8 +77,6 @@ function common(name: string, d: KvDeclaration | ObjectStoreDeclaration) {
   };
 }
 
-export const kvStreamName = (bucket: string) => `KV_${bucket}`;
-export const objectStreamName = (store: string) => `OBJ_${store}`;
 
 /**
  * A bucket's stream as nats.js kv creates it: one subject per key under $KV.<bucket>, history as the
@@ -87,7 +87,7 @@ export function kvStream(kv: KvDeclaration): KindedStream {
   const name = kvStreamName(kv.bucket);
   const { allowRollup, allowDirect, compression, ...stream } = common(name, kv);
   const declared: UnderlyingStream = {
-    ...streamSchema.parse({ ...stream, subjects: [`$KV.${kv.bucket}.>`], maxMsgsPerSubject: kv.history, maxMsgSize: kv.maxValueSize, denyDelete: true }),
+    ...streamSchema.parse({ ...stream, subjects: kvSubjects(kv.bucket), maxMsgsPerSubject: kv.history, maxMsgSize: kv.maxValueSize, denyDelete: true }),
     allowRollup,
     allowDirect,
     compression,
@@ -100,7 +100,7 @@ export function objectStoreStream(store: ObjectStoreDeclaration): KindedStream {
   const name = objectStreamName(store.store);
   const { allowRollup, allowDirect, compression, ...stream } = common(name, store);
   const declared: UnderlyingStream = {
-    ...streamSchema.parse({ ...stream, subjects: [`$O.${store.store}.C.>`, `$O.${store.store}.M.>`] }),
+    ...streamSchema.parse({ ...stream, subjects: objectStoreSubjects(store.store) }),
     allowRollup,
     allowDirect,
     compression,

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { writeRenderedFiles } from "../../cli/files";
+import { writeRenderedFiles } from "../../ops/files";
 import { clusterNodes } from "../../config/cluster";
 import { parseStackConfig } from "../../config/load";
 import type { StackConfig } from "../../config/schema";

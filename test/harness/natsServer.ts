@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseStackConfig } from "../../config/load";
 import type { StackConfig, StackConfigInput } from "../../config/schema";
-import { writeRenderedFiles } from "../../cli/files";
+import { writeRenderedFiles } from "../../ops/files";
 import { hashPasswords, renderFiles } from "../../render/files";
 import { NATS_CONF_FILE } from "../../render/natsConf";
 import { toolPath } from "./tools";

@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseStackConfig } from "../../config/load";
-import { writeRenderedFiles } from "../../cli/files";
+import { writeRenderedFiles } from "../../ops/files";
 import { hashPasswords, renderFiles } from "../../render/files";
 
 /** Observer service names: service names cannot start with "_", and no test service uses this prefix. */

@@ -1,5 +1,6 @@
 // Writing rendered config and credentials to disk, for everything that runs outside Pulumi (the
-// render command, the test and benchmark servers). Secret-bearing files are owner-only.
+// render command, the dev server, the test and benchmark servers). Secret-bearing files are
+// owner-only.
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { AUTH_CONF_FILE, CLUSTER_CONF_FILE, NATS_CONF_FILE } from "../render/natsConf";
