@@ -12,13 +12,13 @@ import { headers, type MsgHdrs } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { reconcileDeclared } from "../harness/reconcileDeclared";
 import { stringify as stringifyYaml } from "yaml";
 import { parseStackConfig } from "../../config/load";
 import type { StackConfig, StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser, natsUsers } from "../../config/users";
 import type { Manifest } from "../../ops/backupManifest";
 import { backupSubjects } from "../../ops/backupSnapshot";
-import { reconcile } from "../../streams/reconcile";
 import { natsInfra } from "../harness/cli";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
 import { configLoadTime, freePort, startNats, waitFor, type RunningNats } from "../harness/natsServer";
@@ -70,11 +70,6 @@ function setBackupGrants(authConf: string, config: StackConfig, granted: boolean
   writeFileSync(authConf, JSON.stringify(body, null, 2), { mode: 0o600 });
 }
 
-async function applyStreams(config: StackConfig, url: string, passwords: Record<string, string>): Promise<void> {
-  let log = "";
-  const result = await reconcile(config.streams, { url, env: { NATS_PASSWORD_APP: passwords[ADMIN] }, dryRun: false, reportOthers: false, log: (t) => (log += t) });
-  expect(result.refused, log).toEqual([]);
-}
 
 type Connection = Awaited<ReturnType<typeof connect>>;
 interface Published {
@@ -182,7 +177,7 @@ describe("a single server", () => {
     server = await startNats(input);
     config = server.config;
     stateDir = devState(input, config, server.passwords, server.url);
-    await applyStreams(config, server.url, server.passwords);
+    await reconcileDeclared(config, server.url, server.passwords);
     await asService(async (nc) => {
       await publishOrders(nc, 3_000, 4_096, published);
       await ackOrders(nc, 300);
@@ -364,7 +359,7 @@ describe("a 3-node cluster with an R3 stream", () => {
         await waitFor(async () => (await configLoadTime(node.monitorUrl)) !== before, 10_000, () => `node ${node.index} did not reload`);
       }),
     );
-    await applyStreams(cluster.config, cluster.urls, cluster.passwords);
+    await reconcileDeclared(cluster.config, cluster.urls, cluster.passwords);
     await asUser(cluster.urls, "orders-service", cluster.passwords["orders-service"], async (nc) => {
       await publishOrders(nc, 1_000, 4_096, published);
       await ackOrders(nc, 100);

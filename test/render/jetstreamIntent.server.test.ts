@@ -11,10 +11,10 @@ import { promisify } from "node:util";
 import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { reconcileDeclared } from "../harness/reconcileDeclared";
 import { parseStackConfig } from "../../config/load";
 import type { StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser } from "../../config/users";
-import { reconcile } from "../../streams/reconcile";
 import { startNats, type RunningNats } from "../harness/natsServer";
 import { checkStackConfig, PermissionProbe, withObservers } from "../harness/permissionProbe";
 import { REPO_ROOT } from "../harness/tools";
@@ -53,16 +53,7 @@ beforeAll(async () => {
   expect(checkStackConfig(raw).ok).toBe(true);
   nats = await startNats(withObservers(raw));
   // The reconciler's user creates the stream and the declared consumers, as on a deployment.
-  const admin = jetstreamAdminUser("APP");
-  let log = "";
-  const result = await reconcile(parseStackConfig(raw).config.streams, {
-    url: nats.url,
-    env: { NATS_PASSWORD_APP: nats.passwords[admin] },
-    dryRun: false,
-    reportOthers: false,
-    log: (text) => (log += text),
-  });
-  expect(result.refused, log).toEqual([]);
+  await reconcileDeclared(parseStackConfig(raw).config, nats.url, nats.passwords);
   probe = await PermissionProbe.open(nats);
 }, 30_000);
 

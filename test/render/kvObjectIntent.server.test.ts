@@ -13,10 +13,10 @@ import { KvWatchInclude, Kvm, type Bucket, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { reconcileDeclared } from "../harness/reconcileDeclared";
 import { parseStackConfig } from "../../config/load";
 import type { StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser } from "../../config/users";
-import { reconcile } from "../../streams/reconcile";
 import { startNats, type RunningNats } from "../harness/natsServer";
 import { checkStackConfig, PermissionProbe, withObservers } from "../harness/permissionProbe";
 import { REPO_ROOT } from "../harness/tools";
@@ -43,19 +43,7 @@ const open: NatsConnection[] = [];
 beforeAll(async () => {
   expect(checkStackConfig(raw).ok).toBe(true);
   nats = await startNats(withObservers(raw));
-  const admin = jetstreamAdminUser("APP");
-  const { config } = parseStackConfig(raw);
-  let log = "";
-  const result = await reconcile(config.streams, {
-    url: nats.url,
-    env: { NATS_PASSWORD_APP: nats.passwords[admin] },
-    dryRun: false,
-    reportOthers: false,
-    kv: config.kv,
-    objectStores: config.objectStores,
-    log: (text) => (log += text),
-  });
-  expect(result.refused, log).toEqual([]);
+  await reconcileDeclared(parseStackConfig(raw).config, nats.url, nats.passwords);
   probe = await PermissionProbe.open(nats);
 }, 30_000);
 
