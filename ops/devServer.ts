@@ -12,6 +12,7 @@ import { endpoints, type Endpoints } from "../config/endpoints";
 import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
 import type { StackConfig } from "../config/schema";
 import { jetstreamAdminUser } from "../config/users";
+import { explainDenial, parseViolation } from "../config/missingIntent";
 import { envNamePart } from "../config/primitives";
 import { parseDuration } from "../config/units";
 import { restartSettings } from "../config/restartSettings";
@@ -185,6 +186,7 @@ export class DevServer {
         monitorUrl: `http://127.0.0.1:${node.monitorPort}`,
         logFile: path.join(dir, SERVER_LOG_FILE),
       });
+      server.onLine = (line) => this.hintOnDenial(line);
       server.onUnexpectedExit = (code, signal) =>
         this.options.log(`${node.serverName} exited (${signal ?? `code ${code}`}); its log: ${path.join(dir, SERVER_LOG_FILE)}\n${server.lastLines()}`);
       return server;
@@ -196,6 +198,19 @@ export class DevServer {
       await this.kill();
       throw error;
     }
+  }
+
+  private hinted = new Set<string>();
+
+  /** A service denied a JetStream subject: say which intent would grant it (once per user and subject). */
+  private hintOnDenial(line: string): void {
+    if (!line.includes("Violation")) return;
+    const denial = parseViolation(line);
+    if (!denial || this.hinted.has(`${denial.user} ${denial.kind} ${denial.subject}`)) return;
+    const hint = explainDenial(this.config, denial);
+    if (!hint) return;
+    this.hinted.add(`${denial.user} ${denial.kind} ${denial.subject}`);
+    this.options.log(`hint: ${hint}`);
   }
 
   private async stopNodes(): Promise<void> {

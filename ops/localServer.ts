@@ -27,6 +27,9 @@ export class LocalServer {
   private stopping = false;
   private log?: WriteStream;
   private tail: string[] = [];
+  /** Each complete line the server writes (its log), as it comes. */
+  onLine?: (line: string) => void;
+  private partial = "";
   /** Called when the process exits without having been asked to. */
   onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 
@@ -59,6 +62,11 @@ export class LocalServer {
       this.log!.write(chunk);
       this.tail.push(chunk.toString());
       if (this.tail.length > LAST_LINES) this.tail.shift();
+      if (this.onLine) {
+        const lines = (this.partial + chunk.toString()).split("\n");
+        this.partial = lines.pop()!;
+        for (const line of lines) this.onLine(line);
+      }
     };
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);

@@ -84,6 +84,16 @@ test("prints where everything is; the stack's services connect with the printed 
   await responder.close();
 });
 
+test("a service denied a JetStream subject: the dev server says which intent would grant it", async () => {
+  const teacher = await connectAs("teacher-service");
+  // teacher-service has no consume intent for EVENTS/notification-service: the server denies the pull.
+  await teacher.request("$JS.API.CONSUMER.MSG.NEXT.EVENTS.notification-service", JSON.stringify({ batch: 1, no_wait: true }), { timeout: 1000 }).catch(() => undefined);
+  await teacher.close();
+  const index = (original.config["nats-infra:services"] as { name: string }[]).findIndex((s) => s.name === "teacher-service");
+  await waitForOutput(dev, `add { stream: EVENTS, consumer: notification-service } to nats-infra:services[${index}].jetstream.consume`, 10_000);
+  expect(dev.output()).toContain('hint: teacher-service was denied publish to "$JS.API.CONSUMER.MSG.NEXT.EVENTS.notification-service"');
+});
+
 test("an edit is applied by a reload: a new service can connect, connected clients stay connected", async () => {
   const teacher = await connectAs("teacher-service");
   let disconnects = 0;
