@@ -289,7 +289,10 @@ describe("an image upgrade", () => {
     console.log(`replacements (total ${total} ms):\n  ${steps.join("\n  ")}`);
     console.log(`down as seen by /healthz?js-enabled-only polls: ${windows.map((w) => `${w.node} ${w.to === undefined ? "still down" : `${Math.round(w.to - w.from)} ms`}`).join(", ")}`);
     console.log(figures);
-    expect(windows.map((w) => w.node)).toEqual(monitors.map((m) => m.name));
+    // Every node went down once, in node order, and never two at a time. (A poll can also miss
+    // once on a loaded machine: a blip of a node already done is no second replacement, and it
+    // is still checked never to overlap another node's down time.)
+    expect([...new Set(windows.map((w) => w.node))]).toEqual(monitors.map((m) => m.name));
     windows.forEach((w, i) => {
       expect(w.to, `${w.node} came back`).toBeDefined();
       if (i > 0) expect(w.from).toBeGreaterThanOrEqual(windows[i - 1].to!);
