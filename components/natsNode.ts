@@ -63,15 +63,22 @@ export const nodeConfigDir = (configDir: string, node: ClusterNode): string => `
 export const nodeConfigDirOn = (hosts: Pick<DockerHosts, "of">, configDir: string, node: ClusterNode): string =>
   nodeConfigDir(hosts.of(node).delivery?.configBase ?? configDir, node);
 
+/**
+ * What a node's container is made of, its label aside: plain names, not the resources' outputs,
+ * because the label (and the replacement guard, replacementGuard.ts) hash these inputs.
+ */
+export function nodeContainerInputs(ctx: Pick<NatsNodeContext, "config" | "image" | "configDir" | "networkName"> & { hosts: Pick<DockerHosts, "of"> }, node: ClusterNode) {
+  return { config: ctx.config, node, image: ctx.image, configDir: nodeConfigDirOn(ctx.hosts, ctx.configDir, node), volumeName: node.volumeName, networkName: ctx.networkName };
+}
+
 export function createNatsNode(ctx: NatsNodeContext, node: ClusterNode): NatsNode {
   const { name, config, parent } = ctx;
   const clustered = isClustered(config);
   const host = ctx.hosts.of(node);
-  const configDir = nodeConfigDirOn(ctx.hosts, ctx.configDir, node);
+  const containerInputs = nodeContainerInputs(ctx, node);
+  const { configDir } = containerInputs;
   const volume = createDataVolume(`${name}-data${node.suffix}`, node.volumeName, parent, host.provider);
 
-  // Plain names, not the resources' outputs: the label hashes these inputs.
-  const containerInputs = { config, node, image: ctx.image, configDir, volumeName: node.volumeName, networkName: ctx.networkName };
   const spec = natsContainerArgs({ ...containerInputs, restartKey: "" });
   const label = clustered ? containerSpecKey(spec) : restartKey(config, spec);
   const settingsKey = clustered ? nodeSettingsKey(config, node) : undefined;

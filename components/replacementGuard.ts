@@ -18,7 +18,7 @@ import { clusterNodes } from "../config/cluster";
 import type { StackConfig } from "../config/schema";
 import type { DockerHosts } from "./dockerHosts";
 import { natsContainerArgs } from "./natsContainerSpec";
-import { nodeConfigDir } from "./natsNode";
+import { nodeContainerInputs } from "./natsNode";
 import { containerSpecKey } from "./restartKey";
 
 /** Set to 1 by `npm run up` for the update that follows its node-by-node replacements. */
@@ -42,17 +42,9 @@ export interface GuardInputs {
 /** Each node's container and the hash of its declared spec (its label), in node order. */
 export function guardNodes(inputs: GuardInputs): GuardNode[] {
   return clusterNodes(inputs.config).map((node) => {
-    // The same inputs natsNode.ts passes for the label (test/components/replacementGuard.test.ts
+    // The inputs natsNode.ts hashes into the label (test/components/replacementGuard.test.ts
     // checks that every hash equals its container's label).
-    const spec = natsContainerArgs({
-      config: inputs.config,
-      node,
-      image: inputs.image,
-      configDir: nodeConfigDir(inputs.hosts.of(node).delivery?.configBase ?? inputs.configDir, node),
-      volumeName: node.volumeName,
-      networkName: inputs.networkName,
-      restartKey: "",
-    });
+    const spec = natsContainerArgs({ ...nodeContainerInputs(inputs, node), restartKey: "" });
     return { container: node.containerName, specHash: containerSpecKey(spec) };
   });
 }
