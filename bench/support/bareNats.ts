@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { natsTopLevel } from "../../render/natsValue";
-import { freePort, sleep, waitFor } from "../../test/harness/natsServer";
+import { sleep, waitFor } from "../../test/harness/natsServer";
+import { freePort } from "../../test/harness/ports";
 import { toolPath } from "../../test/harness/tools";
 
 export interface BareNats {

@@ -21,7 +21,8 @@ import type { Manifest } from "../../ops/backupManifest";
 import { backupSubjects } from "../../ops/backupSnapshot";
 import { natsInfra } from "../harness/cli";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
-import { configLoadTime, freePort, startNats, waitFor, type RunningNats } from "../harness/natsServer";
+import { configLoadTime, startNats, waitFor, type RunningNats } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 
 /** `nats-infra backup|restore ...` in this process. */
 const nats = (name: "backup" | "restore", ...argv: string[]) => natsInfra(name, ...argv);

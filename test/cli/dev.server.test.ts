@@ -10,7 +10,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { Credential } from "../../config/credentials";
-import { freePort, waitFor } from "../harness/natsServer";
+import { waitFor } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 import { REPO_ROOT } from "../harness/tools";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-dev-"));

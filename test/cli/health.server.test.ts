@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { natsInfra as nats } from "../harness/cli";
 import { readStackFile } from "../../config/load";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
-import { freePort } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 
 
 let cluster: RunningCluster;

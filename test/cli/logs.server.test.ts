@@ -18,7 +18,8 @@ import { command as start } from "../../cli/commands/start";
 import { command as stop } from "../../cli/commands/stop";
 import { DevServer } from "../../ops/devServer";
 import type { CliRun } from "../harness/cli";
-import { freePort, TEST_BCRYPT_COST, waitFor } from "../harness/natsServer";
+import { TEST_BCRYPT_COST, waitFor } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 import { REPO_ROOT, toolPath } from "../harness/tools";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-logs-"));

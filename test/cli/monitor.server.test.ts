@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { natsInfra as nats } from "../harness/cli";
 import { readStackFile } from "../../config/load";
 import type { AccountRates } from "../../ops/status";
-import { freePort, sleep, startNats, waitFor, type RunningNats } from "../harness/natsServer";
+import { sleep, startNats, waitFor, type RunningNats } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 import { REPO_ROOT } from "../harness/tools";
 
 

@@ -20,7 +20,8 @@ import { DevServer } from "../../ops/devServer";
 import { resolveTarget } from "../../ops/target";
 import { RotationNotAppliedError, rotateInStackFile, rotateOnDevServer } from "../../ops/rotate";
 import type { CliRun } from "../harness/cli";
-import { freePort, TEST_BCRYPT_COST, waitFor } from "../harness/natsServer";
+import { TEST_BCRYPT_COST, waitFor } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 import { REPO_ROOT, toolPath } from "../harness/tools";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-rotate-"));

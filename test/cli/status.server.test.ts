@@ -17,7 +17,8 @@ import { collectStatus, type Status } from "../../ops/status";
 import { reconcile } from "../../streams/reconcile";
 import { clusterStack, createDeclaredStreams, STREAM, STREAM_SUBJECT } from "../cluster/support/clusterStack";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
-import { configLoadTime, freePort, startNats, waitFor, type RunningNats } from "../harness/natsServer";
+import { configLoadTime, startNats, waitFor, type RunningNats } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 
 
 const BILLING = "billing-service";

@@ -14,7 +14,8 @@ import { command } from "../../cli/commands/testAuth";
 import type { Credential } from "../../config/credentials";
 import { DevServer } from "../../ops/devServer";
 import type { ServiceCheck } from "../../ops/testAuth";
-import { configLoadTime, freePort, TEST_BCRYPT_COST } from "../harness/natsServer";
+import { configLoadTime, TEST_BCRYPT_COST } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 import { REPO_ROOT, toolPath } from "../harness/tools";
 import type { CliRun } from "../harness/cli";
 

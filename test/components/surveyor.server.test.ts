@@ -13,7 +13,8 @@ import { parseStackConfig, readStackFile } from "../../config/load";
 import { SYSTEM_ACCOUNT } from "../../config/primitives";
 import { SURVEYOR_USER } from "../../config/users";
 import versions from "../../config/versions.json";
-import { freePort, startNats, waitFor, type RunningNats } from "../harness/natsServer";
+import { startNats, waitFor, type RunningNats } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 import { isSecretWrapper, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { TOOLS_BIN } from "../harness/tools";
 

@@ -21,7 +21,6 @@ import { readStackFile } from "../../config/load";
 import { waitHealthy as waitClusterHealthy } from "../../ops/health";
 import {
   dockerOk,
-  freeHostPort,
   inspect,
   removeAll,
   requireDocker,
@@ -36,6 +35,7 @@ import {
   waitHealthy,
   type DeclaredCommand,
 } from "../harness/docker";
+import { freePort } from "../harness/ports";
 import { sleep, waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
@@ -79,7 +79,7 @@ beforeAll(async () => {
   image = testImage();
   const prefix = uniqueName("nats-infra-roll");
   const nodes = [];
-  for (let i = 0; i < 3; i++) nodes.push({ clientPort: await freeHostPort(), monitorPort: await freeHostPort() });
+  for (let i = 0; i < 3; i++) nodes.push({ clientPort: await freePort(), monitorPort: await freePort() });
   raw = {
     ...DEV,
     cluster: { nodes },

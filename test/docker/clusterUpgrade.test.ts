@@ -30,7 +30,6 @@ import { CoreTraffic } from "../cluster/support/coreTraffic";
 import {
   docker,
   dockerOk,
-  freeHostPort,
   inspect,
   removeAll,
   requireDocker,
@@ -45,6 +44,7 @@ import {
   waitHealthy,
   type DeclaredCommand,
 } from "../harness/docker";
+import { freePort } from "../harness/ports";
 import { sleep, waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { createAndStart, deleteLikeProvider, engineCreateRequest } from "./containerSpec";
@@ -200,7 +200,7 @@ beforeAll(async () => {
   dockerOk(["tag", image, upgradeTag]);
   const prefix = uniqueName("nats-infra-upg");
   const nodes = [];
-  for (let i = 0; i < 3; i++) nodes.push({ clientPort: await freeHostPort(), monitorPort: await freeHostPort() });
+  for (let i = 0; i < 3; i++) nodes.push({ clientPort: await freePort(), monitorPort: await freePort() });
   raw = {
     ...DEV,
     cluster: { nodes },

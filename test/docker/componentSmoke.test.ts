@@ -20,7 +20,6 @@ import {
   docker,
   dockerAsync,
   dockerOk,
-  freeHostPort,
   inspect,
   removeAll,
   requireDocker,
@@ -34,6 +33,7 @@ import {
   uniqueName,
   waitHealthy,
 } from "../harness/docker";
+import { freePort } from "../harness/ports";
 import { waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { REPO_ROOT } from "../harness/tools";
@@ -80,8 +80,8 @@ beforeAll(async () => {
   const configDir = path.join(tempDir("nats-infra-smoke-"), "config");
   raw = {
     ...DEV,
-    server: { ...(DEV.server as object), clientPort: await freeHostPort(), monitorPort: await freeHostPort() },
-    docker: { namePrefix: prefix, configDir, surveyor: { port: await freeHostPort() } },
+    server: { ...(DEV.server as object), clientPort: await freePort(), monitorPort: await freePort() },
+    docker: { namePrefix: prefix, configDir, surveyor: { port: await freePort() } },
   };
   run = await runProgram(raw);
   spec = unwrapSecrets(run.byName("nats-nats").inputs) as Record<string, any>;

@@ -23,7 +23,6 @@ import { parseDuration } from "../../config/units";
 import {
   docker,
   dockerOk,
-  freeHostPort,
   removeAll,
   requireDocker,
   tempDir,
@@ -35,6 +34,7 @@ import {
   uniqueName,
   waitHealthy,
 } from "../harness/docker";
+import { freePort } from "../harness/ports";
 import { waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { REPO_ROOT } from "../harness/tools";
@@ -121,7 +121,7 @@ beforeAll(async () => {
   raw = {
     ...DEV,
     // Lame duck at the schema's minimum (30 s; nats-server refuses less), grace period as deployed.
-    server: { ...(DEV.server as object), lameDuckDuration: "30s", clientPort: await freeHostPort(), monitorPort: await freeHostPort() },
+    server: { ...(DEV.server as object), lameDuckDuration: "30s", clientPort: await freePort(), monitorPort: await freePort() },
     docker: { namePrefix: uniqueName("nats-infra-destroy"), configDir: path.join(tempDir("nats-infra-destroy-"), "config") },
   };
   config = parseStackConfig(raw).config;

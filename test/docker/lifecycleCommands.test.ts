@@ -32,7 +32,6 @@ import type { CliRun } from "../harness/cli";
 import {
   docker,
   dockerOk,
-  freeHostPort,
   inspect,
   removeAll,
   requireDocker,
@@ -48,6 +47,7 @@ import {
   waitHealthy,
   type DeclaredCommand,
 } from "../harness/docker";
+import { freePort } from "../harness/ports";
 import { sleep, waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
@@ -158,9 +158,9 @@ describe("the dev stack, one server", () => {
     const prefix = uniqueName("nats-infra-lc");
     d = await deploy({
       ...DEV,
-      server: { ...(DEV.server as object), clientPort: await freeHostPort(), monitorPort: await freeHostPort() },
+      server: { ...(DEV.server as object), clientPort: await freePort(), monitorPort: await freePort() },
       // Surveyor as the dev stack declares it, so clean meets a sidecar too.
-      docker: { namePrefix: prefix, configDir: path.join(tempDir("nats-infra-lc-"), "config"), surveyor: { port: await freeHostPort() } },
+      docker: { namePrefix: prefix, configDir: path.join(tempDir("nats-infra-lc-"), "config"), surveyor: { port: await freePort() } },
     });
   }, 180_000);
 
@@ -307,7 +307,7 @@ describe("the dev stack as a 3-node cluster", () => {
   beforeAll(async () => {
     const prefix = uniqueName("nats-infra-lcc");
     const nodes = [];
-    for (let i = 0; i < 3; i++) nodes.push({ clientPort: await freeHostPort(), monitorPort: await freeHostPort() });
+    for (let i = 0; i < 3; i++) nodes.push({ clientPort: await freePort(), monitorPort: await freePort() });
     d = await deploy({
       ...DEV,
       cluster: { nodes },

@@ -6,7 +6,8 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { readStackFile } from "../../config/load";
-import { freeHostPort, removeAll, requireDocker, tempDir, testImage, uniqueName } from "../harness/docker";
+import { removeAll, requireDocker, tempDir, testImage, uniqueName } from "../harness/docker";
+import { freePort } from "../harness/ports";
 import { runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { REPO_ROOT } from "../harness/tools";
 
@@ -36,7 +37,7 @@ beforeAll(async () => {
   configDir = path.join(dir, "config");
   run = await runProgram({
     ...readStackFile("Pulumi.dev.yaml"),
-    server: { clientPort: await freeHostPort(), monitorPort: await freeHostPort() },
+    server: { clientPort: await freePort(), monitorPort: await freePort() },
     tls: { cert, key },
     // No container of this name exists, so the script must validate in a throwaway one.
     docker: { namePrefix: uniqueName("nats-infra-tls"), configDir },

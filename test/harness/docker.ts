@@ -4,7 +4,6 @@
 // Everything a test starts is recorded here and removed by `removeAll()`.
 import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import bcrypt from "bcryptjs";
@@ -16,6 +15,7 @@ import { renderFiles } from "../../render/files";
 import { SCRIPT_CONTAINER_ENV } from "../../components/configCommand";
 import { CONTAINER } from "../../config/container";
 import { configLoadTime, sleep, TEST_BCRYPT_COST, waitFor } from "./natsServer";
+import { freePort } from "./ports";
 import { REPO_ROOT } from "./tools";
 
 const INSTALL_HELP =
@@ -101,24 +101,6 @@ export function removeAll(): void {
   for (const set of Object.values(started)) set.clear();
 }
 
-/**
- * A free port on 127.0.0.1 for Docker to publish, picked below Linux's ephemeral range
- * (32768-60999). A port the OS hands out (port 0) can be taken again at once by any outgoing
- * connection on this busy machine before dockerd binds it; this range is not handed out.
- */
-export async function freeHostPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error("no free port found between 20000 and 32000 on 127.0.0.1");
-}
-
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
@@ -196,8 +178,8 @@ export async function startNatsContainer(
   const name = uniqueName("nats-infra-test");
   const volume = options.volume ?? `${name}-data`;
   const configDir = path.join(tempDir("nats-infra-docker-"), "config");
-  const clientPort = await freeHostPort();
-  const monitorPort = await freeHostPort();
+  const clientPort = await freePort();
+  const monitorPort = await freePort();
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   const renderer = new ContainerConfigRenderer();
 

@@ -5,7 +5,6 @@
 // Health is read through ops/health.ts, the product's own /healthz reading.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { writeRenderedFiles } from "../../ops/files";
@@ -16,7 +15,8 @@ import { checkHealth, describeHealth } from "../../ops/health";
 import type { RestartableNode } from "../../ops/rollingRestart";
 import { hashPasswords, renderFiles, routeSecret } from "../../render/files";
 import { NATS_CONF_FILE } from "../../render/natsConf";
-import { freePort, TEST_BCRYPT_COST, waitFor } from "./natsServer";
+import { TEST_BCRYPT_COST, waitFor } from "./natsServer";
+import { freePort, freePortRange } from "./ports";
 import { toolPath } from "./tools";
 
 export interface ClusterNodeProcess {
@@ -69,23 +69,6 @@ export interface ClusterOptions {
   nodeDirs?: Record<number, string>;
   /** What startCluster waits for on every node before it resolves; default "healthy". */
   until?: StartedWhen;
-}
-
-/** `count` consecutive free ports on 127.0.0.1 (nodes listen for routes at routePort + index). */
-async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    if ((await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)))).every(Boolean)) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
 }
 
 async function answers(monitorUrl: string, until: StartedWhen): Promise<boolean> {

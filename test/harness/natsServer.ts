@@ -2,7 +2,6 @@
 // rendered for the local target, and stops it. Every test that talks to NATS goes through here.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseStackConfig } from "../../config/load";
@@ -10,19 +9,8 @@ import type { StackConfig, StackConfigInput } from "../../config/schema";
 import { writeRenderedFiles } from "../../ops/files";
 import { hashPasswords, renderFiles } from "../../render/files";
 import { NATS_CONF_FILE } from "../../render/natsConf";
+import { freePort } from "./ports";
 import { toolPath } from "./tools";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RunningNats {
   url: string;

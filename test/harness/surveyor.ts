@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import versions from "../../config/versions.json";
-import { freePort, sleep, waitFor } from "./natsServer";
+import { sleep, waitFor } from "./natsServer";
+import { freePort } from "./ports";
 import { TOOLS_BIN } from "./tools";
 
 export const SURVEYOR_BIN = path.join(TOOLS_BIN, "nats-surveyor");

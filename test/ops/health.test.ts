@@ -2,7 +2,7 @@
 // wait's error naming the node and its last answer.
 import { afterEach, describe, expect, test } from "vitest";
 import { checkHealth, describeHealth, NotHealthyError, waitHealthy } from "../../ops/health";
-import { freePort } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 import { notCurrent, startFakeHealthz, type FakeHealthz } from "./fakeHealthz";
 
 let fake: FakeHealthz;

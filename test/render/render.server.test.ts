@@ -10,7 +10,8 @@ import { renderAuthConf } from "../../render/authConf";
 import { AUTH_CONF_FILE, NATS_CONF_FILE, renderNatsConf } from "../../render/natsConf";
 import { natsTopLevel } from "../../render/natsValue";
 import { fixedHashes, GOLDEN_DIR, goldenStackNames, goldenTargets } from "../harness/goldenStacks";
-import { checkConfigFile, freePort, waitFor } from "../harness/natsServer";
+import { checkConfigFile, waitFor } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
 import { toolPath } from "../harness/tools";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-render-"));
