@@ -39,6 +39,7 @@ import { freePort } from "../harness/ports";
 import { sleep, waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
+import { describeDowntime, expectOneAtATime, watchDowntime } from "../harness/downtime";
 
 type Connection = Awaited<ReturnType<typeof connect>>;
 
@@ -212,29 +213,7 @@ describe("a restart-class change", () => {
       }
     })();
 
-    // Who is down when: every node's /healthz (started and serving) polled while the rollout runs.
-    const down: { node: string; from: number; to?: number }[] = [];
-    let polling = true;
-    const pollLoop = (async () => {
-      while (polling) {
-        const answers = await Promise.all(
-          rollout.nodes.map(async (n) => {
-            try {
-              return (await fetch(`${n.monitorUrl}/healthz?js-enabled-only=true`, { signal: AbortSignal.timeout(1_000) })).ok;
-            } catch {
-              return false;
-            }
-          }),
-        );
-        const now = Date.now();
-        rollout.nodes.forEach((n, i) => {
-          const open = down.find((d) => d.node === n.server && d.to === undefined);
-          if (!answers[i] && !open) down.push({ node: n.server, from: now });
-          if (answers[i] && open) open.to = now;
-        });
-        await sleep(100);
-      }
-    })();
+    const watch = watchDowntime(rollout.nodes.map((n) => ({ name: n.server, monitorUrl: n.monitorUrl })));
     await sleep(1_000);
 
     // The engine's order: every config command (in parallel), then the rollout.
@@ -246,8 +225,8 @@ describe("a restart-class change", () => {
     console.log(`rollout output:\n${rolled}`);
     await sleep(1_000);
     publishing = false;
-    polling = false;
-    await Promise.all([publishLoop, pollLoop]);
+    const down = await watch.stop();
+    await publishLoop;
 
     // One at a time, in node order: each restarted once, and never two down together.
     const after = specs.map((spec) => startedAt(spec.name));
@@ -255,16 +234,8 @@ describe("a restart-class change", () => {
     expect([...after].sort()).toEqual(after);
     expect(rolled.indexOf("nats-0: restarting")).toBeLessThan(rolled.indexOf("nats-1: restarting"));
     expect(rolled.indexOf("nats-1: restarting")).toBeLessThan(rolled.indexOf("nats-2: restarting"));
-    console.log(`down as seen by /healthz polls: ${down.map((d) => `${d.node} ${d.to === undefined ? "still down" : `${d.to - d.from} ms`}`).join(", ")}`);
-    // Every node went down once, in node order, and never two at a time. (A poll can also miss
-    // once on a loaded machine: a blip of a node already done is no second restart, and it is
-    // still checked never to overlap another node's down time.)
-    const firstDowns = [...new Set(down.map((d) => d.node))];
-    expect(firstDowns).toEqual(["nats-0", "nats-1", "nats-2"]);
-    for (const [i, d] of down.entries()) {
-      expect(d.to).toBeDefined();
-      if (i > 0) expect(d.from).toBeGreaterThanOrEqual(down[i - 1].to!);
-    }
+    console.log(`down as seen by /healthz polls: ${describeDowntime(down)}`);
+    expectOneAtATime(down, ["nats-0", "nats-1", "nats-2"]);
     for (const node of rollout.nodes) expect(recordOf(node.configDir)).toBe(node.settingsKey);
 
     // The clients rode it out: nothing acknowledged is lost (read back through the stream's

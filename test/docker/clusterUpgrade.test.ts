@@ -48,6 +48,7 @@ import { freePort } from "../harness/ports";
 import { sleep, waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { createAndStart, deleteLikeProvider, engineCreateRequest } from "./containerSpec";
+import { describeDowntime, expectOneAtATime, watchDowntime } from "../harness/downtime";
 
 interface Credential {
   user: string;
@@ -142,33 +143,6 @@ async function endTraffic({ publisher, core, fromSeq }: Traffic, since: number):
   );
 }
 
-/** Polls every node's /healthz?js-enabled-only (started and serving) and records when each is down. */
-function watchDowntime() {
-  const windows: { node: string; from: number; to?: number }[] = [];
-  let polling = true;
-  const loop = (async () => {
-    while (polling) {
-      const answers = await Promise.all(
-        monitors.map((m) => fetch(`${m.monitorUrl}/healthz?js-enabled-only=true`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false)),
-      );
-      const now = performance.now();
-      monitors.forEach((m, i) => {
-        const open = windows.find((w) => w.node === m.name && w.to === undefined);
-        if (!answers[i] && !open) windows.push({ node: m.name, from: now });
-        if (answers[i] && open) open.to = now;
-      });
-      await sleep(100);
-    }
-  })();
-  return {
-    async stop() {
-      polling = false;
-      await loop;
-      return windows;
-    },
-  };
-}
-
 /** The stream's state on one node (/jsz), as that node's replica has it. */
 async function streamOn(monitorUrl: string): Promise<{ messages: number; last_seq: number } | undefined> {
   const jsz = (await (await fetch(`${monitorUrl}/jsz?accounts=true&streams=true`)).json()) as {
@@ -259,7 +233,7 @@ describe("an image upgrade", () => {
     expect(plain.stderr).toContain("would replace the containers of 3 nodes at once");
 
     const traffic = await startTraffic();
-    const watch = watchDowntime();
+    const watch = watchDowntime(monitors);
     await sleep(2_000);
     const started = performance.now();
     const steps: string[] = [];
@@ -287,16 +261,9 @@ describe("an image upgrade", () => {
     expect(final.status).toBe(0);
 
     console.log(`replacements (total ${total} ms):\n  ${steps.join("\n  ")}`);
-    console.log(`down as seen by /healthz?js-enabled-only polls: ${windows.map((w) => `${w.node} ${w.to === undefined ? "still down" : `${Math.round(w.to - w.from)} ms`}`).join(", ")}`);
+    console.log(`down as seen by /healthz?js-enabled-only polls: ${describeDowntime(windows)}`);
     console.log(figures);
-    // Every node went down once, in node order, and never two at a time. (A poll can also miss
-    // once on a loaded machine: a blip of a node already done is no second replacement, and it
-    // is still checked never to overlap another node's down time.)
-    expect([...new Set(windows.map((w) => w.node))]).toEqual(monitors.map((m) => m.name));
-    windows.forEach((w, i) => {
-      expect(w.to, `${w.node} came back`).toBeDefined();
-      if (i > 0) expect(w.from).toBeGreaterThanOrEqual(windows[i - 1].to!);
-    });
+    expectOneAtATime(windows, monitors.map((m) => m.name));
     console.log(`replicas after the upgrade: ${await replicasAgree()}`);
     specs = nextSpecs;
     run = next;

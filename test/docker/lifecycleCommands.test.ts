@@ -51,6 +51,7 @@ import { freePort } from "../harness/ports";
 import { sleep, waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
+import { describeDowntime, expectOneAtATime, watchDowntime } from "../harness/downtime";
 
 type Connection = Awaited<ReturnType<typeof connect>>;
 interface Credential {
@@ -346,22 +347,7 @@ describe("the dev stack as a 3-node cluster", () => {
         await sleep(50);
       }
     })();
-    // Who is down when, from every node's /healthz (started and serving).
-    const down: { node: string; from: number; to?: number }[] = [];
-    const polling = (async () => {
-      while (running) {
-        const now = Date.now();
-        const answers = await Promise.all(
-          d.target.nodes.map((n) => fetch(`${n.monitorUrl}/healthz?js-enabled-only=true`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false)),
-        );
-        d.target.nodes.forEach((n, i) => {
-          const open = down.find((p) => p.node === n.name && p.to === undefined);
-          if (!answers[i] && !open) down.push({ node: n.name, from: now });
-          if (answers[i] && open) open.to = now;
-        });
-        await sleep(100);
-      }
-    })();
+    const downtime = watchDowntime(d.target.nodes);
     const before = d.specs.map((s) => startedAt(s.name));
 
     const began = Date.now();
@@ -369,10 +355,11 @@ describe("the dev stack as a 3-node cluster", () => {
     const tookMs = Date.now() - began;
     await sleep(1_000);
     running = false;
-    await Promise.all([requests, polling]);
+    const down = await downtime.stop();
+    await requests;
     console.log(
       `restart of 3 nodes under a requester and a responder: ${tookMs} ms; requests answered ${answered}, failed ${failed}; ` +
-        `down (by /healthz polls): ${down.map((p) => `${p.node} ${p.to === undefined ? "still down" : `${p.to - p.from} ms`}`).join(", ")}; ` +
+        `down (by /healthz polls): ${describeDowntime(down)}; ` +
         `events: requester ${JSON.stringify(events.requester)}, responder ${JSON.stringify(events.responder)}\n${restarted.stdout}`,
     );
 
@@ -381,13 +368,7 @@ describe("the dev stack as a 3-node cluster", () => {
     expect(order.every((at) => at >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     d.specs.forEach((s, i) => expect(startedAt(s.name), s.name).not.toBe(before[i]));
-    // Every node down once, in node order, never two at a time (a single missed poll on a loaded
-    // machine is no second restart, and is still checked not to overlap another node's).
-    expect([...new Set(down.map((p) => p.node))]).toEqual(["nats-0", "nats-1", "nats-2"]);
-    for (const [i, period] of down.entries()) {
-      expect(period.to).toBeDefined();
-      if (i > 0) expect(period.from).toBeGreaterThanOrEqual(down[i - 1].to!);
-    }
+    expectOneAtATime(down, ["nats-0", "nats-1", "nats-2"]);
     for (const nc of [responder, requester]) expect(nc.isClosed()).toBe(false);
     expect([...events.requester, ...events.responder]).not.toContain("close");
     expect(events.requester).toContain("ldm");
