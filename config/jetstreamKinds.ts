@@ -1,15 +1,10 @@
 // Cross-field rules of KV buckets, object stores, mirrors and sources (validate.ts calls in here):
 // each problem with the path a person edits. Buckets and stores are streams underneath, so they
-// follow a stream's rules on accounts, replicas and limits.
+// follow a stream's rules on accounts and replicas (their byte limits: reservations.ts).
 import { nodeCount } from "./cluster";
+import type { Finding, Path } from "./findings";
 import type { StackConfig } from "./schema";
 import { subjectsOverlap } from "./subjects";
-
-type Path = (string | number)[];
-interface Finding {
-  path: Path;
-  message: string;
-}
 
 export function jetstreamKindProblems(config: StackConfig): Finding[] {
   return [...storeProblems(config), ...originProblems(config)];
@@ -23,7 +18,6 @@ interface Store {
   account: string;
   storage: "file" | "memory";
   replicas: number;
-  maxBytes: number;
   allowDelete: boolean;
   delete: boolean;
 }
@@ -51,10 +45,6 @@ function storeProblems(config: StackConfig): Finding[] {
     if (store.delete && !store.allowDelete) problems.push({ path: at("delete"), message: `deleting a ${what} loses everything in it; set allowDelete: true on it as well to confirm` });
     if (store.replicas > nodeCount(config)) {
       problems.push({ path: at("replicas"), message: `must not exceed the number of servers (cluster.nodes: ${nodeCount(config)}); each replica lives on its own server` });
-    }
-    const limit = store.storage === "file" ? config.jetstream.maxFileStore : config.jetstream.maxMemoryStore;
-    if (store.maxBytes > limit) {
-      problems.push({ path: at("maxBytes"), message: `exceeds the JetStream limit jetstream.${store.storage === "file" ? "maxFileStore" : "maxMemoryStore"} (${limit} bytes); lower it or raise the limit` });
     }
     const twice = all.find((other) => other !== store && other.key === store.key && other.account === store.account && other.name === store.name);
     if (twice && all.indexOf(twice) < all.indexOf(store)) problems.push({ path: at(store.key === "kv" ? "bucket" : "store"), message: `${what} ${store.name} is declared twice in account ${store.account}` });

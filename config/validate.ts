@@ -7,6 +7,7 @@ import { extraKeyProblem } from "./serverOptions";
 import { nodeCount } from "./cluster";
 import { clusterProblems, clusterWarnings } from "./validateCluster";
 import { jetstreamKindProblems } from "./jetstreamKinds";
+import { reservationProblems } from "./reservations";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import type { StackConfig, StreamConfig } from "./schema";
 import { INBOX_WILDCARD, serviceAllows, unboundedTrailingWildcards } from "./users";
@@ -223,17 +224,6 @@ function streamProblems(config: StackConfig): Finding[] {
     if (stream.replicas > nodeCount(config)) {
       add(at("replicas"), `must not exceed the number of servers (cluster.nodes: ${nodeCount(config)}); each replica lives on its own server`);
     }
-    const limit = stream.storage === "file" ? config.jetstream.maxFileStore : config.jetstream.maxMemoryStore;
-    const key = stream.storage === "file" ? "maxFileStore" : "maxMemoryStore";
-    if (stream.maxBytes > limit) {
-      add(at("maxBytes"), `exceeds the JetStream limit jetstream.${key} (${limit} bytes); lower it or raise the limit`);
-    } else if (account && typeof account.jetstream === "object") {
-      const accountLimit = stream.storage === "file" ? account.jetstream.maxFile : account.jetstream.maxMemory;
-      const accountKey = stream.storage === "file" ? "maxFile" : "maxMemory";
-      if (accountLimit !== undefined && stream.maxBytes > accountLimit) {
-        add(at("maxBytes"), `exceeds account ${account.name}'s jetstream.${accountKey} (${accountLimit} bytes); lower it or raise the account's limit`);
-      }
-    }
     const maxAgeMs = parseDuration(stream.maxAge)!;
     if (stream.duplicateWindow !== undefined && maxAgeMs > 0 && parseDuration(stream.duplicateWindow)! > maxAgeMs) {
       add(at("duplicateWindow"), `must not be longer than maxAge (${stream.maxAge}); the server refuses it`);
@@ -292,42 +282,6 @@ function consumerProblems(stream: StreamConfig, at: (...rest: Path) => Path): Fi
         }
       }
     });
-  }
-  return problems;
-}
-
-/**
- * The server reserves a stream's maxBytes when the stream is created, so the streams together
- * must fit in the server's and the account's limits, or the later ones fail to be created.
- */
-function reservationProblems(config: StackConfig): Finding[] {
-  const problems: Finding[] = [];
-  for (const storage of ["file", "memory"] as const) {
-    const serverKey = storage === "file" ? "maxFileStore" : "maxMemoryStore";
-    const serverLimit = config.jetstream[serverKey];
-    const reserving = config.streams.map((stream, s) => ({ stream, s })).filter(({ stream }) => stream.storage === storage && stream.maxBytes > 0 && !stream.delete);
-    const total = reserving.reduce((sum, { stream }) => sum + stream.maxBytes, 0);
-    if (total > serverLimit && reserving.every(({ stream }) => stream.maxBytes <= serverLimit)) {
-      const { s } = reserving[reserving.length - 1];
-      problems.push({
-        path: ["streams", s, "maxBytes"],
-        message: `the ${storage} streams reserve ${total} bytes in all (${reserving.map(({ stream }) => stream.name).join(", ")}), more than jetstream.${serverKey} (${serverLimit} bytes); lower their maxBytes or raise the limit`,
-      });
-    }
-    for (const account of config.accounts) {
-      if (typeof account.jetstream !== "object") continue;
-      const accountKey = storage === "file" ? "maxFile" : "maxMemory";
-      const accountLimit = account.jetstream[accountKey];
-      if (accountLimit === undefined) continue;
-      const mine = reserving.filter(({ stream }) => stream.account === account.name);
-      const sum = mine.reduce((acc, { stream }) => acc + stream.maxBytes, 0);
-      if (sum > accountLimit && mine.every(({ stream }) => stream.maxBytes <= accountLimit)) {
-        problems.push({
-          path: ["streams", mine[mine.length - 1].s, "maxBytes"],
-          message: `account ${account.name}'s ${storage} streams reserve ${sum} bytes in all, more than its jetstream.${accountKey} (${accountLimit} bytes); lower their maxBytes or raise the limit`,
-        });
-      }
-    }
   }
   return problems;
 }
