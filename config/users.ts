@@ -4,6 +4,7 @@
 import { SYSTEM_ACCOUNT, type ServiceConfig, type StackConfig } from "./schema";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import { jetstreamGrant, type JetStreamGrant, type JetStreamIntent } from "./jetstreamIntent";
+import { kvStreamName, objectStreamName } from "./streams";
 
 export interface SubjectRules {
   allow?: string[];
@@ -144,17 +145,6 @@ export function unboundedTrailingWildcards(allow: string[]): { subject: string; 
 }
 
 /**
- * The stream reconciler's and the backup's user in one account (streams/, ops/backup.ts). Least
- * privilege, scoped to the streams and consumers the config declares for this account: it can
- * read their state, create and update them, list the account's streams (to report the ones the
- * config does not know), and snapshot and restore them (backupSubjects). It can delete a stream
- * or one of its declared consumers only when that stream says `allowDelete`. It cannot publish
- * application messages, purge, create any other consumer, or touch an undeclared stream. It can
- * read a declared stream's messages: a snapshot holds every one of them anyway, and the backup
- * hashes them one by one. (A user of its own for backups would give every deployed stack a new
- * password on upgrade.)
- */
-/**
  * What backing up and restoring stream S takes, besides stream and consumer info: the snapshot
  * and its chunk acknowledgements, one message at a time for the content hash, the restore and
  * its chunks. Replacing a stream (restore --force) also needs $JS.API.STREAM.DELETE.S, granted
@@ -170,30 +160,50 @@ export function backupSubjects(stream: string): string[] {
   ];
 }
 
+/** The accounts whose JetStream admin has something to manage: streams, KV buckets or object stores. */
+export function managedJetStreamAccounts(config: StackConfig): string[] {
+  return [...new Set([...config.streams, ...config.kv, ...config.objectStores].map((s) => s.account))];
+}
+
+/**
+ * The streams a JetStream admin owns in one account: the declared streams, then the streams
+ * under its KV buckets (KV_<bucket>) and object stores (OBJ_<store>). The reconciler, backup and
+ * restore may touch these and no others.
+ */
+export function adminStreams(config: StackConfig, account: string): { name: string; allowDelete: boolean; consumers: string[] }[] {
+  return [
+    ...config.streams.filter((s) => s.account === account).map((s) => ({ name: s.name, allowDelete: s.allowDelete, consumers: s.consumers.map((c) => c.name) })),
+    ...config.kv.filter((b) => b.account === account).map((b) => ({ name: kvStreamName(b.bucket), allowDelete: b.allowDelete, consumers: [] })),
+    ...config.objectStores.filter((o) => o.account === account).map((o) => ({ name: objectStreamName(o.store), allowDelete: o.allowDelete, consumers: [] })),
+  ];
+}
+
+/**
+ * The stream reconciler's and the backup's user in one account (streams/, ops/backup.ts). Least
+ * privilege, scoped to the streams, consumers, KV buckets and object stores the config declares
+ * for this account (adminStreams): it can read their state, create and update them, list the
+ * account's streams (to report the ones the config does not know), and snapshot and restore them
+ * (backupSubjects). It can delete a stream or one of its declared consumers only when that stream
+ * says `allowDelete`. It cannot publish application messages, purge, create any other consumer,
+ * or touch an undeclared stream. It can read a declared stream's messages: a snapshot holds every
+ * one of them anyway, and the backup hashes them one by one. (A user of its own for backups would
+ * give every deployed stack a new password on upgrade.)
+ */
 export function jetstreamAdminPermissions(config: StackConfig, account: string): UserPermissions {
   const api = "$JS.API";
   const allow = [`${api}.INFO`, `${api}.STREAM.LIST`];
-  for (const stream of config.streams.filter((s) => s.account === account)) {
-    const s = stream.name;
+  // The stream under a KV bucket or object store is created, updated, backed up and restored
+  // like any other; as with streams, backing it up means the admin reads its data.
+  for (const { name: s, allowDelete, consumers } of adminStreams(config, account)) {
     allow.push(`${api}.STREAM.INFO.${s}`, `${api}.STREAM.CREATE.${s}`, `${api}.STREAM.UPDATE.${s}`, `${api}.CONSUMER.LIST.${s}`);
-    if (stream.allowDelete) allow.push(`${api}.STREAM.DELETE.${s}`);
+    if (allowDelete) allow.push(`${api}.STREAM.DELETE.${s}`);
     allow.push(...backupSubjects(s));
-    for (const { name: c } of stream.consumers) {
+    for (const c of consumers) {
       // CREATE.<s>.<c>[.<filter>] is the current API; DURABLE.CREATE is what clients use for
       // several filter subjects. Both create or update only the consumer named here.
       allow.push(`${api}.CONSUMER.INFO.${s}.${c}`, `${api}.CONSUMER.CREATE.${s}.${c}`, `${api}.CONSUMER.CREATE.${s}.${c}.>`, `${api}.CONSUMER.DURABLE.CREATE.${s}.${c}`);
-      if (stream.allowDelete) allow.push(`${api}.CONSUMER.DELETE.${s}.${c}`);
+      if (allowDelete) allow.push(`${api}.CONSUMER.DELETE.${s}.${c}`);
     }
-  }
-  // KV buckets and object stores: their streams (KV_<bucket>, OBJ_<store>), read, created and
-  // updated by the reconciler; deleted only with allowDelete. Their data stays the services'.
-  const stores = [
-    ...config.kv.filter((b) => b.account === account).map((b) => ({ s: `KV_${b.bucket}`, allowDelete: b.allowDelete })),
-    ...config.objectStores.filter((o) => o.account === account).map((o) => ({ s: `OBJ_${o.store}`, allowDelete: o.allowDelete })),
-  ];
-  for (const { s, allowDelete } of stores) {
-    allow.push(`${api}.STREAM.INFO.${s}`, `${api}.STREAM.CREATE.${s}`, `${api}.STREAM.UPDATE.${s}`, `${api}.CONSUMER.LIST.${s}`);
-    if (allowDelete) allow.push(`${api}.STREAM.DELETE.${s}`);
   }
   return {
     publish: { allow: unique(allow) },

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { jetstreamManager, type ConsumerInfo, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
+import { adminStreams } from "../config/users";
 import { connectAdmin, type NatsConnection } from "../streams/connect";
 import { digestPublishedDuring, hashCounted, type SnapshotCount } from "./backupContent";
 import {
@@ -104,13 +105,14 @@ async function listStreams(jsm: JetStreamManager): Promise<StreamInfo[]> {
 }
 
 /**
- * Which of an account's streams to back up. With a stack config, only declared ones: the
- * admin's permissions name each declared stream, so it has no rights on any other.
+ * Which of an account's streams to back up. With a stack config, only declared ones (streams,
+ * and the streams under KV buckets and object stores): the admin's permissions name each, so it
+ * has no rights on any other.
  */
 function choose(target: Target, account: string, found: StreamInfo[], selection: BackupSelection): { streams: StreamInfo[]; skipped: Skipped[] } {
   const skipped: Skipped[] = [];
   const named = (name: string) => !selection.streams || selection.streams.includes(name);
-  const declared = target.config?.streams.filter((s) => s.account === account).map((s) => s.name);
+  const declared = target.config && adminStreams(target.config, account).map((s) => s.name);
   const streams = found.filter((info) => {
     const stream = info.config.name;
     if (!named(stream)) return false;

@@ -90,8 +90,11 @@ export async function snapshotToFile(nc: NatsConnection, stream: string, file: s
       idle.refresh();
       if (msg.data.length === 0) {
         // The end: status 204 when complete, another status (408, 500) with the server's reason.
-        const status = msg.headers?.code ?? 0;
-        return settle(status === 204 ? undefined : new Error(`the server ended the snapshot: ${status} ${msg.headers?.description ?? ""}`.trim()));
+        // No status at all is complete too: nats-server sets 204 only once it has sent a full
+        // chunk, so a snapshot smaller than one chunk (a small stream or bucket) ends without it.
+        const status = msg.headers?.code;
+        const complete = status === undefined || status === 204;
+        return settle(complete ? undefined : new Error(`the server ended the snapshot: ${status} ${msg.headers?.description ?? ""}`.trim()));
       }
       // Acknowledge at once: the data is in memory, and a late acknowledgement stalls the server.
       if (msg.reply) msg.respond(EMPTY);

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { jetstreamManager, type ConsumerInfo, type JetStreamManager } from "@nats-io/jetstream";
+import { adminStreams } from "../config/users";
 import { connectAdmin, type NatsConnection } from "../streams/connect";
 import { streamInfo } from "../streams/observe";
 import { adminAccounts, positionOf } from "./backup";
@@ -115,7 +116,7 @@ function readMeta(dir: string, stream: StreamRecord): SnapshotMeta {
 function refusals(target: Target, chosen: StreamRecord[], existing: Set<StreamRecord>, force: boolean): { stream: string; reason: string }[] {
   return chosen.flatMap((stream) => {
     const name = `${stream.account}/${stream.name}`;
-    const declaration = target.config?.streams.find((s) => s.account === stream.account && s.name === stream.name);
+    const declaration = target.config && adminStreams(target.config, stream.account).find((s) => s.name === stream.name);
     if (target.config && !declaration) return [{ stream: name, reason: "not in the stack config: its JetStream admin may not create it; declare it first" }];
     if (!existing.has(stream)) return [];
     if (!force) return [{ stream: name, reason: "exists; --force replaces it (its current messages and consumers are deleted)" }];

@@ -9,7 +9,7 @@ import { clusterNodes } from "../config/cluster";
 import type { Credential } from "../config/credentials";
 import { parseStackConfig, readStackFile } from "../config/load";
 import type { StackConfig } from "../config/schema";
-import { jetstreamAdminUser } from "../config/users";
+import { jetstreamAdminUser, managedJetStreamAccounts } from "../config/users";
 
 export interface TargetNode {
   /** server_name. */
@@ -157,9 +157,12 @@ function fromFlags(flags: TargetFlags): Target {
   return { source: "--url", nodes, url: joinUrls(nodes), credentials, admins: streamAdmins(credentials) };
 }
 
-/** Per account (those with streams, when the config is known): its JetStream admin from the credentials. */
+/**
+ * Per account (when the config is known, those with streams, KV buckets or object stores): its
+ * JetStream admin from the credentials.
+ */
 function streamAdmins(credentials: Record<string, Credential>, config?: StackConfig): Target["admins"] {
-  const accounts = config ? new Set(config.streams.map((s) => s.account)) : new Set(Object.values(credentials).map((c) => c.account));
+  const accounts = config ? new Set(managedJetStreamAccounts(config)) : new Set(Object.values(credentials).map((c) => c.account));
   const admin = jetstreamAdminUser;
   return Object.fromEntries([...accounts].filter((a) => credentials[admin(a)]).map((a) => [a, { user: admin(a), password: credentials[admin(a)].password }]));
 }

@@ -13,13 +13,13 @@ import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jet
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { reconcileDeclared } from "../harness/reconcileDeclared";
-import { stringify as stringifyYaml } from "yaml";
 import { parseStackConfig } from "../../config/load";
 import type { StackConfig, StackConfigInput } from "../../config/schema";
-import { jetstreamAdminUser, natsUsers } from "../../config/users";
+import { jetstreamAdminUser } from "../../config/users";
 import type { Manifest } from "../../ops/backupManifest";
 import { backupSubjects } from "../../ops/backupSnapshot";
 import { natsInfra } from "../harness/cli";
+import { writeDevState } from "../harness/devState";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
 import { configLoadTime, startNats, waitFor, type RunningNats } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
@@ -39,21 +39,9 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 let dirs = 0;
 const newDir = (name: string) => path.join(scratch, `${name}-${++dirs}`);
 
-/**
- * What `--dev STATE_DIR` reads, for servers the harness started: the stack file (with the
- * servers' ports) and every user's credentials.
- */
-function devState(input: Record<string, unknown>, config: StackConfig, passwords: Record<string, string>, url: string): string {
-  const stateDir = newDir("state");
-  mkdirSync(stateDir);
-  const stack = { ...input, server: { ...(input.server as object), clientPort: config.server.clientPort, monitorPort: config.server.monitorPort }, cluster: config.cluster };
-  const stackFile = path.join(stateDir, "Pulumi.test.yaml");
-  writeFileSync(stackFile, stringifyYaml({ config: Object.fromEntries(Object.entries(stack).map(([key, value]) => [`nats-infra:${key}`, value])) }));
-  writeFileSync(path.join(stateDir, "dev.json"), JSON.stringify({ stackFile }));
-  const credentials = Object.fromEntries(natsUsers(config).map(({ user, account }) => [user, { user, account, password: passwords[user], url }]));
-  writeFileSync(path.join(stateDir, "credentials.json"), JSON.stringify(credentials));
-  return stateDir;
-}
+/** A --dev state directory for servers the harness started. */
+const devState = (input: Record<string, unknown>, config: StackConfig, passwords: Record<string, string>, url: string) =>
+  writeDevState(newDir("state"), input, config, passwords, url);
 
 /**
  * Grants (or takes away) the JetStream admin's rights to the subjects backup and restore use
