@@ -8,6 +8,7 @@ import { parseFlags, processOutput, runCommand, UsageError, type Output } from "
 import { EXIT } from "./command";
 import { parseAccountStdin, StdinError, type AccountStdin } from "../streams/contract";
 import { kvStreamName, objectStreamName } from "../streams/kinds";
+import { planName } from "../streams/plan";
 import { reconcile } from "../streams/reconcile";
 
 export const USAGE = `usage: npx nats-infra streams --stack-file Pulumi.<stack>.yaml --url nats://host:4222[,...] [--dry-run] [--account NAME] [--stream NAME]
@@ -136,7 +137,7 @@ async function main(argv: string[], output: Output): Promise<number> {
   });
   if (result.refused.length === 0) return 0;
   const them = result.refused.length === 1 ? "it was" : "they were";
-  output.err(`error: refused ${result.refused.map((p) => p.label ?? `stream ${p.stream}`).join(", ")}: see the options above; ${them} left exactly as ${them}.\n`);
+  output.err(`error: refused ${result.refused.map(planName).join(", ")}: see the options above; ${them} left exactly as ${them}.\n`);
   return EXIT.problem;
 }
 

@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { clusterNodes, isClustered } from "../config/cluster";
 import { endpoints, type Endpoints } from "../config/endpoints";
 import type { StackConfig, StackConfigInput } from "../config/schema";
-import { jetstreamAdminUser, natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
+import { jetstreamAdminUser, managedJetStreamAccounts, natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
 import { NATS_SERVER } from "../config/versions";
 import { permissionsSummary } from "../render/permissionsSummary";
 import { createPasswords, createRouteSecret, type UserSecret } from "./credentials";
@@ -162,9 +162,7 @@ function hashesOf(users: Record<string, UserSecret>): Record<string, pulumi.Outp
 
 /** Per account with streams: the reconciler's user and (secret) password. */
 function streamAdmins(config: StackConfig, users: Record<string, UserSecret>): Record<string, { user: string; password: pulumi.Output<string> }> {
-  // Every account with something the reconciler manages: streams, KV buckets, object stores.
-  const accounts = [...new Set([...config.streams, ...config.kv, ...config.objectStores].map((s) => s.account))];
-  return Object.fromEntries(accounts.map((account) => [account, { user: jetstreamAdminUser(account), password: users[jetstreamAdminUser(account)].password }]));
+  return Object.fromEntries(managedJetStreamAccounts(config).map((account) => [account, { user: jetstreamAdminUser(account), password: users[jetstreamAdminUser(account)].password }]));
 }
 
 /** `url`: every node's client URL, comma-separated (config/endpoints.ts). */

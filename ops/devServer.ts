@@ -11,12 +11,13 @@ import { clusterNodes, isClustered } from "../config/cluster";
 import { endpoints, type Endpoints } from "../config/endpoints";
 import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
 import type { StackConfig } from "../config/schema";
-import { jetstreamAdminUser } from "../config/users";
+import { jetstreamAdminUser, managedJetStreamAccounts } from "../config/users";
 import { explainDenial, parseViolation } from "../config/missingIntent";
 import { envNamePart } from "../config/primitives";
 import { parseDuration } from "../config/units";
 import { restartSettings } from "../config/restartSettings";
 import { AUTH_CONF_FILE, CLUSTER_CONF_FILE, NATS_CONF_FILE } from "../render/natsConf";
+import { planName } from "../streams/plan";
 import { reconcile } from "../streams/reconcile";
 import { waitHealthy } from "./health";
 import { DEV_STATE_FILE } from "./target";
@@ -220,16 +221,18 @@ export class DevServer {
   }
 
   private async applyStreams(): Promise<void> {
-    if (this.config.streams.length === 0) return;
+    const accounts = managedJetStreamAccounts(this.config);
+    if (accounts.length === 0) return;
     const secrets = this.readSecrets()!;
     const env: NodeJS.ProcessEnv = {};
-    for (const account of new Set(this.config.streams.map((s) => s.account))) {
+    for (const account of accounts) {
       const admin = jetstreamAdminUser(account);
       env[`NATS_USER_${envNamePart(account)}`] = admin;
       env[`NATS_PASSWORD_${envNamePart(account)}`] = secrets.credentials[admin].password;
     }
-    const result = await reconcile(this.config.streams, { url: this.endpoints.client, env, dryRun: false, reportOthers: false, log: this.options.log });
-    if (result.refused.length) this.options.log(`streams refused (left as they are): ${result.refused.map((p) => p.stream).join(", ")}`);
+    const { kv, objectStores } = this.config;
+    const result = await reconcile(this.config.streams, { url: this.endpoints.client, env, dryRun: false, reportOthers: false, kv, objectStores, log: this.options.log });
+    if (result.refused.length) this.options.log(`streams refused (left as they are): ${result.refused.map(planName).join(", ")}`);
   }
 
   private readSecrets(): LocalSecrets | undefined {

@@ -1,6 +1,6 @@
 // The plan as a person reads it, in `pulumi up` output or a terminal: one line per stream and
 // consumer, the field changes under it, and every deletion spelled out before it happens.
-import { changesServer, type AccountPlan, type ConsumerStep, type StreamPlan } from "./plan";
+import { changesServer, planName, type AccountPlan, type ConsumerStep, type StreamPlan } from "./plan";
 import { plural, showBytes } from "./show";
 
 const MARK: Record<StreamPlan["kind"] | ConsumerStep["kind"], string> = {
@@ -31,7 +31,7 @@ function held(plan: StreamPlan): string {
 }
 
 export function formatStream(plan: StreamPlan): string[] {
-  const name = `${plan.label ?? `stream ${plan.stream}`}${plan.where ? ` [${plan.where}]` : ""}`;
+  const name = `${planName(plan)}${plan.where ? ` [${plan.where}]` : ""}`;
   const lines: string[] = [];
   const head = (text: string) => lines.push(`  ${MARK[plan.kind]} ${text}`);
   switch (plan.kind) {

@@ -74,6 +74,9 @@ export type StreamStepKind =
   /** Something in the stream or its consumers cannot be done without losing data the config does not let go. */
   | "refused";
 
+/** How messages name a plan's stream: `stream ORDERS`, or `KV bucket sessions (stream KV_sessions)`. */
+export const planName = (plan: Pick<StreamPlan, "label" | "stream">): string => plan.label ?? `stream ${plan.stream}`;
+
 export interface StreamPlan {
   account: string;
   stream: string;

@@ -9,7 +9,7 @@ import { planStream, planUnmanaged } from "./diff";
 import { formatPlans } from "./format";
 import { kindedStreams, type KindedStream } from "./kinds";
 import { observeStream, otherStreams } from "./observe";
-import { changesServer, type AccountPlan, type StreamPlan } from "./plan";
+import { changesServer, planName, type AccountPlan, type StreamPlan } from "./plan";
 
 export interface ReconcileOptions {
   /** The server's client URL, or every node's, comma-separated (connect.ts serverList). */
@@ -85,7 +85,7 @@ export async function reconcile(streams: StreamDeclaration[], options: Reconcile
     }
     for (const plan of toApply) {
       await applyStreamPlan(connections.get(plan.account)!.jsm, plan);
-      options.log(`applied: ${plan.label ?? `stream ${plan.stream}`} (account ${plan.account})`);
+      options.log(`applied: ${planName(plan)} (account ${plan.account})`);
     }
     if (toApply.length) options.log(`Done: ${toApply.length} of ${planned.length} streams changed.`);
     return { plans, refused, changed: toApply.length > 0 };

@@ -8,6 +8,7 @@ import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { Kvm } from "@nats-io/kv";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { Credential } from "../../config/credentials";
 import { waitFor } from "../harness/natsServer";
@@ -95,17 +96,24 @@ test("a service denied a JetStream subject: the dev server says which intent wou
   expect(dev.output()).toContain('hint: teacher-service was denied publish to "$JS.API.CONSUMER.MSG.NEXT.EVENTS.notification-service"');
 });
 
-test("an edit is applied by a reload: a new service can connect, connected clients stay connected", async () => {
+test("an edit is applied by a reload: a new service and its KV bucket can be used at once, connected clients stay connected", async () => {
   const teacher = await connectAs("teacher-service");
   let disconnects = 0;
   void (async () => {
     for await (const status of teacher.status()) if (status.type === "disconnect") disconnects++;
   })();
-  writeStack((config) => (config["nats-infra:services"] as object[]).push({ name: "billing", publish: ["billing.>"] }));
+  writeStack((config) => {
+    (config["nats-infra:services"] as object[]).push({ name: "billing", publish: ["billing.>"], jetstream: { kv: [{ bucket: "invoices", access: "write" }] } });
+    config["nats-infra:kv"] = [{ bucket: "invoices" }];
+  });
   await waitForOutput(dev, "applied Pulumi.dev.yaml: reloaded");
+  await waitForOutput(dev, "applied: KV bucket invoices");
   const billing = await connectAs("billing");
   billing.publish("billing.invoice", "1");
-  await billing.flush();
+  // The service has no right to create the bucket: the dev server made it, as a deployment does.
+  const invoices = await new Kvm(billing).open("invoices");
+  await invoices.put("2026-001", "paid");
+  expect((await invoices.get("2026-001"))?.string()).toBe("paid");
   await billing.close();
   await teacher.flush();
   expect(teacher.isClosed()).toBe(false);
@@ -164,7 +172,8 @@ test("growing into a cluster on a state dir with a single server's streams is re
   });
   dev = startDev();
   expect(await dev.exited).toBe(1);
-  expect(dev.output()).toContain("holds a single server's JetStream streams (APP > EVENTS)");
+  // EVENTS, and the bucket an earlier test's edit added: a bucket is a stream too.
+  expect(dev.output()).toContain("holds a single server's JetStream streams (APP > EVENTS, APP > KV_invoices)");
   expect(dev.output()).toContain("npx nats-infra backup");
   // Nothing was started: the single server's data is where it was.
   expect(readFileSync(path.join(stateDir, "jetstream", "APP", "streams", "EVENTS", "meta.inf"), "utf8")).toContain('"name":"EVENTS"');

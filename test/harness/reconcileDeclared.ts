@@ -3,12 +3,11 @@
 // reconciler's own output when anything is refused.
 import type { StackConfig } from "../../config/schema";
 import { envNamePart } from "../../config/primitives";
-import { jetstreamAdminUser } from "../../config/users";
+import { jetstreamAdminUser, managedJetStreamAccounts } from "../../config/users";
 import { reconcile } from "../../streams/reconcile";
 
 export async function reconcileDeclared(config: StackConfig, url: string, passwords: Record<string, string>): Promise<void> {
-  const accounts = new Set([...config.streams, ...config.kv, ...config.objectStores].map((s) => s.account));
-  const env = Object.fromEntries([...accounts].map((account) => [`NATS_PASSWORD_${envNamePart(account)}`, passwords[jetstreamAdminUser(account)]]));
+  const env = Object.fromEntries(managedJetStreamAccounts(config).map((account) => [`NATS_PASSWORD_${envNamePart(account)}`, passwords[jetstreamAdminUser(account)]]));
   let log = "";
   const result = await reconcile(config.streams, { url, env, dryRun: false, reportOthers: false, kv: config.kv, objectStores: config.objectStores, log: (text) => (log += `${text}\n`) });
   if (result.refused.length) throw new Error(`the reconciler refused ${result.refused.map((p) => p.stream).join(", ")}:\n${log}`);
