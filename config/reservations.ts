@@ -1,8 +1,13 @@
 // JetStream reserves a stream's maxBytes from the server's and the account's storage limit when
 // the stream is created. KV buckets and object stores are streams underneath and reserve the
-// same way (measured on nats-server 2.14: with max_file_store 10GB, a second 6GB bucket, store or
-// stream is refused with err_code 10047). So each one must fit alone and all of them together,
-// or the later ones fail to be created at deploy time; this says so at preview, with the path.
+// same way. Measured on nats-server 2.14.10:
+// - one server, max_file_store 10GB: a second 6GB bucket, store or stream is refused (10047);
+// - 3 nodes, account max_file 1GB: an R3 stream of 600MB is refused, an R1 one is created, and a
+//   second R1 of 600MB is refused (the account counts maxBytes once per replica, cluster-wide);
+//   each replica is on its own server, so a server's limit counts it once.
+// So each one must fit alone and all of them together, or the later ones fail to be created at
+// deploy time; this says so at preview, with the path a person edits.
+import { nodeCount } from "./cluster";
 import type { Finding, Path } from "./findings";
 import type { StackConfig } from "./schema";
 
@@ -16,6 +21,7 @@ interface Reservation {
   account: string;
   storage: Storage;
   maxBytes: number;
+  replicas: number;
 }
 
 const SERVER_KEY = { file: "maxFileStore", memory: "maxMemoryStore" } as const;
@@ -23,17 +29,23 @@ const ACCOUNT_KEY = { file: "maxFile", memory: "maxMemory" } as const;
 
 /** Every stream, bucket and store that is kept (not being deleted) and has a byte limit. */
 function reservations(config: StackConfig): Reservation[] {
-  const all: (Reservation & { deleting: boolean })[] = [
-    ...config.streams.map((s, i) => ({ path: ["streams", i, "maxBytes"], label: s.name, account: s.account, storage: s.storage, maxBytes: s.maxBytes, deleting: s.delete })),
-    ...config.kv.map((b, i) => ({ path: ["kv", i, "maxBytes"], label: `KV bucket ${b.bucket}`, account: b.account, storage: b.storage, maxBytes: b.maxBytes, deleting: b.delete })),
-    ...config.objectStores.map((o, i) => ({ path: ["objectStores", i, "maxBytes"], label: `object store ${o.store}`, account: o.account, storage: o.storage, maxBytes: o.maxBytes, deleting: o.delete })),
-  ];
-  return all.filter((r) => r.maxBytes > 0 && !r.deleting).map(({ deleting: _, ...r }) => r);
+  const entry = (path: Path, label: string, s: Omit<Reservation, "path" | "label"> & { delete: boolean }) => ({ path, label, deleting: s.delete, ...s });
+  return [
+    ...config.streams.map((s, i) => entry(["streams", i, "maxBytes"], s.name, s)),
+    ...config.kv.map((b, i) => entry(["kv", i, "maxBytes"], `KV bucket ${b.bucket}`, b)),
+    ...config.objectStores.map((o, i) => entry(["objectStores", i, "maxBytes"], `object store ${o.store}`, o)),
+  ]
+    .filter((r) => r.maxBytes > 0 && !r.deleting)
+    .map(({ path, label, account, storage, maxBytes, replicas }) => ({ path, label, account, storage, maxBytes, replicas }));
 }
+
+/** What a stream takes from its account: maxBytes once per replica. */
+const accountShare = (r: Reservation): number => r.maxBytes * r.replicas;
 
 export function reservationProblems(config: StackConfig): Finding[] {
   const problems: Finding[] = [];
   const all = reservations(config);
+  const servers = nodeCount(config);
   const accountLimit = (name: string, storage: Storage): number | undefined => {
     const account = config.accounts.find((a) => a.name === name);
     return account && typeof account.jetstream === "object" ? account.jetstream[ACCOUNT_KEY[storage]] : undefined;
@@ -43,33 +55,38 @@ export function reservationProblems(config: StackConfig): Finding[] {
   for (const r of all) {
     const serverLimit = config.jetstream[SERVER_KEY[r.storage]];
     const ownLimit = accountLimit(r.account, r.storage);
+    const replicated = r.replicas > 1 ? ` with its ${r.replicas} replicas (${accountShare(r)} bytes)` : "";
     if (r.maxBytes > serverLimit) {
       problems.push({ path: r.path, message: `exceeds the JetStream limit jetstream.${SERVER_KEY[r.storage]} (${serverLimit} bytes); lower it or raise the limit` });
-    } else if (ownLimit !== undefined && r.maxBytes > ownLimit) {
-      problems.push({ path: r.path, message: `exceeds account ${r.account}'s jetstream.${ACCOUNT_KEY[r.storage]} (${ownLimit} bytes); lower it or raise the account's limit` });
+    } else if (ownLimit !== undefined && accountShare(r) > ownLimit) {
+      problems.push({ path: r.path, message: `exceeds${replicated} account ${r.account}'s jetstream.${ACCOUNT_KEY[r.storage]} (${ownLimit} bytes); lower it or raise the account's limit` });
     }
   }
 
   // All together, when each fits alone (otherwise the message above says more).
   for (const storage of ["file", "memory"] as const) {
     const serverLimit = config.jetstream[SERVER_KEY[storage]];
-    const onServer = all.filter((r) => r.storage === storage);
-    const total = sum(onServer);
-    if (total > serverLimit && onServer.every((r) => r.maxBytes <= serverLimit)) {
+    const ofStorage = all.filter((r) => r.storage === storage);
+    // Every replica needs room on some server, so together they cannot exceed all servers' room.
+    // That catches what can never fit; where replicas land is the server's choice, so a cluster
+    // can still refuse a tight fit this accepts (it says so at deploy, naming the stream).
+    const total = sum(ofStorage);
+    if (total > servers * serverLimit && ofStorage.every((r) => r.maxBytes <= serverLimit)) {
+      const room = servers > 1 ? `the ${servers} servers' jetstream.${SERVER_KEY[storage]} together (${servers * serverLimit} bytes)` : `jetstream.${SERVER_KEY[storage]} (${serverLimit} bytes)`;
       problems.push({
-        path: onServer[onServer.length - 1].path,
-        message: `the ${storage} streams reserve ${total} bytes in all (${onServer.map((r) => r.label).join(", ")}), more than jetstream.${SERVER_KEY[storage]} (${serverLimit} bytes); lower their maxBytes or raise the limit`,
+        path: ofStorage[ofStorage.length - 1].path,
+        message: `the ${storage} streams reserve ${total} bytes in all${replicasCounted(ofStorage)} (${names(ofStorage)}), more than ${room}; lower their maxBytes or raise the limit`,
       });
     }
     for (const account of config.accounts) {
       const limit = accountLimit(account.name, storage);
       if (limit === undefined) continue;
-      const mine = onServer.filter((r) => r.account === account.name);
+      const mine = ofStorage.filter((r) => r.account === account.name);
       const accountTotal = sum(mine);
-      if (accountTotal > limit && mine.every((r) => r.maxBytes <= limit)) {
+      if (accountTotal > limit && mine.every((r) => accountShare(r) <= limit)) {
         problems.push({
           path: mine[mine.length - 1].path,
-          message: `account ${account.name}'s ${storage} streams reserve ${accountTotal} bytes in all (${mine.map((r) => r.label).join(", ")}), more than its jetstream.${ACCOUNT_KEY[storage]} (${limit} bytes); lower their maxBytes or raise the limit`,
+          message: `account ${account.name}'s ${storage} streams reserve ${accountTotal} bytes in all${replicasCounted(mine)} (${names(mine)}), more than its jetstream.${ACCOUNT_KEY[storage]} (${limit} bytes); lower their maxBytes or raise the limit`,
         });
       }
     }
@@ -77,4 +94,6 @@ export function reservationProblems(config: StackConfig): Finding[] {
   return problems;
 }
 
-const sum = (rs: Reservation[]): number => rs.reduce((total, r) => total + r.maxBytes, 0);
+const sum = (rs: Reservation[]): number => rs.reduce((total, r) => total + accountShare(r), 0);
+const names = (rs: Reservation[]): string => rs.map((r) => r.label).join(", ");
+const replicasCounted = (rs: Reservation[]): string => (rs.some((r) => r.replicas > 1) ? ", each replica counted" : "");

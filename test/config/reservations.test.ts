@@ -1,7 +1,8 @@
 // Byte limits of streams, KV buckets and object stores against the server's and the account's
 // JetStream storage limits: JetStream reserves each one's maxBytes at creation, buckets and
-// stores included (checked on nats-server 2.14: a second 6GB bucket under max_file_store 10GB is
-// refused with err_code 10047), so the config layer refuses what the server would.
+// stores included, and an account counts it once per replica (each case below was first run on
+// nats-server 2.14.10, see config/reservations.ts), so the config layer refuses what the server
+// would, and accepts what it would.
 import { describe, expect, test } from "vitest";
 import { parseStackConfig } from "../../config/load";
 import { problemAt, problemsOf as problemsOfConfig } from "../harness/configProblems";
@@ -49,5 +50,32 @@ describe("all together", () => {
     expect(accepts({ ...base, kv: [{ bucket: "in-memory", storage: "memory", maxBytes: "512MB" }] })).not.toThrow();
     expect(accepts({ ...base, kv: [{ bucket: "going", maxBytes: "6GB", delete: true, allowDelete: true }] })).not.toThrow();
     expect(problemsOf({ ...base, kv: [{ bucket: "staying", maxBytes: "6GB" }] }).map((p) => p.path)).toEqual(["nats-infra:kv[0].maxBytes"]);
+  });
+});
+
+describe("in a cluster", () => {
+  const cluster = { cluster: { nodes: 3 } };
+
+  test("an account counts maxBytes once per replica: an R3 stream of 600MB does not fit an account's 1GB", () => {
+    const raw = { ...cluster, accounts: [{ name: "APP", jetstream: { maxFile: "1GB" } }], streams: [{ name: "A", subjects: ["a"], replicas: 3, maxBytes: "600MB" }] };
+    expect(messageAt(raw, "nats-infra:streams[0].maxBytes")).toBe(
+      `exceeds with its 3 replicas (${3 * 600 * 1024 ** 2} bytes) account APP's jetstream.maxFile (${GB} bytes); lower it or raise the account's limit`,
+    );
+    const twoR1 = { ...raw, streams: [{ name: "A", subjects: ["a"], maxBytes: "600MB" }, { name: "B", subjects: ["b"], maxBytes: "600MB" }] };
+    expect(messageAt(twoR1, "nats-infra:streams[1].maxBytes")).toContain("account APP's file streams reserve");
+    expect(accepts({ ...raw, streams: [{ name: "A", subjects: ["a"], maxBytes: "600MB" }] })).not.toThrow();
+  });
+
+  test("R1 streams spread over the servers: three of 6GB fit 3 servers of 10GB, which one server would refuse", () => {
+    const streams = ["A", "B", "C"].map((name) => ({ name, subjects: [name.toLowerCase()], maxBytes: "6GB" }));
+    expect(accepts({ ...cluster, jetstream: { maxFileStore: "10GB" }, streams })).not.toThrow();
+    expect(messageAt({ jetstream: { maxFileStore: "10GB" }, streams }, "nats-infra:streams[2].maxBytes")).toContain(`reserve ${18 * GB} bytes in all (A, B, C)`);
+  });
+
+  test("R3 streams take room on every server: three of 4GB do not fit 3 servers of 10GB", () => {
+    const streams = ["A", "B", "C"].map((name) => ({ name, subjects: [name.toLowerCase()], replicas: 3, maxBytes: "4GB" }));
+    expect(messageAt({ ...cluster, jetstream: { maxFileStore: "10GB" }, streams }, "nats-infra:streams[2].maxBytes")).toBe(
+      `the file streams reserve ${36 * GB} bytes in all, each replica counted (A, B, C), more than the 3 servers' jetstream.maxFileStore together (${30 * GB} bytes); lower their maxBytes or raise the limit`,
+    );
   });
 });
