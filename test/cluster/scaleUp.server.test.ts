@@ -175,5 +175,7 @@ describe("one server grown to three, node 0 on the single server's data", () => 
       `grown as is: node 0 deleted ${STREAM} (${MESSAGES} messages) as an orphan ${deletedAfterMs} ms after the cluster was healthy; ` +
         `its log: "${node0.log().split("\n").find((l) => l.includes(ORPHAN_LINE))?.trim()}". Restored run: ${JSON.stringify(views)}`,
     );
-  }, 60_000);
+    // Room for the waits above (up to ORPHAN_CHECK_MS + 20 s, then as long again for the restored
+    // run), so a slow machine fails on their messages, not on the test's timeout.
+  }, 2 * ORPHAN_CHECK_MS + 60_000);
 });
