@@ -1,8 +1,9 @@
 // The dev server: a stack file run on this host with the pinned nats-server, no Docker and no
 // Pulumi. It renders for the local target into a state directory (passwords kept across
-// restarts), starts one process per node, applies the stack's streams, and applies each edit of
-// the stack file by the same validate-then-reload path the Docker deployment uses: a bad edit is
-// refused with the config's errors (or nats-server's) and the servers keep serving.
+// restarts), starts one process per node, applies the stack's streams, KV buckets and object
+// stores, and applies each edit of the stack file by the same validate-then-reload path the
+// Docker deployment uses: a bad edit is refused with the config's errors (or nats-server's) and
+// the servers keep serving.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync } from "node:fs";
 import path from "node:path";

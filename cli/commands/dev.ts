@@ -12,8 +12,8 @@ const USAGE = `usage: npx nats-infra dev [--stack-file Pulumi.dev.yaml] [--state
 
 Runs the stack on this host with .tools/bin/nats-server (npm run tools builds it): one process per
 node of nats-infra:cluster, rendered for this host into the state directory, where passwords are
-kept across restarts. The stack's streams are applied. Every save of the stack file is checked
-and applied by a reload (or, for settings nats-server cannot reload, a restart one node at a
+kept across restarts. The stack's streams, KV buckets and object stores are applied. Every save
+of the stack file is checked and applied by a reload (or, for settings nats-server cannot reload, a restart one node at a
 time); an edit with errors is refused and the servers keep serving. Ctrl-C stops with lame duck.
 
   --stack-file  the stack config (default Pulumi.dev.yaml)
