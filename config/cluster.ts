@@ -38,16 +38,15 @@ export const nodeCount = (config: StackConfig): number =>
 /** More than one server: routes, a cluster block, per-node resources. */
 export const isClustered = (config: StackConfig): boolean => nodeCount(config) > 1;
 
-/** Some node runs on another Docker host: routes cross the network (TLS required) and publish their port. */
-export const spansHosts = (config: StackConfig): boolean =>
-  Array.isArray(config.cluster.nodes) && config.cluster.nodes.some((node) => node.dockerHost !== undefined);
+/** The nodes written out in `cluster.nodes` (none when it is a count). */
+export const declaredNodes = (config: StackConfig) => (Array.isArray(config.cluster.nodes) ? config.cluster.nodes : []);
 
-/** The nats container's name on its Docker host. */
-export const containerNameOf = (config: StackConfig, index = 0): string => `${config.docker.namePrefix}-nats${index === 0 ? "" : `-${index}`}`;
+/** Some node runs on another Docker host: routes cross the network (TLS required) and publish their port. */
+export const spansHosts = (config: StackConfig): boolean => declaredNodes(config).some((node) => node.dockerHost !== undefined);
 
 export function clusterNodes(config: StackConfig): ClusterNode[] {
   const count = nodeCount(config);
-  const declared = Array.isArray(config.cluster.nodes) ? config.cluster.nodes : [];
+  const declared = declaredNodes(config);
   const baseVolume = config.docker.dataVolume ?? `${config.docker.namePrefix}-jetstream`;
   const acrossHosts = spansHosts(config);
   return Array.from({ length: count }, (_, index) => {
@@ -58,7 +57,7 @@ export function clusterNodes(config: StackConfig): ClusterNode[] {
     // Across hosts every node has an address (config/validate.ts); on one host, Docker's bind address.
     const bindAddress = acrossHosts && spec.address ? spec.address : config.docker.bindAddress;
     const host = hostAddress(bindAddress);
-    const containerName = containerNameOf(config, index);
+    const containerName = `${config.docker.namePrefix}-nats${suffix}`;
     const routeHost = acrossHosts ? host : containerName;
     return {
       index,

@@ -21,12 +21,13 @@ export interface Endpoints {
  * nodes' ports (no Surveyor).
  */
 export function endpoints(config: StackConfig, target: "container" | "local"): Endpoints {
-  const nodes = clusterNodes(config).map((node) => {
-    const host = target === "local" ? LOOPBACK : node.host;
-    return { server: node.serverName, client: `nats://${host}:${node.clientPort}`, monitor: `http://${host}:${node.monitorPort}` };
-  });
-  const first = clusterNodes(config)[0];
-  const surveyor = target === "container" && config.docker.surveyor.enabled ? `http://${first.host}:${config.docker.surveyor.port}/metrics` : undefined;
+  const all = clusterNodes(config);
+  const nodes = all.map((node) =>
+    target === "local"
+      ? { server: node.serverName, client: `nats://${LOOPBACK}:${node.clientPort}`, monitor: `http://${LOOPBACK}:${node.monitorPort}` }
+      : { server: node.serverName, client: node.clientUrl, monitor: node.monitorUrl },
+  );
+  const surveyor = target === "container" && config.docker.surveyor.enabled ? `http://${all[0].host}:${config.docker.surveyor.port}/metrics` : undefined;
   const client = nodes.map((n) => n.client).join(",");
   return isClustered(config) ? { client, monitor: nodes[0].monitor, surveyor, nodes } : { client, monitor: nodes[0].monitor, surveyor };
 }

@@ -4,6 +4,7 @@
 import { nodeCount } from "./cluster";
 import type { Finding, Path } from "./findings";
 import type { StackConfig } from "./schema";
+import { kvStreamName, objectStreamName } from "./streams";
 import { subjectsOverlap } from "./subjects";
 
 export function jetstreamKindProblems(config: StackConfig): Finding[] {
@@ -24,9 +25,29 @@ interface Store {
 
 function stores(config: StackConfig): Store[] {
   return [
-    ...config.kv.map((b, index) => ({ ...b, key: "kv" as const, index, name: b.bucket, stream: `KV_${b.bucket}` })),
-    ...config.objectStores.map((o, index) => ({ ...o, key: "objectStores" as const, index, name: o.store, stream: `OBJ_${o.store}` })),
+    ...config.kv.map((b, index) => ({ ...b, key: "kv" as const, index, name: b.bucket, stream: kvStreamName(b.bucket) })),
+    ...config.objectStores.map((o, index) => ({ ...o, key: "objectStores" as const, index, name: o.store, stream: objectStreamName(o.store) })),
   ];
+}
+
+/**
+ * Where a stream, KV bucket or object store lives: JetStream on, in a declared account with
+ * JetStream, and no more replicas than servers. `at(field)` is the path of a field of it;
+ * `namePath` where a disabled JetStream is reported.
+ */
+export function homeProblems(config: StackConfig, declared: { account: string; replicas: number }, what: string, at: (field: string) => Path, namePath: Path): Finding[] {
+  const problems: Finding[] = [];
+  const account = config.accounts.find((a) => a.name === declared.account);
+  if (!config.jetstream.enabled) problems.push({ path: namePath, message: `JetStream is disabled (jetstream.enabled: false); enable it or remove the ${what}` });
+  if (!account) {
+    problems.push({ path: at("account"), message: `no such account; declared accounts: ${config.accounts.map((a) => a.name).join(", ")}` });
+  } else if (account.jetstream === false) {
+    problems.push({ path: at("account"), message: `JetStream is off for account ${account.name}; set its jetstream to true or move the ${what}` });
+  }
+  if (declared.replicas > nodeCount(config)) {
+    problems.push({ path: at("replicas"), message: `must not exceed the number of servers (cluster.nodes: ${nodeCount(config)}); each replica lives on its own server` });
+  }
+  return problems;
 }
 
 function storeProblems(config: StackConfig): Finding[] {
@@ -35,17 +56,8 @@ function storeProblems(config: StackConfig): Finding[] {
   for (const store of all) {
     const at = (field: string): Path => [store.key, store.index, field];
     const what = store.key === "kv" ? "KV bucket" : "object store";
-    const account = config.accounts.find((a) => a.name === store.account);
-    if (!config.jetstream.enabled) problems.push({ path: at(store.key === "kv" ? "bucket" : "store"), message: `JetStream is disabled (jetstream.enabled: false); enable it or remove the ${what}` });
-    if (!account) {
-      problems.push({ path: at("account"), message: `no such account; declared accounts: ${config.accounts.map((a) => a.name).join(", ")}` });
-    } else if (account.jetstream === false) {
-      problems.push({ path: at("account"), message: `JetStream is off for account ${account.name}; set its jetstream to true or move the ${what}` });
-    }
+    problems.push(...homeProblems(config, store, what, at, at(store.key === "kv" ? "bucket" : "store")));
     if (store.delete && !store.allowDelete) problems.push({ path: at("delete"), message: `deleting a ${what} loses everything in it; set allowDelete: true on it as well to confirm` });
-    if (store.replicas > nodeCount(config)) {
-      problems.push({ path: at("replicas"), message: `must not exceed the number of servers (cluster.nodes: ${nodeCount(config)}); each replica lives on its own server` });
-    }
     const twice = all.find((other) => other !== store && other.key === store.key && other.account === store.account && other.name === store.name);
     if (twice && all.indexOf(twice) < all.indexOf(store)) problems.push({ path: at(store.key === "kv" ? "bucket" : "store"), message: `${what} ${store.name} is declared twice in account ${store.account}` });
     const clash = config.streams.findIndex((s) => s.account === store.account && s.name === store.stream);

@@ -29,14 +29,11 @@ const ACCOUNT_KEY = { file: "maxFile", memory: "maxMemory" } as const;
 
 /** Every stream, bucket and store that is kept (not being deleted) and has a byte limit. */
 function reservations(config: StackConfig): Reservation[] {
-  const entry = (path: Path, label: string, s: Omit<Reservation, "path" | "label"> & { delete: boolean }) => ({ path, label, deleting: s.delete, ...s });
   return [
-    ...config.streams.map((s, i) => entry(["streams", i, "maxBytes"], s.name, s)),
-    ...config.kv.map((b, i) => entry(["kv", i, "maxBytes"], `KV bucket ${b.bucket}`, b)),
-    ...config.objectStores.map((o, i) => entry(["objectStores", i, "maxBytes"], `object store ${o.store}`, o)),
-  ]
-    .filter((r) => r.maxBytes > 0 && !r.deleting)
-    .map(({ path, label, account, storage, maxBytes, replicas }) => ({ path, label, account, storage, maxBytes, replicas }));
+    ...config.streams.map((s, i) => ({ ...s, path: ["streams", i, "maxBytes"], label: s.name })),
+    ...config.kv.map((b, i) => ({ ...b, path: ["kv", i, "maxBytes"], label: `KV bucket ${b.bucket}` })),
+    ...config.objectStores.map((o, i) => ({ ...o, path: ["objectStores", i, "maxBytes"], label: `object store ${o.store}` })),
+  ].filter((r) => r.maxBytes > 0 && !r.delete);
 }
 
 /** What a stream takes from its account: maxBytes once per replica. */

@@ -234,8 +234,6 @@ export function configValue(config: StackConfig, path: OptionPath): unknown {
 
 // ---- server.extra: what it may not set ----
 
-/** Top-level keys as the renderer writes them (render/natsValue.ts bareKey). */
-
 /** Why server.extra may not set a key, and what to do instead (when there is something). */
 interface Conflict {
   conflict: string;
@@ -288,7 +286,6 @@ export function settledKeys(): string[] {
   return [...SETTLED_KEYS.keys()].sort();
 }
 
-/** Why `key` cannot be a server.extra setting, with what to do instead; undefined when it can. */
 /** Why `key` may not stand in server.extra (it would override what nats-infra writes), or undefined. */
 export function extraKeyProblem(key: string): string | undefined {
   const settled = SETTLED_KEYS.get(key.toLowerCase());

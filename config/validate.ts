@@ -4,14 +4,13 @@ import { envNamePart, LONE_SURROGATE } from "./primitives";
 import type { Finding, Path } from "./findings";
 import { parseDuration } from "./units";
 import { extraKeyProblem } from "./serverOptions";
-import { nodeCount } from "./cluster";
 import { clusterProblems, clusterWarnings } from "./validateCluster";
-import { jetstreamKindProblems } from "./jetstreamKinds";
+import { homeProblems, jetstreamKindProblems } from "./jetstreamKinds";
 import { reservationProblems } from "./reservations";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import type { StackConfig, StreamConfig } from "./schema";
 import { INBOX_WILDCARD, serviceAllows, unboundedTrailingWildcards } from "./users";
-import { declaredBucket, declaredObjectStore, declaredStream } from "./jetstreamIntent";
+import { declaredStream } from "./jetstreamIntent";
 
 export type { Finding, Path };
 
@@ -126,17 +125,7 @@ function jetstreamIntentProblems(config: StackConfig): Finding[] {
     if (!service.requests) {
       add(["services", i, "requests"], "a service with jetstream intent makes requests (every JetStream API call and ack is one, answered on _INBOX.>); set requests: true or remove jetstream");
     }
-    const inAccount = config.streams.filter((s) => s.account === service.account && !s.delete).map((s) => s.name);
-    const streamProblem = (name: string): string | undefined => {
-      const found = declaredStream(config, service.account, name);
-      if (found?.delete) return `stream ${name} is being deleted (delete: true); remove it from this intent as well`;
-      if (found) return undefined;
-      const elsewhere = config.streams.find((s) => s.name === name);
-      const declared = inAccount.length ? `streams of account ${service.account}: ${inAccount.join(", ")}` : `account ${service.account} declares no streams`;
-      return elsewhere
-        ? `stream ${name} belongs to account ${elsewhere.account}, not to this service's account ${service.account}; a service reaches only its own account's streams (${declared})`
-        : `no stream ${name} is declared under nats-infra:streams (${declared}); declare it there or fix the name`;
-    };
+    const streamProblem = (name: string) => referenceProblem(service.account, { what: "stream", key: "streams", name, all: config.streams });
     for (const key of ["publish", "read"] as const) {
       intent[key].forEach((name, k) => {
         const problem = streamProblem(name);
@@ -148,11 +137,11 @@ function jetstreamIntentProblems(config: StackConfig): Finding[] {
       });
     }
     (intent.kv ?? []).forEach(({ bucket }, k) => {
-      const problem = storeProblem(config, service.account, { what: "KV bucket", key: "kv", name: bucket, declared: declaredBucket, all: config.kv.map((b) => ({ ...b, name: b.bucket })) });
+      const problem = referenceProblem(service.account, { what: "KV bucket", key: "kv", name: bucket, all: config.kv.map((b) => ({ ...b, name: b.bucket })) });
       if (problem) add(at("kv", k, "bucket"), problem);
     });
     (intent.objects ?? []).forEach(({ store }, k) => {
-      const problem = storeProblem(config, service.account, { what: "object store", key: "objectStores", name: store, declared: declaredObjectStore, all: config.objectStores.map((o) => ({ ...o, name: o.store })) });
+      const problem = referenceProblem(service.account, { what: "object store", key: "objectStores", name: store, all: config.objectStores.map((o) => ({ ...o, name: o.store })) });
       if (problem) add(at("objects", k, "store"), problem);
     });
     intent.consume.forEach(({ stream, consumer }, k) => {
@@ -178,17 +167,18 @@ function jetstreamIntentProblems(config: StackConfig): Finding[] {
   return problems;
 }
 
-interface StoreReference {
-  what: "KV bucket" | "object store";
-  key: "kv" | "objectStores";
+interface IntentReference {
+  what: "stream" | "KV bucket" | "object store";
+  /** Where they are declared: nats-infra:<key>. */
+  key: "streams" | "kv" | "objectStores";
   name: string;
-  declared: (config: StackConfig, account: string, name: string) => { delete: boolean } | undefined;
+  /** Every declaration of that kind, in any account. */
   all: { name: string; account: string; delete: boolean }[];
 }
 
-/** Why a KV bucket or object store named in a service's intent grants nothing, if it does not. */
-function storeProblem(config: StackConfig, account: string, ref: StoreReference): string | undefined {
-  const found = ref.declared(config, account, ref.name);
+/** Why a stream, KV bucket or object store named in a service's intent grants nothing, if it does not. */
+function referenceProblem(account: string, ref: IntentReference): string | undefined {
+  const found = ref.all.find((s) => s.account === account && s.name === ref.name);
   if (found?.delete) return `${ref.what} ${ref.name} is being deleted (delete: true); remove it from this intent as well`;
   if (found) return undefined;
   const inAccount = ref.all.filter((s) => s.account === account && !s.delete).map((s) => s.name);
@@ -207,13 +197,7 @@ function streamProblems(config: StackConfig): Finding[] {
   const add = (path: Path, message: string) => problems.push({ path, message });
   config.streams.forEach((stream, s) => {
     const at = (...rest: Path): Path => ["streams", s, ...rest];
-    const account = config.accounts.find((a) => a.name === stream.account);
-    if (!config.jetstream.enabled) add(at("name"), "JetStream is disabled (jetstream.enabled: false); enable it or remove the stream");
-    if (!account) {
-      add(at("account"), `no such account; declared accounts: ${config.accounts.map((a) => a.name).join(", ")}`);
-    } else if (account.jetstream === false) {
-      add(at("account"), `JetStream is off for account ${account.name}; set its jetstream to true or move the stream`);
-    }
+    problems.push(...homeProblems(config, stream, "stream", at, at("name")));
     if (stream.delete && !stream.allowDelete) {
       add(at("delete"), "deleting a stream loses every message in it; set allowDelete: true on this stream as well to confirm");
     }
@@ -221,9 +205,6 @@ function streamProblems(config: StackConfig): Finding[] {
       const reserved = RESERVED_SUBJECTS.find((r) => subjectsOverlap(subj, r));
       if (reserved) add(at("subjects", j), `overlaps "${reserved}", which the server keeps for its own API; use an application subject such as "orders.>"`);
     });
-    if (stream.replicas > nodeCount(config)) {
-      add(at("replicas"), `must not exceed the number of servers (cluster.nodes: ${nodeCount(config)}); each replica lives on its own server`);
-    }
     const maxAgeMs = parseDuration(stream.maxAge)!;
     if (stream.duplicateWindow !== undefined && maxAgeMs > 0 && parseDuration(stream.duplicateWindow)! > maxAgeMs) {
       add(at("duplicateWindow"), `must not be longer than maxAge (${stream.maxAge}); the server refuses it`);

@@ -1,13 +1,13 @@
 // Rules for the `cluster` section that span fields: where nodes run, which ports they take on
 // each Docker host, what a cluster across hosts needs, and how many replicas a stream may have.
-import { clusterNodes, isClustered, nodeCount, spansHosts } from "./cluster";
+import { clusterNodes, declaredNodes, isClustered, nodeCount, spansHosts } from "./cluster";
 import type { StackConfig } from "./schema";
 import type { Finding, Path } from "./findings";
 
 export function clusterProblems(config: StackConfig): Finding[] {
   const problems: Finding[] = [];
   const add = (path: Path, message: string) => problems.push({ path, message });
-  const declared = Array.isArray(config.cluster.nodes) ? config.cluster.nodes : [];
+  const declared = declaredNodes(config);
   const acrossHosts = spansHosts(config);
 
   declared.forEach((node, i) => {
@@ -35,14 +35,15 @@ export function clusterProblems(config: StackConfig): Finding[] {
       if (owner) add(path, `port ${port} is already taken on ${dockerHost ?? "this Docker host"} by ${owner}; set another port`);
       else taken.set(key, what);
     };
-    for (const node of clusterNodes(config)) {
+    const nodes = clusterNodes(config);
+    for (const node of nodes) {
       const at = (key: string): Path => (declared[node.index] ? ["cluster", "nodes", node.index, key] : ["cluster", "nodes"]);
       claim(node.dockerHost, node.clientPort, at("clientPort"), `node ${node.index}'s client port`);
       claim(node.dockerHost, node.monitorPort, at("monitorPort"), `node ${node.index}'s monitoring port`);
       if (acrossHosts) claim(node.dockerHost, config.cluster.routePort, ["cluster", "routePort"], `node ${node.index}'s route port`);
     }
     // Surveyor runs beside node 0.
-    if (config.docker.surveyor.enabled) claim(clusterNodes(config)[0].dockerHost, config.docker.surveyor.port, ["docker", "surveyor", "port"], "Surveyor");
+    if (config.docker.surveyor.enabled) claim(nodes[0].dockerHost, config.docker.surveyor.port, ["docker", "surveyor", "port"], "Surveyor");
   }
   return problems;
 }
@@ -93,7 +94,6 @@ export function dockerHostTarget(dockerHost: string): DockerHostTarget {
 }
 
 const SSH_PORT = 22;
-const declaredNodes = (config: StackConfig) => (Array.isArray(config.cluster.nodes) ? config.cluster.nodes : []);
 
 /**
  * The config of a node on another Docker host is delivered over SSH, so its dockerHost must be

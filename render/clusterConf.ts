@@ -5,7 +5,7 @@
 // Each node lists every node, itself too (nats-server ignores a route to itself), so on the
 // container target all nodes share one cluster.conf.
 import { clusterNodes } from "../config/cluster";
-import { CONTAINER_ROUTE_TLS_FILES } from "../config/container";
+import { CONTAINER_ROUTE_TLS_FILES, tlsFileSettings } from "../config/container";
 import { BCRYPT_HASH } from "../config/passwords";
 import type { StackConfig } from "../config/schema";
 import type { RenderTarget } from "./natsConf";
@@ -45,9 +45,7 @@ export function renderClusterConf(config: StackConfig, route: RouteSecret, targe
     routes,
     tls: tls
       ? {
-          cert_file: local ? tls.cert : CONTAINER_ROUTE_TLS_FILES.cert,
-          key_file: local ? tls.key : CONTAINER_ROUTE_TLS_FILES.key,
-          ca_file: local ? tls.ca : CONTAINER_ROUTE_TLS_FILES.ca,
+          ...tlsFileSettings(tls, local, CONTAINER_ROUTE_TLS_FILES),
           // Both ends of a route present a certificate signed by the cluster's CA.
           verify: true,
         }

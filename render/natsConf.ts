@@ -4,8 +4,8 @@
 // Which server and JetStream settings there are, and where each goes, is the table in
 // config/serverOptions.ts; this file adds what differs per target, TLS and the include.
 import path from "node:path";
-import { clusterNodes, isClustered } from "../config/cluster";
-import { CONTAINER, CONTAINER_TLS_FILES } from "../config/container";
+import { clusterNodes, isClustered, type ClusterNode } from "../config/cluster";
+import { CONTAINER, CONTAINER_TLS_FILES, tlsFileSettings } from "../config/container";
 import type { StackConfig } from "../config/schema";
 import { configValue, SERVER_OPTIONS, type Block } from "../config/serverOptions";
 import { natsString, natsTopLevel, type NatsValue } from "./natsValue";
@@ -25,12 +25,10 @@ export function renderNatsConf(config: StackConfig, target: RenderTarget, node =
   const { tls } = config;
   const local = target.kind === "local";
   const settings: Record<string, NatsValue | undefined> = {
-    ...blockSettings("top", config, target, node),
+    ...blockSettings("top", config, target, clusterNodes(config)[node]),
     tls: tls
       ? {
-          cert_file: local ? tls.cert : CONTAINER_TLS_FILES.cert,
-          key_file: local ? tls.key : CONTAINER_TLS_FILES.key,
-          ca_file: tls.ca ? (local ? tls.ca : CONTAINER_TLS_FILES.ca) : undefined,
+          ...tlsFileSettings(tls, local, CONTAINER_TLS_FILES),
           verify: tls.verify,
           min_version: tls.minVersion,
         }
@@ -45,16 +43,21 @@ export function renderNatsConf(config: StackConfig, target: RenderTarget, node =
 }
 
 /** The ports and paths of the table's per-target rows (config/serverOptions.ts), by nats.conf key. */
-const PER_TARGET: Record<string, (config: StackConfig, target: RenderTarget, node: number) => NatsValue | undefined> = {
-  listen: (config, target, node) => (target.kind === "local" ? `127.0.0.1:${clusterNodes(config)[node].clientPort}` : `0.0.0.0:${CONTAINER.clientPort}`),
-  http: (config, target, node) => (target.kind === "local" ? `127.0.0.1:${clusterNodes(config)[node].monitorPort}` : `0.0.0.0:${CONTAINER.monitorPort}`),
-  pid_file: (_, target) => (target.kind === "local" ? path.join(target.dir, "nats-server.pid") : undefined),
+const PER_TARGET: Record<string, (target: RenderTarget, node: ClusterNode) => NatsValue | undefined> = {
+  listen: (target, node) => (target.kind === "local" ? `127.0.0.1:${node.clientPort}` : `0.0.0.0:${CONTAINER.clientPort}`),
+  http: (target, node) => (target.kind === "local" ? `127.0.0.1:${node.monitorPort}` : `0.0.0.0:${CONTAINER.monitorPort}`),
+  pid_file: (target) => (target.kind === "local" ? path.join(target.dir, "nats-server.pid") : undefined),
   // The server adds "jetstream" itself: data lands in <store_dir>/jetstream.
-  store_dir: (_, target) => (target.kind === "local" ? target.dir : CONTAINER.dataDir),
+  store_dir: (target) => (target.kind === "local" ? target.dir : CONTAINER.dataDir),
+};
+
+/** Rows whose value each server of a cluster has its own of (config/cluster.ts), derived from the configured one. */
+const PER_NODE: Record<string, (node: ClusterNode) => NatsValue> = {
+  server_name: (node) => node.serverName,
 };
 
 /** The settings of one nats.conf block, from the table's rows for it, in table order. */
-function blockSettings(block: Block, config: StackConfig, target: RenderTarget, node: number): Record<string, NatsValue | undefined> {
+function blockSettings(block: Block, config: StackConfig, target: RenderTarget, node: ClusterNode): Record<string, NatsValue | undefined> {
   const settings: Record<string, NatsValue | undefined> = {};
   for (const option of SERVER_OPTIONS) {
     const { nats } = option;
@@ -62,12 +65,12 @@ function blockSettings(block: Block, config: StackConfig, target: RenderTarget, 
     if (option.path === null || nats.as === "per target") {
       const value = PER_TARGET[nats.key];
       if (!value) throw new Error(`render/natsConf.ts has no per-target value for ${nats.key}, which config/serverOptions.ts lists`);
-      settings[nats.key] = value(config, target, node);
+      settings[nats.key] = value(target, node);
+    } else if (PER_NODE[nats.key]) {
+      settings[nats.key] = PER_NODE[nats.key](node);
     } else {
       const value = configValue(config, option.path);
       settings[nats.key] = nats.as === "block" ? (value ? blockSettings(nats.key, config, target, node) : undefined) : (value as NatsValue);
-      // Each server of a cluster has its own name (config/cluster.ts), derived from server.name.
-      if (nats.key === "server_name") settings[nats.key] = clusterNodes(config)[node].serverName;
     }
   }
   return settings;
