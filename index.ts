@@ -1,13 +1,12 @@
 // The Pulumi program: the current stack's config into one NatsCluster, and its outputs.
 // Everything else lives in config/, render/ and components/.
 import { NatsCluster } from "./components/natsCluster";
-import { readStackConfig } from "./components/stackConfig";
 
-const cluster = new NatsCluster("nats", { config: readStackConfig() });
+const cluster = NatsCluster.fromStackConfig("nats");
 
 /** `pulumi stack output --show-secrets credentials`: per service user, password, account, URL. */
 export const credentials = cluster.credentials;
-/** Per account with streams: the stream reconciler's user and password (see docs/streams.md). */
+/** Per account with streams, KV buckets or object stores: the reconciler's user and password (see docs/streams.md). */
 export const jetstreamAdmins = cluster.jetstreamAdmins;
 export const endpoints = cluster.endpoints;
 export const permissions = cluster.permissions;

@@ -3,11 +3,10 @@
 // apply` for streams, and prints the plan first. The Pulumi component runs the same code for one
 // account at a time (`apply --from-stdin`). Credentials come from the environment only.
 import { parseStackConfig, readStackFile } from "../config/load";
-import type { KvDeclaration, ObjectStoreDeclaration, StreamDeclaration } from "../config/streams";
+import { kvStreamName, objectStreamName, type KvDeclaration, type ObjectStoreDeclaration, type StreamDeclaration } from "../config/streams";
 import { parseFlags, processOutput, runCommand, UsageError, type Output } from "./args";
 import { EXIT } from "./command";
 import { parseAccountStdin, StdinError, type AccountStdin } from "../streams/contract";
-import { kvStreamName, objectStreamName } from "../streams/kinds";
 import { planName } from "../streams/plan";
 import { reconcile } from "../streams/reconcile";
 

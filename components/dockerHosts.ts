@@ -8,7 +8,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { clusterNodes, type ClusterNode } from "../config/cluster";
 import type { StackConfig } from "../config/schema";
-import { NATS_SERVER } from "../config/versions";
+import { natsImageOf } from "../config/container";
 import { createScriptCopy, type RemoteDelivery } from "./remoteConfigCommand";
 
 export interface DockerHost {
@@ -67,7 +67,7 @@ export function createDockerHosts(name: string, config: StackConfig, configured:
 function createHost(name: string, config: StackConfig, parent: pulumi.Resource, remote?: { dockerHost: string; key: string; configured?: string }): DockerHost {
   const suffix = remote ? `-${remote.key}` : "";
   const provider = remote ? new docker.Provider(`${name}-docker${suffix}`, { host: remote.dockerHost }, { parent }) : undefined;
-  const natsImage = new docker.RemoteImage(`${name}-nats-image${suffix}`, { name: config.docker.nats.image ?? NATS_SERVER.image, keepLocally: true }, { parent, provider });
+  const natsImage = new docker.RemoteImage(`${name}-nats-image${suffix}`, { name: natsImageOf(config), keepLocally: true }, { parent, provider });
   const network = new docker.Network(`${name}-network${suffix}`, { name: networkName(config), driver: "bridge" }, { parent, provider });
   if (!remote) return { natsImage, network };
   const delivery = createScriptCopy(`${name}-apply-script${suffix}`, { config, dockerHost: remote.dockerHost, configured: remote.configured }, parent);

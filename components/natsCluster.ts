@@ -13,7 +13,7 @@ import { clusterNodes, isClustered } from "../config/cluster";
 import { endpoints, type Endpoints } from "../config/endpoints";
 import type { StackConfig, StackConfigInput } from "../config/schema";
 import { jetstreamAdminUser, managedJetStreamAccounts, natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
-import { NATS_SERVER } from "../config/versions";
+import { natsImageOf } from "../config/container";
 import { permissionsSummary } from "../render/permissionsSummary";
 import { createPasswords, createRouteSecret, type UserSecret } from "./credentials";
 import { createDockerHosts, networkName } from "./dockerHosts";
@@ -61,7 +61,7 @@ export class NatsCluster extends pulumi.ComponentResource {
   readonly nodes: NatsNode[];
   /** Password and hash per NATS user (services and internal users). */
   readonly users: Record<string, UserSecret>;
-  /** Per account with streams: the reconciler's user and password, for `npm run streams` by hand. Secret. */
+  /** Per account with streams, KV buckets or object stores: the reconciler's user and password, for `npm run streams` by hand. Secret. */
   readonly jetstreamAdmins: pulumi.Output<Record<string, { user: string; password: string }>>;
 
   /** The cluster the current stack's `nats-infra:*` config declares. */
@@ -81,7 +81,7 @@ export class NatsCluster extends pulumi.ComponentResource {
     const hosts = createDockerHosts(name, config, args.configDir ?? config.docker.configDir, this);
 
     const route = isClustered(config) ? createRouteSecret(name, this) : undefined;
-    const image = config.docker.nats.image ?? NATS_SERVER.image;
+    const image = natsImageOf(config);
     // Every node's config command and container wait for it: it refuses a plain `pulumi up` that
     // would replace more than one node's container at once (components/replacementGuard.ts).
     const guard = isClustered(config) ? createReplacementGuard(name, { config, image, configDir, hosts, networkName: networkName(config) }, this) : undefined;

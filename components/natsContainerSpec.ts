@@ -50,7 +50,6 @@ export function natsContainerArgs(inputs: NatsContainerInputs): docker.Container
   const { config } = inputs;
   const node = inputs.node ?? clusterNodes(config)[0];
   const nats = config.docker.nats;
-  const lameDuckSeconds = Math.ceil(parseDuration(config.server.lameDuckDuration)! / 1000);
   const healthUrl = `http://127.0.0.1:${CONTAINER.monitorPort}/healthz?js-enabled-only=true`;
   return {
     name: node.containerName,
@@ -87,7 +86,7 @@ export function natsContainerArgs(inputs: NatsContainerInputs): docker.Container
     },
     // SIGUSR2 puts nats-server in lame duck mode: clients are moved away gradually, then it exits.
     stopSignal: "SIGUSR2",
-    stopTimeout: lameDuckSeconds + 15,
+    stopTimeout: destroyGraceSeconds(config),
     // Creation waits for a healthy server, so streams and reloads can depend on the container.
     wait: true,
     waitTimeout: 120,
@@ -106,8 +105,6 @@ function tlsMounts(config: StackConfig): { type: string; source: string; target:
 export function hostTlsFiles(config: StackConfig): { source: string; target: string }[] {
   const client = config.tls ? containerTlsMounts(config.tls) : [];
   const routeTls = isClustered(config) ? config.cluster.tls : undefined;
-  const route = routeTls
-    ? (["cert", "key", "ca"] as const).map((file) => ({ source: routeTls[file], target: CONTAINER_ROUTE_TLS_FILES[file] }))
-    : [];
+  const route = routeTls ? containerTlsMounts(routeTls, CONTAINER_ROUTE_TLS_FILES) : [];
   return [...client, ...route];
 }

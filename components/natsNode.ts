@@ -67,8 +67,18 @@ export const nodeConfigDirOn = (hosts: Pick<DockerHosts, "of">, configDir: strin
  * What a node's container is made of, its label aside: plain names, not the resources' outputs,
  * because the label (and the replacement guard, replacementGuard.ts) hash these inputs.
  */
-export function nodeContainerInputs(ctx: Pick<NatsNodeContext, "config" | "image" | "configDir" | "networkName"> & { hosts: Pick<DockerHosts, "of"> }, node: ClusterNode) {
+type ContainerContext = Pick<NatsNodeContext, "config" | "image" | "configDir" | "networkName"> & { hosts: Pick<DockerHosts, "of"> };
+
+function nodeContainerInputs(ctx: ContainerContext, node: ClusterNode) {
   return { config: ctx.config, node, image: ctx.image, configDir: nodeConfigDirOn(ctx.hosts, ctx.configDir, node), volumeName: node.volumeName, networkName: ctx.networkName };
+}
+
+/**
+ * The hash of a node's declared container spec, without its label: a clustered node's label,
+ * and what the replacement guard lists (components/replacementGuard.ts), from this one place.
+ */
+export function nodeSpecHash(ctx: ContainerContext, node: ClusterNode): string {
+  return containerSpecKey(natsContainerArgs({ ...nodeContainerInputs(ctx, node), restartKey: "" }));
 }
 
 export function createNatsNode(ctx: NatsNodeContext, node: ClusterNode): NatsNode {
@@ -79,8 +89,7 @@ export function createNatsNode(ctx: NatsNodeContext, node: ClusterNode): NatsNod
   const { configDir } = containerInputs;
   const volume = createDataVolume(`${name}-data${node.suffix}`, node.volumeName, parent, host.provider);
 
-  const spec = natsContainerArgs({ ...containerInputs, restartKey: "" });
-  const label = clustered ? containerSpecKey(spec) : restartKey(config, spec);
+  const label = clustered ? nodeSpecHash(ctx, node) : restartKey(config, natsContainerArgs({ ...containerInputs, restartKey: "" }));
   const settingsKey = clustered ? nodeSettingsKey(config, node) : undefined;
 
   const script: ScriptArgs = {

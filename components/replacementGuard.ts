@@ -17,9 +17,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { clusterNodes } from "../config/cluster";
 import type { StackConfig } from "../config/schema";
 import type { DockerHosts } from "./dockerHosts";
-import { natsContainerArgs } from "./natsContainerSpec";
-import { nodeContainerInputs } from "./natsNode";
-import { containerSpecKey } from "./restartKey";
+import { nodeSpecHash } from "./natsNode";
 
 /** Set to 1 by `npm run up` for the update that follows its node-by-node replacements. */
 export const ROLLING_ENV = "NATS_INFRA_ROLLING";
@@ -42,10 +40,9 @@ export interface GuardInputs {
 /** Each node's container and the hash of its declared spec (its label), in node order. */
 export function guardNodes(inputs: GuardInputs): GuardNode[] {
   return clusterNodes(inputs.config).map((node) => {
-    // The inputs natsNode.ts hashes into the label (test/components/replacementGuard.test.ts
+    // The hash natsNode.ts puts on the node's label (test/components/replacementGuard.test.ts
     // checks that every hash equals its container's label).
-    const spec = natsContainerArgs({ ...nodeContainerInputs(inputs, node), restartKey: "" });
-    return { container: node.containerName, specHash: containerSpecKey(spec) };
+    return { container: node.containerName, specHash: nodeSpecHash(inputs, node) };
   });
 }
 

@@ -8,7 +8,7 @@
 // `docker cp <container>:<config dir>/<record> -`, which works on the read-only mount; written by
 // `docker cp` into a never-started helper container that mounts the directory read-write (its
 // image is the node's own, so it is there). Both carry a one-file tar stream.
-import { DockerError, dockerAt } from "../ops/docker";
+import { DockerError, dockerAt, dockerText } from "../ops/docker";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CONTAINER } from "../config/container";
@@ -44,8 +44,6 @@ export function recordRunningSettings(node: RolloutNode): void {
   renameSync(`${file}.tmp`, file);
 }
 
-/** `docker <args>` against `dockerHost`, with `input` on stdin; rejects with docker's own message. */
-
 async function readOverDocker(node: RolloutNode, dockerHost: string): Promise<string | undefined> {
   try {
     const tar = await dockerAt(dockerHost, ["cp", `${node.container}:${CONTAINER.configDir}/${RUNNING_SETTINGS_FILE}`, "-"]);
@@ -59,7 +57,7 @@ async function readOverDocker(node: RolloutNode, dockerHost: string): Promise<st
 
 async function writeOverDocker(node: RolloutNode, dockerHost: string): Promise<void> {
   const helper = `${node.container}-settings-record`;
-  const image = (await dockerAt(dockerHost, ["inspect", "-f", "{{.Image}}", node.container])).toString().trim();
+  const image = (await dockerText(dockerHost, ["inspect", "-f", "{{.Image}}", node.container])).trim();
   // A helper left behind by an interrupted run would hold the name.
   await dockerAt(dockerHost, ["rm", "-f", helper]).catch(() => undefined);
   await dockerAt(dockerHost, ["create", "--name", helper, "--network", "none", "-v", `${node.configDir}:/record`, image]);

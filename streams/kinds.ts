@@ -6,7 +6,6 @@
 import type { StreamConfig } from "@nats-io/jetstream";
 import { kvStreamName, kvSubjects, objectStoreSubjects, objectStreamName, streamSchema, type KvDeclaration, type ObjectStoreDeclaration, type StreamDeclaration } from "../config/streams";
 
-export { kvStreamName, objectStreamName };
 import { streamRows, STREAM_FIELDS, type Field } from "./fields";
 
 /** A stream's declaration with the settings only KV buckets and object stores set. */

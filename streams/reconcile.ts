@@ -45,24 +45,23 @@ export async function reconcile(streams: StreamDeclaration[], options: Reconcile
   const all = kindedStreams(streams, options.kv, options.objectStores);
   const declaring = new Set(all.map((s) => s.declared.account));
   const accounts = [...new Set([...declaring, ...(options.accounts ?? [])])];
+  // The accounts read, in order: those with credentials (an account without streams may lack them).
   const connections = new Map<string, { nc: NatsConnection; jsm: JetStreamManager }>();
   try {
-    for (const account of [...accounts]) {
+    for (const account of accounts) {
       let credentials;
       try {
         credentials = credentialsFor(account, options.env);
       } catch (error) {
         if (declaring.has(account)) throw error;
         options.log(`Account ${account}: not looked at (no streams declared, and no NATS_PASSWORD_${accountEnvSuffix(account)} to read its streams)`);
-        accounts.splice(accounts.indexOf(account), 1);
         continue;
       }
       const nc = await connectAdmin(options.url, account, credentials);
       connections.set(account, { nc, jsm: await jetstreamManager(nc) });
     }
     const plans: AccountPlan[] = [];
-    for (const account of accounts) {
-      const { jsm } = connections.get(account)!;
+    for (const [account, { jsm }] of connections) {
       const declared = all.filter((s) => s.declared.account === account);
       const now = new Date();
       const planned = await mapLimited(declared, READ_CONCURRENCY, async (s: KindedStream) =>
@@ -115,4 +114,3 @@ async function mapLimited<T, R>(items: T[], limit: number, run: (item: T) => Pro
   return results;
 }
 
-export { ApplyError };

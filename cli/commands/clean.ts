@@ -4,7 +4,7 @@
 import { createInterface } from "node:readline/promises";
 import { destroyGraceSeconds } from "../../components/natsContainerSpec";
 import { spansHosts } from "../../config/cluster";
-import { NATS_SERVER } from "../../config/versions";
+import { natsImageOf } from "../../config/container";
 import {
   configDirsOf,
   executeDevClean,
@@ -82,7 +82,7 @@ export async function clean({ flags, json, target, output }: OperateContext, ask
     output.out(`removed ${plan.stateDir}\n`);
     return EXIT.ok;
   }
-  const result = await executeStackClean(plan, { helperImage: target.config!.docker.nats.image ?? NATS_SERVER.image, log: (line) => output.out(`${line}\n`) });
+  const result = await executeStackClean(plan, { helperImage: natsImageOf(target.config!), log: (line) => output.out(`${line}\n`) });
   const killed = result.stopped.filter((s) => s.outcome === "stopped" && s.exitCode !== 0);
   for (const s of killed) output.err(`warning: ${s.node} exited ${s.exitCode}: killed before its lame duck ended (its clients were cut)\n`);
   output.out(`done: ${result.removed.length} removed\n`);
