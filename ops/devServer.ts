@@ -47,6 +47,7 @@ const SECRETS_FILE = "secrets.json";
 export class DevServer {
   private config!: StackConfig;
   private nodes: LocalServer[] = [];
+  /** fingerprint() of what the servers run now. */
   private applied = "";
   private layout = "";
 
@@ -79,13 +80,13 @@ export class DevServer {
     let rendered: LocalNodeFiles[];
     try {
       config = this.readConfig();
+      // Compared before rendering: rendered files differ on every render (fresh bcrypt salts).
+      if (this.fingerprint(config) === this.applied) return "unchanged";
       rendered = this.render(config);
     } catch (error) {
       this.options.log(`refused: ${error instanceof Error ? error.message : String(error)}\nthe servers keep serving the previous config`);
       return "refused";
     }
-    const fingerprint = JSON.stringify(rendered.map((n) => n.files));
-    if (fingerprint === this.applied) return "unchanged";
     const layout = layoutOf(config);
     if (layout !== this.layout && clusterNodes(config).length !== this.nodes.length) {
       // Another node count: the servers are started again on the new layout.
@@ -96,7 +97,7 @@ export class DevServer {
     }
     this.install(rendered);
     this.config = config;
-    this.applied = fingerprint;
+    this.applied = this.fingerprint(config);
     let outcome: ApplyOutcome = "reloaded";
     if (layout !== this.layout) {
       // A setting the server cannot reload: one node at a time, each healthy before the next.
@@ -153,6 +154,11 @@ export class DevServer {
     return rendered;
   }
 
+  /** What the servers run, as far as an edit can change it: the config and the passwords (rotate changes those). */
+  private fingerprint(config: StackConfig): string {
+    return JSON.stringify({ config, secrets: this.readSecrets() });
+  }
+
   /** Staged files take the place of the live ones (renames: a server never reads half a file). */
   private install(rendered: LocalNodeFiles[]): void {
     for (const node of rendered) {
@@ -177,7 +183,7 @@ export class DevServer {
     }
     this.install(rendered);
     this.config = config;
-    this.applied = JSON.stringify(rendered.map((n) => n.files));
+    this.applied = this.fingerprint(config);
     this.layout = layoutOf(config);
     this.nodes = clusterNodes(config).map((node) => {
       const dir = rendered[node.index].dir;

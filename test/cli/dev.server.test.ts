@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { Kvm } from "@nats-io/kv";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { Credential } from "../../config/credentials";
-import { waitFor } from "../harness/natsServer";
+import { configLoadTime, waitFor } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
 import { REPO_ROOT } from "../harness/tools";
 
@@ -25,6 +25,12 @@ interface Dev {
   child: ChildProcess;
   output(): string;
   exited: Promise<number | null>;
+}
+
+/** The edit of the reload test: a service with a KV bucket of its own. */
+function addBilling(config: Record<string, unknown>): void {
+  (config["nats-infra:services"] as object[]).push({ name: "billing", publish: ["billing.>"], jetstream: { kv: [{ bucket: "invoices", access: "write" }] } });
+  config["nats-infra:kv"] = [{ bucket: "invoices" }];
 }
 
 function writeStack(change: (config: Record<string, unknown>) => void = () => undefined): void {
@@ -102,10 +108,7 @@ test("an edit is applied by a reload: a new service and its KV bucket can be use
   void (async () => {
     for await (const status of teacher.status()) if (status.type === "disconnect") disconnects++;
   })();
-  writeStack((config) => {
-    (config["nats-infra:services"] as object[]).push({ name: "billing", publish: ["billing.>"], jetstream: { kv: [{ bucket: "invoices", access: "write" }] } });
-    config["nats-infra:kv"] = [{ bucket: "invoices" }];
-  });
+  writeStack(addBilling);
   await waitForOutput(dev, "applied Pulumi.dev.yaml: reloaded");
   await waitForOutput(dev, "applied: KV bucket invoices");
   const billing = await connectAs("billing");
@@ -119,6 +122,21 @@ test("an edit is applied by a reload: a new service and its KV bucket can be use
   expect(teacher.isClosed()).toBe(false);
   expect(disconnects).toBe(0);
   await teacher.close();
+});
+
+test("a save that changes nothing reloads nothing; the next real edit is one reload", async () => {
+  const loaded = await configLoadTime(`http://127.0.0.1:${ports.monitorPort}`);
+  const before = dev.output().length;
+  writeFileSync(stackFile, readFileSync(stackFile, "utf8"));
+  // Saves are applied one at a time, 200 ms after the last change: this one is done before the next.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(await configLoadTime(`http://127.0.0.1:${ports.monitorPort}`)).toBe(loaded);
+  writeStack((config) => {
+    addBilling(config);
+    (config["nats-infra:services"] as object[]).push({ name: "audit", publish: ["audit.>"] });
+  });
+  await waitFor(async () => dev.output().slice(before).includes("applied Pulumi.dev.yaml: reloaded"), 10_000, () => dev.output().slice(before));
+  expect(dev.output().slice(before).match(/applied Pulumi\.dev\.yaml/g)).toHaveLength(1);
 });
 
 test("a bad edit is refused with the config's errors, and the server keeps serving the previous config", async () => {
