@@ -14,8 +14,6 @@ export interface OperateSpec {
   booleans?: string[];
   /** Bare words the command takes (e.g. a directory, a service name). */
   positionals?: string[];
-  /** Whether the command needs a deployment (most do; e.g. `clean --help` needs none). */
-  target?: boolean;
 }
 
 export interface OperateContext {

@@ -3,6 +3,7 @@
 // server moves its clients away and exits) and kill. The dev server runs its nodes with this.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
+import { checkHealth } from "./health";
 
 export interface LocalServerOptions {
   /** Server name, for messages. */
@@ -78,7 +79,7 @@ export class LocalServer {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.child) throw new Error(`${this.options.name} exited at start:\n${this.lastLines()}`);
-      if (await answers(`${this.options.monitorUrl}/healthz?js-enabled-only=true`)) return;
+      if ((await checkHealth(this.options.monitorUrl, "js-enabled-only")).ok) return;
       await sleep(100);
     }
     this.stopping = true;
@@ -129,14 +130,6 @@ export class LocalServer {
   close(): void {
     this.log?.end();
     this.log = undefined;
-  }
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url)).ok;
-  } catch {
-    return false;
   }
 }
 

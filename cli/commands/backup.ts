@@ -5,6 +5,7 @@ import { BackupInputError, MANIFEST_FILE, type BackupSelection, type StreamRecor
 import { UsageError, type Output } from "../args";
 import { EXIT, printData, type Command } from "../command";
 import { operate, type OperateContext } from "../operate";
+import { formatBytes } from "./status";
 
 const USAGE = `usage: npx nats-infra backup <dir> [--stream NAMES] [--account NAMES] [--json] [target]
 
@@ -75,14 +76,3 @@ export async function refuseBadInput(output: Output, body: () => Promise<number>
 }
 
 export const count = (n: number) => n.toLocaleString("en-US");
-
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}

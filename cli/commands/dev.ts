@@ -7,6 +7,8 @@ import { parseFlags, UsageError, type Output } from "../args";
 import { EXIT, type Command } from "../command";
 import { StackConfigError } from "../../config/load";
 import { DevServer } from "../../ops/devServer";
+import { DEFAULT_DEV_STATE_DIR } from "../../ops/target";
+import { REPO_ROOT } from "../operate";
 
 const USAGE = `usage: npx nats-infra dev [--stack-file Pulumi.dev.yaml] [--state-dir .nats-infra/dev-server] [--no-watch]
 
@@ -21,8 +23,6 @@ time); an edit with errors is refused and the servers keep serving. Ctrl-C stops
   --no-watch    apply the stack file once and keep serving, without watching it
 
 exit codes: 0 stopped by Ctrl-C, 1 a server failed, 2 bad usage or config, 3 nats-server missing or a port taken`;
-
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 export const command: Command = {
   name: "dev",
@@ -39,7 +39,7 @@ export const command: Command = {
     }
     if (flags.help) return output.out(`${USAGE}\n`), EXIT.ok;
     const stackFile = path.resolve(typeof flags["stack-file"] === "string" ? flags["stack-file"] : "Pulumi.dev.yaml");
-    const stateDir = path.resolve(typeof flags["state-dir"] === "string" ? flags["state-dir"] : path.join(".nats-infra", "dev-server"));
+    const stateDir = path.resolve(typeof flags["state-dir"] === "string" ? flags["state-dir"] : DEFAULT_DEV_STATE_DIR);
     const binary = path.join(REPO_ROOT, ".tools", "bin", "nats-server");
     if (!existsSync(stackFile)) return fail(output, EXIT.usage, `no stack file at ${stackFile}; pass --stack-file Pulumi.<stack>.yaml`);
     if (!existsSync(binary)) return fail(output, EXIT.unreachable, `${binary} is missing: run \`npm run tools\` (needs Go) to build the pinned nats-server`);

@@ -7,6 +7,7 @@ import { ASPECTS, failed, testAuth, USER_INFO_SUBJECT, type AspectCheck, type Se
 import { TargetError } from "../../ops/target";
 import { EXIT, printData, type Command } from "../command";
 import { operate } from "../operate";
+import { table } from "./status";
 
 const USAGE = `usage: npx nats-infra test-auth [--json] [target]
 
@@ -53,10 +54,8 @@ function formatResult(result: TestAuthResult, clustered: boolean): string {
     aspectCell(c.responses),
     c.readBy === "user-info" ? USER_INFO_SUBJECT : c.readBy === "probe" ? `probes (${c.probes})` : "-",
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const table = [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
   const problems = result.checks.flatMap(problemLines);
-  const sections = [table, problems.length ? ["problems:", ...problems.map((p) => `  ${p}`)].join("\n") : "every service as declared"];
+  const sections = [table(header, rows), problems.length ? ["problems:", ...problems.map((p) => `  ${p}`)].join("\n") : "every service as declared"];
   if (result.checks.some((c) => c.readBy === "probe")) {
     sections.push(`read by probes: the server refused ${USER_INFO_SUBJECT} to the service, as its declared permissions do; allow_responses shows only when a request reaches the service, so it is not checked there`);
   }
