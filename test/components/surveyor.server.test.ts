@@ -4,49 +4,28 @@
 // local server's one; the real .tools/bin/nats-surveyor then has to survey the server and every
 // account of the dev stack. This is what proves the `_surveyor` user's permissions (rendered in
 // auth.conf) are enough for what Surveyor asks the system account.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseStackConfig, readStackFile } from "../../config/load";
 import { SYSTEM_ACCOUNT } from "../../config/primitives";
 import { SURVEYOR_USER } from "../../config/users";
-import versions from "../../config/versions.json";
-import { startNats, waitFor, type RunningNats } from "../harness/natsServer";
-import { freePort } from "../harness/ports";
+import { startNats, type RunningNats } from "../harness/natsServer";
 import { isSecretWrapper, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
-import { TOOLS_BIN } from "../harness/tools";
+import { envList, localSurveyorEnv, startSurveyor, surveyorBinary, type RunningSurveyor } from "../harness/surveyor";
 
 const CONTAINER = "docker:index/container:Container";
 const DEV = readStackFile("Pulumi.dev.yaml");
-const SURVEYOR_BIN = path.join(TOOLS_BIN, "nats-surveyor");
 /** The URL the sidecar uses on the cluster network (the nats container's alias). */
 const IN_DOCKER_URL = "nats://nats:4222";
 
-const INSTALL_HELP =
-  `${SURVEYOR_BIN} is missing. \`go install ${versions.surveyor.module}@${versions.surveyor.version}\` is refused by the Go proxy here (403), ` +
-  "so install it from prebuilt binaries: `NATS_INFRA_PREBUILT_BIN=../shared/bin npm run tools` (relative to the repo root; CI sets it). " +
-  "tools/install-tools.sh records where the binary came from in .tools/bin/nats-surveyor.source.";
-
 let run: ProgramRun;
 let nats: RunningNats;
-let surveyor: ChildProcess | undefined;
-let surveyorLog = "";
-let workDir: string;
+let surveyor: RunningSurveyor | undefined;
 let declared: Record<string, string>;
-let metricsUrl: string;
-let metrics: string;
-
-function envList(list: string[]): Record<string, string> {
-  return Object.fromEntries(list.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
-}
 
 beforeAll(async () => {
-  // No skipping: without the binary this file fails, in CI (CI=true) and locally alike.
-  if (!existsSync(SURVEYOR_BIN)) throw new Error(INSTALL_HELP);
-  const source = existsSync(`${SURVEYOR_BIN}.source`) ? readFileSync(`${SURVEYOR_BIN}.source`, "utf8").trim() : "unknown (no .tools/bin/nats-surveyor.source; rerun `npm run tools`)";
-  console.log(`nats-surveyor that runs: ${SURVEYOR_BIN}, from: ${source}`);
+  // No skipping: without the binary this file fails (surveyorBinary throws the install help), in CI (CI=true) and locally alike.
+  const binary = surveyorBinary();
+  console.log(`nats-surveyor that runs: ${binary.path}, from: ${binary.source}`);
 
   run = await runProgram(DEV);
   const container = run.byName("nats-surveyor");
@@ -55,18 +34,11 @@ beforeAll(async () => {
   declared = envList(unwrapSecrets(container.inputs.envs) as string[]);
 
   nats = await startNats(DEV);
-  workDir = mkdtempSync(path.join(tmpdir(), "nats-infra-surveyor-"));
 }, 60_000);
 
 afterAll(async () => {
-  if (surveyor && surveyor.exitCode === null) {
-    const exited = new Promise((resolve) => surveyor!.once("exit", resolve));
-    surveyor.kill("SIGTERM");
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    if (surveyor.exitCode === null) surveyor.kill("SIGKILL");
-  }
+  await surveyor?.stop();
   await nats?.stop();
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
 describe("Surveyor with the environment the component declares", () => {
@@ -81,27 +53,15 @@ describe("Surveyor with the environment the component declares", () => {
   });
 
   test("surveys the real server and exports server and per-account series", async () => {
-    const port = await freePort();
-    // Exactly the declared variables (no inherited NATS_SURVEYOR_* from this shell), with the two
-    // values that only make sense inside Docker swapped for the local server's.
-    const env: Record<string, string> = { ...declared, NATS_SURVEYOR_SERVERS: nats.url, NATS_SURVEYOR_PASSWORD: nats.passwords[declared.NATS_SURVEYOR_USER] };
+    // Exactly the declared variables (startSurveyor passes nothing inherited from this shell),
+    // with the two values that only make sense inside Docker swapped for the local server's.
+    const env = localSurveyorEnv(declared, [nats.url], nats.passwords[declared.NATS_SURVEYOR_USER]);
+    expect(env.NATS_SURVEYOR_SERVERS).toBe(nats.url);
     expect(Object.entries(env).filter(([k, v]) => declared[k] !== v).map(([k]) => k).sort()).toEqual(["NATS_SURVEYOR_PASSWORD", "NATS_SURVEYOR_SERVERS"]);
-    // cwd is an empty directory: Surveyor would otherwise read ./nats-surveyor.yaml if one existed.
-    surveyor = spawn(SURVEYOR_BIN, ["--addr", "127.0.0.1", "--port", String(port)], { env, cwd: workDir, stdio: ["ignore", "pipe", "pipe"] });
-    surveyor.stdout!.on("data", (d) => (surveyorLog += d));
-    surveyor.stderr!.on("data", (d) => (surveyorLog += d));
-    metricsUrl = `http://127.0.0.1:${port}/metrics`;
-
-    await waitFor(
-      async () => {
-        if (surveyor!.exitCode !== null) return true; // reported below with its log
-        metrics = await (await fetch(metricsUrl)).text();
-        return /^nats_survey_surveyed_count \d+$/m.test(metrics);
-      },
-      20_000,
-      () => `Surveyor served no nats_survey_surveyed_count on ${metricsUrl}; its log:\n${surveyorLog}`,
-    );
-    expect(surveyor.exitCode, `Surveyor exited; its log:\n${surveyorLog}`).toBeNull();
+    // Resolves once Surveyor has served nats_survey_surveyed_count; throws (with its log) if it
+    // exits first or serves none within 20 s.
+    surveyor = await startSurveyor(env);
+    const metrics = await surveyor.metrics();
 
     const config = parseStackConfig(DEV).config;
     // One nats container in the dev stack, so one server to survey; the declared count agrees.

@@ -8,7 +8,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { waitFor } from "../harness/natsServer";
-import { REPO_ROOT } from "../harness/tools";
+import { natsPyPath, REPO_ROOT } from "../harness/tools";
 
 const run = promisify(execFile);
 
@@ -79,8 +79,7 @@ test("the shell block, then the Node.js block: teacher-service asks user-service
 });
 
 test("the shell block, then the Python block (nats-py) does the same", async () => {
-  const python = path.join(REPO_ROOT, ".tools", "py", "bin", "python");
-  if (!existsSync(python)) throw new Error("nats-py is not installed in .tools/py; run `npm run tools`");
+  const python = natsPyPath();
   const file = path.join(scratch, "connect.py");
   writeFileSync(file, readmeSnippet("python"));
   expect(replyLine(await pasteWith(`${python} ${file}`))).toBe('reply: {"id":42,"name":"Ada"}');

@@ -135,18 +135,19 @@ export async function startCluster(input: Record<string, unknown>, nodes = 3, op
 
   const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
 
+  const kill = async (index: number) => {
+    const child = handles[index].process;
+    if (!child) return;
+    child.kill("SIGKILL");
+    await exited(child);
+  };
   const running: RunningCluster = {
     config,
     nodes: handles,
     urls: handles.map((h) => h.url).join(","),
     urlList: handles.map((h) => h.url),
     passwords,
-    async kill(index) {
-      const child = handles[index].process;
-      if (!child) return;
-      child.kill("SIGKILL");
-      await exited(child);
-    },
+    kill,
     async stopGracefully(index, timeoutMs = 60_000) {
       const child = handles[index].process;
       if (!child) return;
@@ -165,14 +166,7 @@ export async function startCluster(input: Record<string, unknown>, nodes = 3, op
     },
     waitHealthy: (timeoutMs = 60_000) => waitAll("healthy", timeoutMs),
     async stop() {
-      await Promise.all(
-        handles.map(async (h) => {
-          const child = h.process;
-          if (!child) return;
-          child.kill("SIGKILL");
-          await exited(child);
-        }),
-      );
+      await Promise.all(handles.map((h) => kill(h.index)));
       rmSync(root, { recursive: true, force: true });
     },
   };

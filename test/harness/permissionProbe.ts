@@ -15,7 +15,8 @@ import { connect } from "@nats-io/transport-node";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { natsUsers } from "../../config/users";
 import type { RunningNats } from "./natsServer";
-import { checkConfigFile, TEST_BCRYPT_COST } from "./natsServer";
+import { checkConfigFile, startNats, TEST_BCRYPT_COST } from "./natsServer";
+import { reconcileDeclared } from "./reconcileDeclared";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -61,6 +62,51 @@ export function checkStackConfig(raw: Record<string, unknown>): { ok: boolean; o
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface ProbedNats {
+  nats: RunningNats;
+  probe: PermissionProbe;
+  /** A new connection for `user` with its test password; `close()` closes it. */
+  as(user: string): Promise<NatsConnection>;
+  /** Closes the connections `as` opened, then the probe, then stops the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts nats-server from `withObservers(raw)`, has the reconciler's user create the declared
+ * streams (with their consumers), KV buckets and object stores, as on a deployment, and opens a
+ * PermissionProbe on it. If a step after the start fails, the server is stopped before the error
+ * is thrown.
+ */
+export async function startProbed(raw: Record<string, unknown>): Promise<ProbedNats> {
+  const nats = await startNats(withObservers(raw));
+  let probe: PermissionProbe;
+  try {
+    await reconcileDeclared(parseStackConfig(raw).config, nats.url, nats.passwords);
+    probe = await PermissionProbe.open(nats);
+  } catch (err) {
+    await nats.stop();
+    throw err;
+  }
+  const open: NatsConnection[] = [];
+  return {
+    nats,
+    probe,
+    async as(user) {
+      const nc = await probe.connectAs(user);
+      open.push(nc);
+      return nc;
+    },
+    async close() {
+      await Promise.all(open.map((nc) => nc.close().catch(() => undefined)));
+      await probe.close();
+      await nats.stop();
+    },
+  };
+}
+
+/** What the clients' errors say when the server refused an operation for lack of permission. */
+export const VIOLATION = /Permissions Violation|permission/i;
 
 export interface PublishVerdict {
   subject: string;
@@ -294,6 +340,12 @@ export function goUnquote(quoted: string): string {
 export function declaredAllows(service: { publish: string[]; subscribe: string[]; requests: boolean }): { publish: string[]; subscribe: string[] } {
   return { publish: service.publish, subscribe: service.requests ? [...service.subscribe, "_INBOX.>"] : service.subscribe };
 }
+
+/** A JetStream API subject: `$JS.API.` then `rest`. */
+export const api = (rest: string) => `$JS.API.${rest}`;
+
+/** The subjects of `all` that are not in `granted`. */
+export const without = (all: string[], granted: string[]) => all.filter((subject) => !granted.includes(subject));
 
 /** Whether the concrete `subject` is matched by `pattern` ("*" one token, ">" one or more). */
 export function natsMatch(pattern: string, subject: string): boolean {

@@ -3,21 +3,13 @@
 // service), and the operations next to it are refused by the server. The refusals are the
 // server's own verdicts (PermissionProbe: the violation on the user's connection and the
 // observer's view agree), not a reading of our permission code.
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { promisify } from "node:util";
 import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { reconcileDeclared } from "../harness/reconcileDeclared";
-import { parseStackConfig } from "../../config/load";
 import type { StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser } from "../../config/users";
-import { startNats, type RunningNats } from "../harness/natsServer";
-import { checkStackConfig, PermissionProbe, withObservers } from "../harness/permissionProbe";
-import { REPO_ROOT } from "../harness/tools";
+import { api, checkStackConfig, startProbed, VIOLATION, without, type ProbedNats } from "../harness/permissionProbe";
+import { runNatsPy } from "../harness/tools";
 
 const ORDERS = "ORDERS";
 const STACK: StackConfigInput = {
@@ -45,31 +37,17 @@ const STACK: StackConfigInput = {
 };
 const raw = STACK as Record<string, unknown>;
 
-let nats: RunningNats;
-let probe: PermissionProbe;
-const open: NatsConnection[] = [];
+let stack: ProbedNats;
 
 beforeAll(async () => {
   expect(checkStackConfig(raw).ok).toBe(true);
-  nats = await startNats(withObservers(raw));
   // The reconciler's user creates the stream and the declared consumers, as on a deployment.
-  await reconcileDeclared(parseStackConfig(raw).config, nats.url, nats.passwords);
-  probe = await PermissionProbe.open(nats);
+  stack = await startProbed(raw);
 }, 30_000);
 
-afterAll(async () => {
-  await Promise.all(open.map((nc) => nc.close().catch(() => undefined)));
-  await probe?.close();
-  await nats?.stop();
-});
+afterAll(() => stack?.close());
 
-async function as(user: string): Promise<NatsConnection> {
-  const nc = await probe.connectAs(user);
-  open.push(nc);
-  return nc;
-}
-
-const VIOLATION = /Permissions Violation|permission/i;
+const as = (user: string): Promise<NatsConnection> => stack.as(user);
 
 describe("granted: every operation an intent names works with the real clients", () => {
   test("publish intent: orders-api publishes to the stream's subjects and gets the stream's ack", async () => {
@@ -131,20 +109,8 @@ describe("granted: every operation an intent names works with the real clients",
   });
 
   test("nats-py: billing-py publishes with an ack, pulls from its durable and acks", async () => {
-    const python = path.join(REPO_ROOT, ".tools", "py", "bin", "python");
-    if (!existsSync(python)) throw new Error("nats-py is not installed in .tools/py; run `npm run tools`");
-    const dir = mkdtempSync(path.join(tmpdir(), "nats-infra-py-"));
-    try {
-      const script = path.join(dir, "billing.py");
-      writeFileSync(script, BILLING_PY);
-      const { stdout } = await promisify(execFile)(python, [script], {
-        timeout: 20_000,
-        env: { ...process.env, NATS_URL: nats.url, NATS_PASSWORD: nats.passwords["billing-py"] },
-      });
-      expect(stdout.trim().split("\n")).toEqual(["ack ORDERS", "got orders.billed invoice 1", "acked", "pending 0"]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const stdout = await runNatsPy(BILLING_PY, { NATS_URL: stack.nats.url, NATS_PASSWORD: stack.nats.passwords["billing-py"] });
+    expect(stdout.trim().split("\n")).toEqual(["ack ORDERS", "got orders.billed invoice 1", "acked", "pending 0"]);
   }, 30_000);
 });
 
@@ -175,7 +141,6 @@ asyncio.run(main())
  * with the flows above this is the matrix: rows are services, and every JetStream operation on
  * ORDERS is either exercised above as granted or listed here as refused.
  */
-const api = (rest: string) => `$JS.API.${rest}`;
 const STREAM_ADMIN = [
   api("INFO"),
   api("STREAM.NAMES"),
@@ -204,7 +169,6 @@ const durable = (c: string) => [
   api(`CONSUMER.DELETE.${ORDERS}.${c}`),
 ];
 const usesOwn = (c: string) => [api(`CONSUMER.INFO.${ORDERS}.${c}`), api(`CONSUMER.MSG.NEXT.${ORDERS}.${c}`), `$JS.ACK.${ORDERS}.${c}.1.1.1.1.0`];
-const without = (all: string[], granted: string[]) => all.filter((subject) => !granted.includes(subject));
 const READ = [api(`STREAM.INFO.${ORDERS}`), api(`STREAM.MSG.GET.${ORDERS}`)];
 const ALL_DURABLES = ["fulfilment", "billing", "audit", "spare"].flatMap(durable);
 
@@ -224,20 +188,20 @@ const REFUSED: Record<string, string[]> = {
 
 describe("refused: the neighbouring operations of each grant", () => {
   test.each(Object.keys(REFUSED))("%s may publish none of its neighbouring JetStream subjects", async (user) => {
-    const verdicts = await probe.publish(user, REFUSED[user]);
+    const verdicts = await stack.probe.publish(user, REFUSED[user]);
     expect(verdicts.filter((v) => v.allowed)).toEqual([]);
     expect(verdicts).toHaveLength(REFUSED[user].length);
   });
 
   test("only audit may subscribe to the push consumer's deliver subject", async () => {
     for (const user of ["orders-api", "fulfilment", "reporting", "billing-py", "bystander"]) {
-      const [verdict] = await probe.subscribe(user, [{ pattern: "deliver.audit", subject: "deliver.audit" }]);
+      const [verdict] = await stack.probe.subscribe(user, [{ pattern: "deliver.audit", subject: "deliver.audit" }]);
       expect({ user, ...verdict }).toMatchObject({ user, rejected: true, received: false });
     }
-    const [granted] = await probe.subscribe("audit", [{ pattern: "deliver.audit", subject: "deliver.audit" }]);
+    const [granted] = await stack.probe.subscribe("audit", [{ pattern: "deliver.audit", subject: "deliver.audit" }]);
     expect(granted).toMatchObject({ rejected: false, received: true });
     // No stream subject reaches a service by plain subscription either: intent is not a subscribe to orders.>.
-    const [orders] = await probe.subscribe("fulfilment", [{ pattern: "orders.>", subject: "orders.created" }]);
+    const [orders] = await stack.probe.subscribe("fulfilment", [{ pattern: "orders.>", subject: "orders.created" }]);
     expect(orders).toMatchObject({ rejected: true, received: false });
   });
 

@@ -3,23 +3,15 @@
 // access grants, and the server refuses what it does not: writes to a reader, the bucket's or
 // store's stream itself to everyone, and all of it to a service without intent. The bucket and
 // the store are declared in the stack config and created by the reconciler's user.
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { promisify } from "node:util";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { KvWatchInclude, Kvm, type Bucket, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { reconcileDeclared } from "../harness/reconcileDeclared";
-import { parseStackConfig } from "../../config/load";
 import type { StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser } from "../../config/users";
-import { startNats, type RunningNats } from "../harness/natsServer";
-import { checkStackConfig, PermissionProbe, withObservers } from "../harness/permissionProbe";
-import { REPO_ROOT } from "../harness/tools";
+import { api, checkStackConfig, startProbed, VIOLATION, without, type ProbedNats } from "../harness/permissionProbe";
+import { runNatsPy } from "../harness/tools";
 
 const BUCKET = "sessions";
 const STORE = "files";
@@ -36,32 +28,18 @@ const STACK: StackConfigInput = {
 };
 const raw = STACK as Record<string, unknown>;
 
-let nats: RunningNats;
-let probe: PermissionProbe;
-const open: NatsConnection[] = [];
+let stack: ProbedNats;
 
 beforeAll(async () => {
   expect(checkStackConfig(raw).ok).toBe(true);
-  nats = await startNats(withObservers(raw));
-  await reconcileDeclared(parseStackConfig(raw).config, nats.url, nats.passwords);
-  probe = await PermissionProbe.open(nats);
+  stack = await startProbed(raw);
 }, 30_000);
 
-afterAll(async () => {
-  await Promise.all(open.map((nc) => nc.close().catch(() => undefined)));
-  await probe?.close();
-  await nats?.stop();
-});
+afterAll(() => stack?.close());
 
-async function as(user: string): Promise<NatsConnection> {
-  const nc = await probe.connectAs(user);
-  open.push(nc);
-  return nc;
-}
+const as = (user: string): Promise<NatsConnection> => stack.as(user);
 const bucketOf = async (user: string): Promise<KV> => new Kvm(await as(user)).open(BUCKET);
 const storeOf = async (user: string): Promise<ObjectStore> => new Objm(await as(user)).open(STORE);
-
-const VIOLATION = /Permissions Violation|permission/i;
 
 describe("KV bucket", () => {
   test("a writer puts, creates, updates, deletes and purges keys", async () => {
@@ -130,20 +108,8 @@ describe("KV bucket", () => {
   });
 
   test("nats-py: a reader gets a key (key_value asks STREAM.INFO, get uses DIRECT.GET)", async () => {
-    const python = path.join(REPO_ROOT, ".tools", "py", "bin", "python");
-    if (!existsSync(python)) throw new Error("nats-py is not installed in .tools/py; run `npm run tools`");
-    const dir = mkdtempSync(path.join(tmpdir(), "nats-infra-py-"));
-    try {
-      const script = path.join(dir, "kv_get.py");
-      writeFileSync(script, KV_GET_PY);
-      const { stdout } = await promisify(execFile)(python, [script], {
-        timeout: 20_000,
-        env: { ...process.env, NATS_URL: nats.url, NATS_PASSWORD: nats.passwords["kv-reader"] },
-      });
-      expect(stdout.trim().split("\n")).toEqual(["user1 v3", "put refused"]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const stdout = await runNatsPy(KV_GET_PY, { NATS_URL: stack.nats.url, NATS_PASSWORD: stack.nats.passwords["kv-reader"] });
+    expect(stdout.trim().split("\n")).toEqual(["user1 v3", "put refused"]);
   }, 30_000);
 });
 
@@ -221,7 +187,6 @@ describe("object store", () => {
  * without a filter in the stream's subjects, durables, consumer deletes, stream changes, and the
  * other kind's stream.
  */
-const api = (rest: string) => `$JS.API.${rest}`;
 const KV = `KV_${BUCKET}`;
 const OBJ = `OBJ_${STORE}`;
 const streamAdmin = (s: string) => [
@@ -243,7 +208,6 @@ const KV_READ = [api("INFO"), api(`STREAM.INFO.${KV}`), api(`STREAM.MSG.GET.${KV
 const OBJ_READ = [api("INFO"), api(`STREAM.INFO.${OBJ}`), api(`STREAM.MSG.GET.${OBJ}`), `$JS.FC.${OBJ}.x.y`];
 const KV_KEYS = [`$KV.${BUCKET}.key`];
 const OBJ_DATA = [`$O.${STORE}.C.x`, `$O.${STORE}.M.x`];
-const without = (all: string[], granted: string[]) => all.filter((s) => !granted.includes(s));
 
 const REFUSED: Record<string, string[]> = {
   "kv-reader": [...streamAdmin(KV), api(`STREAM.PURGE.${KV}`), ...KV_KEYS, ...streamAdmin(OBJ), ...without(OBJ_READ, [api("INFO")]), ...OBJ_DATA],
@@ -261,13 +225,13 @@ const GRANTED: Record<string, string[]> = {
 
 describe("the server's verdicts on raw subjects", () => {
   test.each(Object.keys(REFUSED))("%s may publish none of its neighbouring subjects", async (user) => {
-    const verdicts = await probe.publish(user, REFUSED[user]);
+    const verdicts = await stack.probe.publish(user, REFUSED[user]);
     expect(verdicts.filter((v) => v.allowed)).toEqual([]);
     expect(verdicts).toHaveLength(REFUSED[user].length);
   });
 
   test.each(Object.keys(GRANTED))("%s may publish what its access grants (flow control replies included)", async (user) => {
-    const verdicts = await probe.publish(user, GRANTED[user]);
+    const verdicts = await stack.probe.publish(user, GRANTED[user]);
     expect(verdicts.filter((v) => !v.allowed)).toEqual([]);
   });
 });

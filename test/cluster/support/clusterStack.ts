@@ -7,8 +7,8 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { readStackFile } from "../../../config/load";
 import { jetstreamAdminUser } from "../../../config/users";
-import { reconcile } from "../../../streams/reconcile";
 import type { RunningCluster } from "../../harness/natsCluster";
+import { reconcileDeclared } from "../../harness/reconcileDeclared";
 import { waitFor } from "../../harness/natsServer";
 
 export const ACCOUNT = "APP";
@@ -59,10 +59,9 @@ export function clusterStack(replicas = 3): Record<string, unknown> {
  * timeout is retried (twice at most).
  */
 export async function createDeclaredStreams(cluster: RunningCluster): Promise<void> {
-  const admin = jetstreamAdminUser(ACCOUNT);
   for (let attempt = 1; ; attempt++) {
     try {
-      await reconcile(cluster.config.streams, { url: cluster.nodes[0].url, env: { NATS_PASSWORD: cluster.passwords[admin] }, dryRun: false, reportOthers: false, log: () => undefined });
+      await reconcileDeclared(cluster.config, cluster.nodes[0].url, cluster.passwords);
       return;
     } catch (error) {
       if (attempt >= 3 || !/timeout/i.test(String(error))) throw error;
