@@ -26,16 +26,13 @@
 import { parseRolloutStdin, RolloutStdinError, type RolloutNode, type RolloutStdin } from "../components/rolloutContract";
 import { DockerError, dockerAt } from "../ops/docker";
 import { nodeRecords, readRunningSettings, recordRunningSettings, type RunningSettingsRecords } from "../components/rolloutRecords";
-import { waitHealthy } from "../ops/health";
+import { HEALTH_TIMEOUT_MS } from "../ops/lifecycle";
 import { formatRollingRestart, rollingRestart } from "../ops/rollingRestart";
 import { processOutput, runCommand, UsageError, type Output } from "./args";
 
 const USAGE = `usage: tsx cli/rollout.ts < rollout.json
   stdin: {"graceSeconds": 45, "nodes": [{"server", "container", "monitorUrl", "configDir", "settingsKey", "dockerHost"?}, ...]}
   (what the NatsCluster component's <name>-rollout command passes; nodes in restart order)`;
-
-/** Longest wait for the cluster's /healthz before a restart, and for the node after it. */
-const HEALTH_TIMEOUT_MS = 120_000;
 
 export interface NodeDecision {
   node: RolloutNode;
@@ -94,15 +91,15 @@ export async function rollout(
       name: node.server,
       monitorUrl: node.monitorUrl,
       async restart() {
-        // rollingRestart checks the nodes it restarts; the ones already up to date count too.
-        await waitHealthy(cluster, HEALTH_TIMEOUT_MS);
         await restartContainer(node.container, stdin.graceSeconds, node.dockerHost);
         await records.write(node);
       },
     })),
     {
       healthTimeoutMs: HEALTH_TIMEOUT_MS,
-      restartTimeoutMs: HEALTH_TIMEOUT_MS + (stdin.graceSeconds + 120) * 1000,
+      // The nodes already up to date must be healthy too before one goes down.
+      healthyBefore: cluster,
+      restartTimeoutMs: (stdin.graceSeconds + 120) * 1000,
       log: (line) => output.out(`${line}\n`),
     },
   );

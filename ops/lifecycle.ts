@@ -135,15 +135,14 @@ export async function restartContainers(
     throw new Error(`${down.map((n) => `${n.name} (${states[all.indexOf(n)].state})`).join(", ")} not running: start ${down.length > 1 ? "them" : "it"} first (npx nats-infra start); a restart takes one node down only while all the others are up`);
   }
   const healthTimeoutMs = options.healthTimeoutMs ?? HEALTH_TIMEOUT_MS;
-  // rollingRestart waits for the nodes it is given; a single node's restart must also wait for the others.
-  if (selected.length < all.length) await waitHealthy(all, healthTimeoutMs);
   return rollingRestart(
     selected.map((node) => ({
       name: node.name,
       monitorUrl: node.monitorUrl,
       restart: async () => void (await dockerText(node.container.dockerHost, ["restart", "-t", String(graceSeconds), node.container.name], (graceSeconds + 120) * 1000)),
     })),
-    { healthTimeoutMs, log: options.log },
+    // A single node's restart waits for the others too.
+    { healthTimeoutMs, healthyBefore: all, log: options.log },
   );
 }
 

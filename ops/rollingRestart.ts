@@ -9,7 +9,7 @@
 //   3. wait until it is healthy again (its streams and consumers caught up).
 // The first failure (a wait that times out, a restart that throws or hangs) ends the run: nothing
 // further is restarted, and the error names the node and what its /healthz said.
-import { NotHealthyError, waitHealthy, type HealthAnswer } from "./health";
+import { NotHealthyError, waitHealthy, type HealthAnswer, type HealthTarget } from "./health";
 
 export interface RestartableNode {
   /** Used in messages and the report (nats.conf `server_name` reads best). */
@@ -23,6 +23,11 @@ export interface RestartableNode {
 export interface RollingRestartOptions {
   /** Longest wait for every node to be healthy before a restart, and for the restarted node after it. Default 120 s. */
   healthTimeoutMs?: number;
+  /**
+   * The nodes that must be healthy before each restart: the whole cluster when only some of its
+   * nodes are restarted. Default: the nodes restarted.
+   */
+  healthyBefore?: readonly HealthTarget[];
   /** Longest one restart() may take, lame duck included. Default 300 s (lame duck lasts lameDuckDuration at most, 30 s by default here). */
   restartTimeoutMs?: number;
   /** Between two rounds of /healthz checks. Default 200 ms. */
@@ -95,7 +100,7 @@ export async function rollingRestart(nodes: readonly RestartableNode[], options:
   for (const node of nodes) {
     let mark = Date.now();
     log(`${node.name}: waiting until every node is healthy`);
-    await waitHealthy(nodes, healthTimeoutMs, { intervalMs: pollIntervalMs }).catch((error) => fail(node, "before restart", error));
+    await waitHealthy(options.healthyBefore ?? nodes, healthTimeoutMs, { intervalMs: pollIntervalMs }).catch((error) => fail(node, "before restart", error));
     const waitedMs = Date.now() - mark;
 
     mark = Date.now();

@@ -95,6 +95,19 @@ describe("rollingRestart", () => {
     expect(events.flatMap((e) => ("restart" in e ? [e.restart] : []))).toEqual(["nats-0", "nats-1"]);
   });
 
+  test("restarting some nodes: a node not restarted (healthyBefore) that is unhealthy keeps them all up, and is named", async () => {
+    fake = await startFakeHealthz({ "nats-0": "ok", "nats-1": "ok", "nats-2": "down" });
+    const events: Event[] = [];
+    const cluster = NAMES.map((name) => ({ name, monitorUrl: fake.monitorUrl(name) }));
+
+    const onlyFirst = fakeNodes(events).slice(0, 1);
+    const error = (await rollingRestart(onlyFirst, { ...FAST, healthTimeoutMs: 300, healthyBefore: cluster }).catch((e: unknown) => e)) as RollingRestartError;
+
+    expect(error).toBeInstanceOf(RollingRestartError);
+    expect([error.node, error.phase, error.health?.node]).toEqual(["nats-0", "before restart", "nats-2"]);
+    expect(events).toEqual([]);
+  });
+
   test("another node that never becomes healthy: no node is taken down, the error names that node", async () => {
     fake = await startFakeHealthz({ "nats-0": "ok", "nats-1": "ok", "nats-2": "down" });
     const events: Event[] = [];
