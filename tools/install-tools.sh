@@ -101,4 +101,7 @@ if [ "$(.tools/py/bin/pip show nats-py 2>/dev/null | sed -n 's/^Version: //p')" 
   .tools/py/bin/pip install --quiet --disable-pip-version-check "nats-py==$py_version" || status=1
 fi
 echo "install-tools: nats-py $py_version -> .tools/py"
+
+# The Pulumi engine (CLI, language host, plugins) where none is on PATH.
+bash tools/install-pulumi.sh || status=1
 exit $status

@@ -16,8 +16,10 @@ cd "$(dirname "$0")/.."
 action="${1:?usage: tools/pulumi.sh up|preview|down|outputs [pulumi args...]}"
 shift
 stack="${NATS_INFRA_STACK:-dev}"
+# Your own pulumi when it is on PATH, else the one `npm run tools` put in .tools/pulumi.
+source tools/pulumi-env.sh
 command -v pulumi >/dev/null || {
-  echo "pulumi: the Pulumi CLI is not installed; see https://www.pulumi.com/docs/iac/download-install/" >&2
+  echo "pulumi: the Pulumi CLI is not installed; see https://www.pulumi.com/docs/iac/download-install/ (or \`npm run tools\` with NATS_INFRA_PULUMI_PREBUILT naming a directory of prebuilt binaries)" >&2
   exit 1
 }
 

@@ -17,7 +17,7 @@ beforeEach(() => {
   project = mkdtempSync(path.join(tmpdir(), "nats-infra-wrapper-"));
   mkdirSync(path.join(project, "tools"));
   mkdirSync(path.join(project, "bin"));
-  cpSync(path.join(REPO_ROOT, "tools", "pulumi.sh"), path.join(project, "tools", "pulumi.sh"));
+  for (const script of ["pulumi.sh", "pulumi-env.sh"]) cpSync(path.join(REPO_ROOT, "tools", script), path.join(project, "tools", script));
   calls = path.join(project, "calls.log");
   // Records each call with the environment the wrapper set; `stack select` fails until `init`.
   const fake = `#!/usr/bin/env bash

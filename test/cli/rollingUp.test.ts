@@ -37,7 +37,7 @@ beforeEach(() => {
   mkdirSync(path.join(project, "tools"));
   mkdirSync(path.join(project, "bin"));
   mkdirSync(path.join(project, "replaced"));
-  cpSync(path.join(REPO_ROOT, "tools", "pulumi.sh"), path.join(project, "tools", "pulumi.sh"));
+  for (const script of ["pulumi.sh", "pulumi-env.sh"]) cpSync(path.join(REPO_ROOT, "tools", script), path.join(project, "tools", script));
   for (const entry of LINKED) symlinkSync(path.join(REPO_ROOT, entry), path.join(project, entry));
   log = path.join(project, "calls.log");
   // Records each call and whether the guard's variable is set; `preview` prints the fixture; an
