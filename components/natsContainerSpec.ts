@@ -5,6 +5,7 @@ import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { clusterNodes, isClustered, spansHosts, type ClusterNode } from "../config/cluster";
 import { CONTAINER, CONTAINER_ROUTE_TLS_FILES, containerTlsMounts, goMemLimit, LABELS } from "../config/container";
+import { dockerCpus, memoryWithoutSwap } from "../config/dockerReadBack";
 import type { StackConfig } from "../config/schema";
 import { parseDuration } from "../config/units";
 import { NATS_CONF_FILE } from "../render/natsConf";
@@ -46,6 +47,19 @@ export function destroyGraceSeconds(config: StackConfig): number {
   return Math.ceil(parseDuration(config.server.lameDuckDuration)! / 1000) + 15;
 }
 
+/**
+ * Inputs declared beside `natsContainerArgs` (whose result the label hashes, so a change there
+ * would replace every deployed container): `cpus` and `memorySwap` exactly as the provider reads
+ * them back (config/dockerReadBack.ts), so `pulumi preview` after an `up` finds nothing to change,
+ * and the destroy grace. The label keeps hashing the declared number of CPUs and the memory.
+ */
+export function natsContainerReadBackArgs(config: StackConfig): Pick<docker.ContainerArgs, "cpus" | "memorySwap" | "destroyGraceSeconds"> {
+  const nats = config.docker.nats;
+  return { cpus: dockerCpus(nats.cpus), memorySwap: memoryWithoutSwap(containerMemoryMb(config)).memorySwap, destroyGraceSeconds: destroyGraceSeconds(config) };
+}
+
+const containerMemoryMb = (config: StackConfig): number => Math.floor(config.docker.nats.memory / 1024 ** 2);
+
 export function natsContainerArgs(inputs: NatsContainerInputs): docker.ContainerArgs {
   const { config } = inputs;
   const node = inputs.node ?? clusterNodes(config)[0];
@@ -72,7 +86,7 @@ export function natsContainerArgs(inputs: NatsContainerInputs): docker.Container
     volumes: [{ volumeName: inputs.volumeName, containerPath: CONTAINER.dataDir }],
     networksAdvanced: [{ name: inputs.networkName, aliases: [NATS_NETWORK_ALIAS] }],
     envs: [`GOMEMLIMIT=${goMemLimit(nats.memory)}`],
-    memory: Math.floor(nats.memory / 1024 ** 2),
+    memory: containerMemoryMb(config),
     cpus: String(nats.cpus),
     restart: nats.restart,
     logDriver: "json-file",

@@ -18,7 +18,7 @@ import { renderNatsConf } from "../render/natsConf";
 import { createConfigCommand, scriptVariables, secretFilesStdin, type ScriptArgs } from "./configCommand";
 import type { RouteSecretOutputs } from "./credentials";
 import type { DockerHosts } from "./dockerHosts";
-import { destroyGraceSeconds, natsContainerArgs } from "./natsContainerSpec";
+import { natsContainerArgs, natsContainerReadBackArgs } from "./natsContainerSpec";
 import { createRemoteConfigCommand, remoteConfigStdin } from "./remoteConfigCommand";
 import { containerSpecKey, nodeSettingsKey, restartKey } from "./restartKey";
 
@@ -113,10 +113,10 @@ export function createNatsNode(ctx: NatsNodeContext, node: ClusterNode): NatsNod
     `${name}-nats${node.suffix}`,
     {
       ...natsContainerArgs({ ...containerInputs, restartKey: label }),
-      // The provider removes a container (destroy, replacement) by stopping it with this grace and
-      // then force-removing it; unset, there is no stop at all and clients are cut, not drained.
-      // Outside the label: it updates in place (not ForceNew in the provider's schema).
-      destroyGraceSeconds: destroyGraceSeconds(config),
+      // Outside the label: cpus and memorySwap as the provider reads them back, and the destroy
+      // grace (the provider removes a container by stopping it with this grace and then
+      // force-removing it; unset, there is no stop at all and clients are cut, not drained).
+      ...natsContainerReadBackArgs(config),
     },
     {
       parent,

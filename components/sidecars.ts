@@ -9,8 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { clientUrls, clusterNodes, isClustered, nodeCount, spansHosts } from "../config/cluster";
 import type { StackConfig } from "../config/schema";
 import { SURVEYOR_USER, TOOLS_USER } from "../config/users";
-import { NATSCLI, SURVEYOR } from "../config/versions";
+import { NATSCLI, SURVEYOR } from "../config/pinnedVersions";
 import { CONTAINER, LABELS } from "../config/container";
+import { memoryWithoutSwap } from "../config/dockerReadBack";
 import { NATS_NETWORK_ALIAS } from "./natsContainerSpec";
 
 export interface SidecarContext {
@@ -59,7 +60,7 @@ export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<stri
       // Where node 0 publishes (docker.bindAddress, or its address across hosts): endpoints.surveyor.
       ports: [{ internal: SURVEYOR_PORT, external: config.docker.surveyor.port, ip: clusterNodes(config)[0].bindAddress, protocol: "tcp" }],
       networksAdvanced: [{ name: ctx.network.name }],
-      memory: 256,
+      ...memoryWithoutSwap(256),
       restart: "unless-stopped",
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
@@ -83,7 +84,7 @@ export function createNatsBox(ctx: SidecarContext, password: pulumi.Output<strin
       command: ["sleep", "infinity"],
       envs: pulumi.secret(password.apply((secret) => [`NATS_URL=${servers}`, `NATS_USER=${TOOLS_USER}`, `NATS_PASSWORD=${secret}`])),
       networksAdvanced: [{ name: ctx.network.name }],
-      memory: 128,
+      ...memoryWithoutSwap(128),
       restart: "unless-stopped",
       labels: [{ label: LABELS.role, value: "nats-box" }],
     },

@@ -1,7 +1,7 @@
 // Facts about the nats container that the renderer (paths inside nats.conf), the component
 // (mounts, ports, labels, environment), the config script and the policies must agree on.
 import type { StackConfig } from "./schema";
-import { NATS_SERVER } from "./versions";
+import { NATS_SERVER } from "./pinnedVersions";
 
 /** Paths and ports inside the nats container; the component mounts and publishes to match. */
 export const CONTAINER = {
@@ -66,3 +66,4 @@ export function goMemLimit(memoryBytes: number): string {
 
 /** The nats-server image the nodes run: the configured one, or the pinned default. */
 export const natsImageOf = (config: StackConfig): string => config.docker.nats.image ?? NATS_SERVER.image;
+

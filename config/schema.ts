@@ -3,6 +3,7 @@
 // and components work with plain typed values.
 import { z } from "zod";
 import { clusterSchema } from "./clusterSchema";
+import { dockerCpus, dockerKeepsCpus } from "./dockerReadBack";
 import { DEFAULT_ACCOUNT, duration, hostPath, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
 export { DEFAULT_ACCOUNT, SYSTEM_ACCOUNT };
 import { kvBucketsSchema, objectStoresSchema, STREAM_NAME_PATTERN, streamsSchema } from "./streams";
@@ -203,7 +204,17 @@ export const dockerSchema = z
       .object({
         image: imageOverride,
         // Docker refuses fewer than 0.01 CPUs.
-        cpus: z.number().min(0.01, "at least 0.01 (Docker's minimum); a whole number such as 2 gives that many CPUs").default(2),
+        cpus: z
+          .number()
+          .min(0.01, "at least 0.01 (Docker's minimum); a whole number such as 2 gives that many CPUs")
+          .superRefine((cpus, ctx) => {
+            if (!dockerKeepsCpus(cpus)) {
+              // One decimal place always survives the provider's rounding.
+              const kept = Math.max(0.1, Math.round(cpus * 10) / 10);
+              ctx.addIssue({ code: "custom", message: `the Docker provider reads ${cpus} back as "${dockerCpus(cpus)}", so every update would replace the container; use a value with at most one decimal place, such as ${kept}` });
+            }
+          })
+          .default(2),
         // 0 would mean "no limit" to Docker and render GOMEMLIMIT=0MiB; Docker refuses less than 6 MiB.
         memory: size.pipe(z.number().min(DOCKER_MIN_MEMORY, 'at least 6MiB, Docker\'s minimum (there is no "unlimited" here: give the memory the server may use, e.g. "2G")')).prefault("2G"),
         restart: z.enum(["no", "on-failure", "always", "unless-stopped"]).default("unless-stopped"),

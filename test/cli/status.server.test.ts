@@ -12,7 +12,7 @@ import { natsInfra as nats, type CliRun as Run } from "../harness/cli";
 import { formatStatus } from "../../cli/commands/status";
 import { readStackFile } from "../../config/load";
 import { jetstreamAdminUser } from "../../config/users";
-import { NATS_SERVER } from "../../config/versions";
+import { NATS_SERVER } from "../../config/pinnedVersions";
 import { collectStatus, type Status } from "../../ops/status";
 import { reconcile } from "../../streams/reconcile";
 import { clusterStack, createDeclaredStreams, STREAM, STREAM_SUBJECT } from "../cluster/support/clusterStack";

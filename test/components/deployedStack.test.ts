@@ -32,7 +32,7 @@ const REPLACED_ON_INPUT_CHANGE = new Set([
  * (terraform-provider-docker's container schema: not ForceNew). They may change freely.
  */
 const UPDATED_IN_PLACE: Record<string, string[]> = {
-  "docker:index/container:Container": ["destroyGraceSeconds"],
+  "docker:index/container:Container": ["destroyGraceSeconds", "memorySwap"],
 };
 
 interface DeployedResource {

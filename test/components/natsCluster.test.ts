@@ -57,7 +57,9 @@ describe("resource graph of the default stack", () => {
     const nats = dev.byName("nats-nats");
     const inputs = plain(nats);
     expect(inputs.memory).toBe(2048);
-    expect(inputs.cpus).toBe("2");
+    // As the provider reads them back (config/dockerReadBack.ts): no diff on the next preview.
+    expect(inputs.cpus).toBe("2.0");
+    expect(inputs.memorySwap).toBe(2048);
     expect(inputs.envs).toContain(`GOMEMLIMIT=${goMemLimit(2 * 1024 ** 3)}`);
     expect(goMemLimit(2 * 1024 ** 3)).toBe("1638MiB");
     expect(inputs.stopSignal).toBe("SIGUSR2");

@@ -348,10 +348,20 @@ describe("Docker limits that Docker itself would refuse, or read as 'unlimited'"
     expect(problem.message).toContain(message);
   });
 
-  test("the smallest values Docker accepts pass, and GOMEMLIMIT stays above zero", () => {
-    const { config } = parseStackConfig({ ...minimal, docker: { nats: { memory: "6MiB", cpus: 0.01, logMaxSize: "1k" } } });
+  test("the smallest values Docker accepts and its provider keeps pass, and GOMEMLIMIT stays above zero", () => {
+    const { config } = parseStackConfig({ ...minimal, docker: { nats: { memory: "6MiB", cpus: 0.1, logMaxSize: "1k" } } });
     expect(config.docker.nats.memory).toBe(6 * MB);
-    expect(config.docker.nats.cpus).toBe(0.01);
+    expect(config.docker.nats.cpus).toBe(0.1);
+  });
+
+  test.each([
+    [0.05, '"0.1"', "such as 0.1"],
+    [0.01, '"0.0"', "such as 0.1"],
+    [10.05, '"10.1"', "such as 10.1"],
+  ])("cpus %s, which the provider reads back as another value, is refused with one it keeps", (cpus, readBack, suggestion) => {
+    const problem = problemAt(problemsOf({ ...minimal, docker: { nats: { cpus } } }), "nats-infra:docker.nats.cpus");
+    expect(problem.message).toContain(`reads ${cpus} back as ${readBack}`);
+    expect(problem.message).toContain(suggestion);
   });
 });
 

@@ -70,6 +70,9 @@ export function engineCreateRequest(inputs: Inputs, overrides: { image: string; 
       case "memory": // MB in the provider
         host.Memory = Number(value) * 1024 * 1024;
         break;
+      case "memorySwap": // MB in the provider; -1 is unlimited
+        host.MemorySwap = Number(value) > 0 ? Number(value) * 1024 * 1024 : Number(value);
+        break;
       case "cpus":
         host.NanoCpus = Math.round(Number(value) * 1e9);
         break;
