@@ -33,6 +33,17 @@ function innerServerUrls(config: StackConfig): string {
   if (spansHosts(config)) return clientUrls(config);
   return clusterNodes(config).map((node) => `nats://${node.containerName}:${CONTAINER.clientPort}`).join(",");
 }
+/** Where each sidecar finds its password: files uploaded into the container, never its environment. */
+export const SIDECAR_SECRET_FILES = {
+  surveyor: "/etc/nats-infra/surveyor.yaml",
+  natsBox: "/etc/nats-infra/nats-context.json",
+} as const;
+
+/** A file written into the container at creation; its content stays a secret in the state. */
+function secretUpload(file: string, content: pulumi.Output<string>): docker.types.input.ContainerUpload {
+  return { file, content: pulumi.secret(content) };
+}
+
 /** The port Surveyor listens on inside its container. */
 const SURVEYOR_PORT = 7777;
 
@@ -46,17 +57,18 @@ export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<stri
     {
       name: `${config.docker.namePrefix}-surveyor`,
       image,
-      // Surveyor reads NATS_SURVEYOR_<FLAG> from the environment: no password on a command line.
-      envs: pulumi.secret(
-        password.apply((secret) => [
-          `NATS_SURVEYOR_SERVERS=${servers}`,
-          `NATS_SURVEYOR_USER=${SURVEYOR_USER}`,
-          `NATS_SURVEYOR_PASSWORD=${secret}`,
-          // How many servers answer a survey before it reports (not discovery).
-          `NATS_SURVEYOR_COUNT=${nodeCount(config)}`,
-          "NATS_SURVEYOR_ACCOUNTS=true",
-        ]),
-      ),
+      // Surveyor reads NATS_SURVEYOR_<FLAG> from the environment and, for the password, the
+      // config file below: an environment entry shows in `docker inspect`, an uploaded file does not.
+      envs: [
+        `NATS_SURVEYOR_SERVERS=${servers}`,
+        `NATS_SURVEYOR_USER=${SURVEYOR_USER}`,
+        // How many servers answer a survey before it reports (not discovery).
+        `NATS_SURVEYOR_COUNT=${nodeCount(config)}`,
+        "NATS_SURVEYOR_ACCOUNTS=true",
+      ],
+      command: ["--config", SIDECAR_SECRET_FILES.surveyor],
+      // YAML (what Surveyor's config file is) accepts JSON: the password is serialised, never pasted.
+      uploads: [secretUpload(SIDECAR_SECRET_FILES.surveyor, password.apply((secret) => JSON.stringify({ password: secret })))],
       // Where node 0 publishes (docker.bindAddress, or its address across hosts): endpoints.surveyor.
       ports: [{ internal: SURVEYOR_PORT, external: config.docker.surveyor.port, ip: clusterNodes(config)[0].bindAddress, protocol: "tcp" }],
       networksAdvanced: [{ name: ctx.network.name }],
@@ -80,9 +92,12 @@ export function createNatsBox(ctx: SidecarContext, password: pulumi.Output<strin
     {
       name: `${config.docker.namePrefix}-nats-box`,
       image,
-      // Idles so that `docker exec -it <prefix>-nats-box nats ...` works; natscli reads NATS_*.
+      // Idles so that `docker exec -it <prefix>-nats-box nats ...` works. natscli reads the
+      // context file NATS_CONTEXT names (URL, user, password): a password in an environment entry
+      // would show in `docker inspect`, an uploaded file does not.
       command: ["sleep", "infinity"],
-      envs: pulumi.secret(password.apply((secret) => [`NATS_URL=${servers}`, `NATS_USER=${TOOLS_USER}`, `NATS_PASSWORD=${secret}`])),
+      envs: [`NATS_CONTEXT=${SIDECAR_SECRET_FILES.natsBox}`],
+      uploads: [secretUpload(SIDECAR_SECRET_FILES.natsBox, password.apply((secret) => JSON.stringify({ url: servers, user: TOOLS_USER, password: secret })))],
       networksAdvanced: [{ name: ctx.network.name }],
       ...memoryWithoutSwap(128),
       restart: "unless-stopped",

@@ -1,5 +1,5 @@
-// NATS Surveyor against a real 3-node cluster, with the environment the component declares for
-// a 3-node stack (taken under Pulumi mocks, as test/components/surveyor.server.test.ts does for
+// NATS Surveyor against a real 3-node cluster, with the environment and config file the
+// component declares for a 3-node stack (taken under Pulumi mocks, as test/components/surveyor.server.test.ts does for
 // one server): only the in-Docker server URLs and the generated password are swapped for the
 // local ones. It must survey every node, report the missing one while a node is down (SIGKILL),
 // and all three again once it is back.
@@ -9,20 +9,20 @@ import { SURVEYOR_USER } from "../../config/users";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
 import { waitFor } from "../harness/natsServer";
 import { runProgram, unwrapSecrets } from "../harness/pulumiMocks";
-import { envList, localSurveyorEnv, startSurveyor, surveyorBinary, type RunningSurveyor } from "../harness/surveyor";
+import { declaredSurveyor, localSurveyor, startSurveyor, surveyorBinary, type DeclaredSurveyor, type RunningSurveyor } from "../harness/surveyor";
 
 const NODES = 3;
 const STACK = { ...readStackFile("Pulumi.dev.yaml"), cluster: { nodes: NODES } };
 
 let cluster: RunningCluster;
 let surveyor: RunningSurveyor | undefined;
-let declared: Record<string, string>;
+let declared: DeclaredSurveyor;
 
 beforeAll(async () => {
   const binary = surveyorBinary();
   console.log(`nats-surveyor that runs: ${binary.path}, from: ${binary.source}`);
   const run = await runProgram(STACK);
-  declared = envList(unwrapSecrets(run.byName("nats-surveyor").inputs.envs) as string[]);
+  declared = declaredSurveyor(unwrapSecrets(run.byName("nats-surveyor").inputs) as any);
   cluster = await startCluster(STACK, NODES);
 }, 120_000);
 
@@ -49,15 +49,15 @@ async function untilSurveyed(count: number, timeoutMs = 30_000): Promise<number>
 }
 
 test("the declared environment names every node and waits for all of them", () => {
-  expect(declared.NATS_SURVEYOR_SERVERS.split(",")).toHaveLength(NODES);
-  expect(declared.NATS_SURVEYOR_COUNT).toBe(String(NODES));
-  expect(declared.NATS_SURVEYOR_USER).toBe(SURVEYOR_USER);
+  expect(declared.env.NATS_SURVEYOR_SERVERS.split(",")).toHaveLength(NODES);
+  expect(declared.env.NATS_SURVEYOR_COUNT).toBe(String(NODES));
+  expect(declared.env.NATS_SURVEYOR_USER).toBe(SURVEYOR_USER);
 });
 
 test("surveys all 3 nodes; 2 while one is SIGKILLed; 3 again after its restart", async () => {
-  const env = localSurveyorEnv(declared, cluster.urlList, cluster.passwords[SURVEYOR_USER]);
-  expect(Object.keys(env).filter((k) => env[k] !== declared[k]).sort()).toEqual(["NATS_SURVEYOR_PASSWORD", "NATS_SURVEYOR_SERVERS"]);
-  surveyor = await startSurveyor(env);
+  const local = localSurveyor(declared, cluster.urlList, cluster.passwords[SURVEYOR_USER]);
+  expect(Object.keys(local.env).filter((k) => local.env[k] !== declared.env[k])).toEqual(["NATS_SURVEYOR_SERVERS"]);
+  surveyor = await startSurveyor(local);
 
   await untilSurveyed(3);
   const metrics = await surveyor.metrics();

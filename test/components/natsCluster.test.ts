@@ -97,7 +97,10 @@ describe("resource graph of the default stack", () => {
     expect(off.ofType(CONTAINER).map((c) => c.name).sort()).toEqual(["nats-nats", "nats-nats-box"]);
     const box = plain(off.byName("nats-nats-box"));
     expect(box.image).toBe(versions.natscli.image);
-    expect(box.envs).toEqual(expect.arrayContaining(["NATS_URL=nats://nats:4222", "NATS_USER=_tools"]));
+    // natscli reads its URL, user and password from the uploaded context file NATS_CONTEXT names.
+    expect(box.envs).toEqual(["NATS_CONTEXT=/etc/nats-infra/nats-context.json"]);
+    expect(box.uploads.map((u: { file: string }) => u.file)).toEqual(["/etc/nats-infra/nats-context.json"]);
+    expect(JSON.parse(box.uploads[0].content)).toMatchObject({ url: "nats://nats:4222", user: "_tools" });
     expect(box.ports).toBeUndefined();
   });
 });
@@ -113,7 +116,7 @@ describe("secrets", () => {
     const run = await runProgram(withDocker({ natsBox: { enabled: true } }));
     const leaks = run.resources.flatMap((r) => plaintextOccurrences(r.inputs, run.passwords).map((p) => `${r.name}: ${p}`));
     expect(leaks).toEqual([]);
-    expect(isSecretWrapper(run.byName("nats-nats-box").inputs.envs)).toBe(true);
+    expect(isSecretWrapper(run.byName("nats-nats-box").inputs.uploads)).toBe(true);
   });
 
   test("passwords reach containers and commands only as secrets, never on a command line", () => {
@@ -124,7 +127,8 @@ describe("secrets", () => {
     expect(typeof (config.inputs.environment as Record<string, unknown>).NATS_CONF).toBe("string");
     for (const key of ["create", "update", "delete"]) expect(config.inputs[key]).toMatch(/^bash components\/apply-config\.sh( delete)?$/);
     expect(plain(config).logging).toBe("none");
-    expect(isSecretWrapper(dev.byName("nats-surveyor").inputs.envs)).toBe(true);
+    // Sidecars get theirs in uploaded files (secret), never in an environment `docker inspect` shows.
+    expect(isSecretWrapper(dev.byName("nats-surveyor").inputs.uploads)).toBe(true);
   });
 
   test("auth.conf holds bcrypt hashes, not passwords", () => {

@@ -2,7 +2,7 @@
 // environment taken from what the component declares, and reads its /metrics. A missing binary
 // fails with how to install it; which binary ran (and where it came from) is printed.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import versions from "../../config/versions.json";
@@ -29,13 +29,30 @@ export function envList(list: string[]): Record<string, string> {
   return Object.fromEntries(list.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
 }
 
+/** What the component declares for Surveyor: its environment, and the config file it uploads (the password). */
+export interface DeclaredSurveyor {
+  env: Record<string, string>;
+  /** The uploaded config file's settings (Surveyor reads `--config <file>`). */
+  file: Record<string, string>;
+  /** The container's command: Surveyor's arguments. */
+  args: string[];
+}
+
+/** The Surveyor container's declared inputs (secrets unwrapped), as the engine would send them. */
+export function declaredSurveyor(inputs: { envs: string[]; command: string[]; uploads: { file: string; content: string }[] }): DeclaredSurveyor {
+  const configFile = inputs.command[inputs.command.indexOf("--config") + 1];
+  const upload = inputs.uploads.find((u) => u.file === configFile);
+  if (!upload) throw new Error(`Surveyor reads --config ${configFile}, but no upload writes it`);
+  return { env: envList(inputs.envs), file: JSON.parse(upload.content), args: inputs.command };
+}
+
 /**
- * The declared Surveyor environment with the two values that only make sense inside Docker
- * swapped for local ones: NATS_SURVEYOR_SERVERS becomes `urls` (comma-separated, the list
- * nats.go splits), NATS_SURVEYOR_PASSWORD the local password. Everything else stays as declared.
+ * The declared Surveyor with the two values that only make sense inside Docker swapped for local
+ * ones: NATS_SURVEYOR_SERVERS becomes `urls` (comma-separated, the list nats.go splits), the
+ * config file's password the local one. Everything else stays as declared.
  */
-export function localSurveyorEnv(declared: Record<string, string>, urls: string[], password: string): Record<string, string> {
-  return { ...declared, NATS_SURVEYOR_SERVERS: urls.join(","), NATS_SURVEYOR_PASSWORD: password };
+export function localSurveyor(declared: DeclaredSurveyor, urls: string[], password: string): DeclaredSurveyor {
+  return { ...declared, env: { ...declared.env, NATS_SURVEYOR_SERVERS: urls.join(",") }, file: { ...declared.file, password } };
 }
 
 export interface RunningSurveyor {
@@ -48,15 +65,19 @@ export interface RunningSurveyor {
 }
 
 /**
- * Starts Surveyor with exactly `env` (nothing inherited from this shell) in an empty directory
- * (it would read ./nats-surveyor.yaml otherwise), serving /metrics on 127.0.0.1 and a free port;
- * resolves once it has reported its first survey.
+ * Starts Surveyor as declared: exactly its environment (nothing inherited from this shell), its
+ * arguments with the config file written into an empty directory (it would read
+ * ./nats-surveyor.yaml otherwise), serving /metrics on 127.0.0.1 and a free port; resolves once
+ * it has reported its first survey.
  */
-export async function startSurveyor(env: Record<string, string>): Promise<RunningSurveyor> {
+export async function startSurveyor(declared: DeclaredSurveyor): Promise<RunningSurveyor> {
   const binary = surveyorBinary().path;
   const port = await freePort();
   const workDir = mkdtempSync(path.join(tmpdir(), "nats-infra-surveyor-"));
-  const child: ChildProcess = spawn(binary, ["--addr", "127.0.0.1", "--port", String(port)], { env, cwd: workDir, stdio: ["ignore", "pipe", "pipe"] });
+  const configFile = path.join(workDir, "surveyor.yaml");
+  writeFileSync(configFile, JSON.stringify(declared.file));
+  const args = declared.args.map((arg, i) => (declared.args[i - 1] === "--config" ? configFile : arg));
+  const child: ChildProcess = spawn(binary, [...args, "--addr", "127.0.0.1", "--port", String(port)], { env: declared.env, cwd: workDir, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
   child.stderr!.on("data", (d) => (log += d));

@@ -124,10 +124,11 @@ describe("negative controls on the default stack's own resources", () => {
     dev = await runProgram(DEV);
   });
 
-  test("the surveyor's env list without its secret mark is caught by both secret policies", async () => {
+  test("the surveyor's password moved from its secret config file into its env list is caught by both secret policies", async () => {
     const records = dev.resources.map(toRecord).map((record) => {
       if (record.name !== "nats-surveyor") return record;
-      const envs = (record.props.envs as { value: unknown }).value;
+      const uploads = (record.props.uploads as { value: { content: string }[] }).value;
+      const envs = [...(record.props.envs as string[]), `NATS_SURVEYOR_PASSWORD=${JSON.parse(uploads[0].content).password}`];
       return { ...record, props: { ...record.props, envs }, outputs: { ...record.outputs, envs } };
     });
     const result = await runPolicies(natsInfraPolicies, records, MARKS_VISIBLE);
