@@ -7,6 +7,8 @@ import { defineConfig } from "vitest/config";
 //   (built by `npm run tools`).                        `npm run test:server`
 // - docker: test/docker, containers started exactly as the component declares them, under a
 //   local Docker engine (see docs/development.md).     `npm run test:docker`
+// - engine: test/engine, the real Pulumi CLI and providers on throwaway stacks against the local
+//   Docker engine (`npm run tools` installs Pulumi).   `npm run test:engine`
 const shared = {
   // Integration tests start real servers and containers: give them room, and run files one at
   // a time on these 2-core machines so timings stay stable.
@@ -18,9 +20,11 @@ const shared = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.server.test.ts", "test/docker/**"], fileParallelism: true } },
+      { test: { ...shared, name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.server.test.ts", "test/docker/**", "test/engine/**"], fileParallelism: true } },
       { test: { ...shared, name: "server", include: ["test/**/*.server.test.ts"] } },
       { test: { ...shared, name: "docker", include: ["test/docker/**/*.test.ts"] } },
+      // A deploy, a rolling change or a destroy takes minutes on these machines.
+      { test: { ...shared, name: "engine", include: ["test/engine/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 600_000 } },
     ],
   },
 });

@@ -4,6 +4,8 @@
 #
 #   build-test-image.sh [nats]    the nats image (natsServer.image)
 #   build-test-image.sh surveyor  the NATS Surveyor image (surveyor.image)
+#   build-test-image.sh nats-box  the nats-box image (natscli.image): natscli at /usr/local/bin/nats
+#                                 and a shell; the component runs it with `sleep infinity`
 #
 # nats: the layout copies what our code relies on in nats:<v>-alpine: nats-server at
 # /usr/local/bin/nats-server, a shell and wget (busybox) for the healthcheck, an entrypoint that
@@ -39,8 +41,13 @@ case "$kind" in
     # Not tagged with the pinned version: the binary may be a prebuilt of another version.
     tag="${SURVEYOR_TEST_IMAGE:-nats-infra-test/nats-surveyor:local}"
     ;;
+  nats-box)
+    app_bin=".tools/bin/nats"
+    version=$(node -p 'require("./config/versions.json").natscli.version.replace(/^v/, "")')
+    tag="${NATS_BOX_TEST_IMAGE:-nats-infra-test/nats-box:$version}"
+    ;;
   *)
-    echo "build-test-image: unknown image '$kind' (nats or surveyor)" >&2
+    echo "build-test-image: unknown image '$kind' (nats, surveyor or nats-box)" >&2
     exit 2
     ;;
 esac
@@ -105,6 +112,13 @@ EOF
     --change 'CMD ["nats-server", "--config", "/etc/nats/nats-server.conf"]'
     --change 'EXPOSE 4222 6222 8222'
   )
+elif [ "$kind" = nats-box ]; then
+  mkdir -p "$rootfs/root"
+  cp -L "$app_bin" "$rootfs/usr/local/bin/nats"
+  chmod 755 "$rootfs/usr/local/bin/nats"
+  # natscli (a CGO_ENABLED=0 build) finds its context directory from $USER and $HOME.
+  mkdir -p "$rootfs/etc" && echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+  changes+=(--change 'ENV USER=root' --change 'ENV HOME=/root' --change 'WORKDIR /root' --change 'CMD ["sh"]')
 else
   mkdir -p "$rootfs/root"
   cp -L "$app_bin" "$rootfs/usr/local/bin/nats-surveyor"

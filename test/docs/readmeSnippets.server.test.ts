@@ -8,17 +8,10 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { waitFor } from "../harness/natsServer";
+import { readmeSnippet } from "../harness/readme";
 import { natsPyPath, REPO_ROOT } from "../harness/tools";
 
 const run = promisify(execFile);
-
-/** The fenced block that follows `<!-- snippet: NAME -->` in README.md. */
-function readmeSnippet(name: string): string {
-  const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
-  const match = new RegExp(`<!-- snippet: ${name} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\\n\`\`\``).exec(readme);
-  if (!match) throw new Error(`README.md has no snippet "${name}"`);
-  return match[1];
-}
 
 /** The Quick start's second command, word for word. */
 function quickStartDevCommand(): string[] {

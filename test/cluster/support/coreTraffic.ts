@@ -148,6 +148,18 @@ export class CoreTraffic {
     };
   }
 
+  /**
+   * Stops publishing and requesting, then waits (at most `timeoutMs`) until every subscriber has
+   * what was published: afterwards, a subscriber short of `published` lost messages.
+   */
+  async quiesce(timeoutMs = 5_000): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+    await this.tracked.find((t) => t.name === "publisher")?.nc.flush();
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline && this.subscribers.some((s) => s.times.length < this.published)) await sleep(50);
+  }
+
   /** Connections still open (not closed by the client giving up). */
   closedEarly(): string[] {
     return this.tracked.filter((t) => t.closedEarly || t.nc.isClosed()).map((t) => t.name);
