@@ -73,15 +73,25 @@ function checkoutFiles(): string[] {
     .filter((file) => file && existsSync(path.join(REPO_ROOT, file)));
 }
 
-/** A copy of `source` (a checkout of this project) in a new directory, node_modules and .tools linked from this checkout. */
-export function copyProject(files = checkoutFiles(), source = REPO_ROOT): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "nats-infra-engine-"));
-  for (const file of files) {
+/** A copy of this checkout in a new directory (or `dir`), node_modules and .tools linked from this checkout. */
+export function copyProject(dir = mkdtempSync(path.join(tmpdir(), "nats-infra-engine-"))): string {
+  for (const file of checkoutFiles()) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    cpSync(path.join(source, file), path.join(dir, file));
+    cpSync(path.join(REPO_ROOT, file), path.join(dir, file));
   }
-  for (const linked of ["node_modules", ".tools"]) symlinkSync(path.join(REPO_ROOT, linked), path.join(dir, linked));
+  for (const linked of ["node_modules", ".tools"]) if (!existsSync(path.join(dir, linked))) symlinkSync(path.join(REPO_ROOT, linked), path.join(dir, linked));
   return dir;
+}
+
+/** The project as committed at `commit` (git archive) in a new directory, node_modules and .tools linked from this checkout. */
+export function projectAt(commit: string): { dir: string; files: string[] } {
+  const known = spawnBash(["-c", `git cat-file -e ${commit}^{commit}`], REPO_ROOT);
+  if (known.status !== 0) throw new Error(`commit ${commit} is not in this clone (a shallow clone? fetch the history: git fetch --unshallow)`);
+  const dir = mkdtempSync(path.join(tmpdir(), "nats-infra-engine-"));
+  execFileSync("bash", ["-c", `git archive --format=tar ${commit} | tar -x -C "${dir}"`], { cwd: REPO_ROOT });
+  const files = execFileSync("git", ["ls-tree", "-r", "--name-only", commit], { cwd: REPO_ROOT, encoding: "utf8" }).split("\n").filter(Boolean);
+  for (const linked of ["node_modules", ".tools"]) symlinkSync(path.join(REPO_ROOT, linked), path.join(dir, linked));
+  return { dir, files };
 }
 
 export interface EngineStackOptions {
@@ -95,7 +105,7 @@ export class EngineStack {
   readonly stack: string;
   readonly prefix: string;
   readonly dir: string;
-  private readonly env: NodeJS.ProcessEnv;
+  private env: NodeJS.ProcessEnv;
   private raw: Record<string, unknown>;
 
   /** `raw`: the `nats-infra:*` config (without the prefix); docker.namePrefix and the images are set here. */
@@ -137,6 +147,12 @@ export class EngineStack {
 
   get config(): Record<string, unknown> {
     return this.raw;
+  }
+
+  /** Sets (or, with undefined, removes) variables of every later command's environment. */
+  setEnvironment(changes: Record<string, string | undefined>): void {
+    this.env = { ...this.env, ...changes };
+    for (const [key, value] of Object.entries(changes)) if (value === undefined) delete this.env[key];
   }
 
   /** The environment every command of this stack runs with (stack name, state, passphrase). */

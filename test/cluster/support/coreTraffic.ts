@@ -40,6 +40,7 @@ export interface RequestReport {
 }
 
 const PUBLISH_EVERY_MS = 10;
+const PUBLISHED_SUBJECT = "events.teacher";
 const REQUEST_TIMEOUT_MS = 1_000;
 /** After a reconnect, subscriptions are replayed to the new server and spread over routes: allow this long. */
 const AFTER_RECONNECT_SLACK_MS = 1_000;
@@ -65,7 +66,8 @@ export class CoreTraffic {
     for (let i = 0; i < subscriberCount; i++) {
       const tracked = await traffic.open(`subscriber-${i}`, users.subscriber);
       const entry = { tracked, times: [] as number[] };
-      tracked.nc.subscribe("events.*", { callback: () => void entry.times.push(performance.now()) });
+      // Counted: the core publisher's own messages (other clients may publish under events.* too).
+      tracked.nc.subscribe("events.*", { callback: (_error: Error | null, msg: Msg) => void (msg.subject === PUBLISHED_SUBJECT && entry.times.push(performance.now())) });
       await tracked.nc.flush();
       traffic.subscribers.push(entry);
     }
@@ -102,7 +104,7 @@ export class CoreTraffic {
 
   private async publish(nc: NatsConnection): Promise<void> {
     while (this.running) {
-      nc.publish("events.teacher", String(++this.published));
+      nc.publish(PUBLISHED_SUBJECT, String(++this.published));
       await sleep(PUBLISH_EVERY_MS);
     }
   }
