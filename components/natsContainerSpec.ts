@@ -41,7 +41,7 @@ export interface NatsContainerInputs {
  * Kept out of `natsContainerArgs`, whose result is part of the restart key; set it as the
  * Container's `destroyGraceSeconds` input, which the provider updates in place (not ForceNew).
  * A delete reads it from the state of the container being deleted, so it protects the deletes
- * after the `up` that recorded it. test/docker/destroy.test.ts runs this delete path.
+ * after the `up` that recorded it. test/engine/readme.test.ts runs this delete path (`npm run down`) on the real engine.
  */
 export function destroyGraceSeconds(config: StackConfig): number {
   return Math.ceil(parseDuration(config.server.lameDuckDuration)! / 1000) + 15;

@@ -400,7 +400,7 @@ describe("the rollout's decision, without Docker", () => {
 describe("apply-config.sh with a cluster node's inputs, against a stand-in docker (no engine)", () => {
   // The stand-in answers `inspect` with FAKE_DOCKER_STATE ("<running> <label>", or no container
   // when unset), accepts the validation (`run`, `exec`) and logs every call. The reload path
-  // (SIGHUP, /varz) runs against real containers in test/docker/clusterRollout.test.ts.
+  // (SIGHUP, /varz) runs on the real engine in test/engine/cluster.test.ts.
   let dir: string;
   let bin: string;
   beforeAll(() => {

@@ -3,7 +3,6 @@
 // The Engine API is what the Pulumi Docker provider uses too: healthcheck `["CMD", ...]`, mounts
 // and network aliases arrive as declared, with no shell quoting in between. An input this file
 // does not know fails the test instead of being dropped silently.
-import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { parseDuration } from "../../config/units";
 
@@ -11,7 +10,7 @@ type Inputs = Record<string, any>;
 
 /**
  * Inputs that only steer the provider (not the container); `wait` is honoured by the caller,
- * `destroyGraceSeconds` by `deleteLikeProvider` below.
+ * `destroyGraceSeconds` on delete (the engine tests delete through the real provider).
  */
 const PROVIDER_ONLY = new Set(["wait", "waitTimeout", "destroyGraceSeconds"]);
 
@@ -150,49 +149,4 @@ export async function createAndStart(create: EngineCreate): Promise<void> {
   if (created.status !== 201) throw new Error(`creating ${create.name} failed (${created.status}): ${JSON.stringify(created.json)}`);
   const started = await engine("POST", `/containers/${encodeURIComponent(create.name)}/start`);
   if (started.status !== 204) throw new Error(`starting ${create.name} failed (${started.status}): ${JSON.stringify(started.json)}`);
-}
-
-export interface ProviderDelete {
-  /** The `t` the stop was sent with: `destroyGraceSeconds` when above 0, else 0. */
-  stopTimeoutSeconds: number;
-  /** How long the stop call took. */
-  stopMs: number;
-  /** State of the stopped container, read between stop and remove (the provider reads none). */
-  exitCode: number;
-  oomKilled: boolean;
-  /** The container's log up to its end, read before the remove makes it unreadable. */
-  log: string;
-}
-
-/**
- * Deletes a container the way @pulumi/docker 5.2.0 does on `pulumi destroy` and on replacement
- * (terraform-provider-docker v4.5.0, internal/provider/resource_docker_container_funcs.go,
- * resourceDockerContainerDelete, lines 1079-1131): ContainerStop with
- * `Timeout = destroy_grace_seconds if > 0, else 0` (Docker sends the container's stop signal and
- * kills it when the timeout runs out), then ContainerRemove with Force and RemoveVolumes
- * (anonymous volumes only; a named volume stays), then waits until it is not running (after a
- * forced remove there is nothing left to wait for: the provider ignores "No such container").
- * The exit code and log are read between stop and remove, which the provider does not do.
- */
-export async function deleteLikeProvider(name: string, destroyGraceSeconds: number | undefined): Promise<ProviderDelete> {
-  const t = destroyGraceSeconds !== undefined && destroyGraceSeconds > 0 ? destroyGraceSeconds : 0;
-  const id = encodeURIComponent(name);
-  const start = Date.now();
-  const stopped = await engine("POST", `/containers/${id}/stop?t=${t}`, undefined, { timeoutMs: (t + 30) * 1000 });
-  const stopMs = Date.now() - start;
-  // 204 stopped, 304 was not running.
-  if (stopped.status !== 204 && stopped.status !== 304) throw new Error(`stopping ${name} failed (${stopped.status}): ${JSON.stringify(stopped.json)}`);
-  const inspected = await engine("GET", `/containers/${id}/json`);
-  if (inspected.status !== 200) throw new Error(`inspecting ${name} failed (${inspected.status}): ${JSON.stringify(inspected.json)}`);
-  const log = containerLog(name);
-  const removed = await engine("DELETE", `/containers/${id}?force=true&v=true`);
-  if (removed.status !== 204) throw new Error(`removing ${name} failed (${removed.status}): ${JSON.stringify(removed.json)}`);
-  return { stopTimeoutSeconds: t, stopMs, exitCode: inspected.json.State.ExitCode, oomKilled: inspected.json.State.OOMKilled, log };
-}
-
-/** stdout and stderr of a container, as text. */
-function containerLog(name: string): string {
-  const result = spawnSync("docker", ["logs", name], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 30_000 });
-  if (result.status !== 0) throw new Error(`docker logs ${name} failed (${result.status}): ${result.stderr}`);
-  return `${result.stdout}${result.stderr}`;
 }

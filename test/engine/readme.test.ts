@@ -56,6 +56,10 @@ describe("the README's path", () => {
     expect(up.stdout).toMatch(/\d+ created/);
     await stack.expectNoChanges();
     expect((await fetch(`http://127.0.0.1:${ports.monitor}/healthz?js-enabled-only=true`)).status).toBe(200);
+    // Surveyor, with the password from its uploaded config file, surveys the server.
+    let metrics = "";
+    await waitFor(async () => /^nats_survey_surveyed_count 1$/m.test((metrics = await (await fetch(`http://127.0.0.1:${ports.surveyor}/metrics`)).text())), 30_000, () => `Surveyor's metrics:\n${metrics.slice(0, 2000)}`);
+    expect(metrics).toMatch(/^nats_up 1$/m);
     console.log(`engine: npm run preview ${preview.ms} ms, npm run up ${up.ms} ms`);
   });
 

@@ -1,16 +1,9 @@
-// A 3-node cluster on one Docker host whose containers are replaced one node at a time, as
-// `npm run up` does for an image upgrade (tools/pulumi.sh, cli/rollingUp.ts), and a node that
-// dies under traffic (`docker kill`, and its server process killed as in a crash). The program runs under Pulumi mocks; the test then does what the engine and the
-// providers would do with the recorded inputs: config commands run as declared (their line via
-// /bin/sh, environment, stdin), containers start from exactly the declared specs. The "upgrade"
-// is another tag of the same local nats-server image, so both specs run as declared, images too.
-//
-// Per node, what one `pulumi up --target <container> --target <config command>` does, after
-// every node's full /healthz is ok: the config command's update (it sees another label on the
-// running container: installs the files without a reload), then the Docker provider's
-// replacement: delete as the provider deletes (stop with destroyGraceSeconds, SIGUSR2 being the
-// stop signal, then force-remove; test/docker/containerSpec.ts deleteLikeProvider) and create
-// from the new spec, waiting for the healthcheck as `wait: true` does.
+// A 3-node cluster on one Docker host with a node that dies under traffic (`docker kill`, and
+// its server process killed as in a crash): what the engine cannot show, since no `pulumi` command
+// is involved. The program runs under Pulumi mocks; the cluster is started from exactly the
+// declared specs (config commands run as declared, containers created as the provider creates
+// them). Image upgrades, rolling restarts and the replacement guard run on the real engine in
+// test/engine/cluster.test.ts.
 //
 // Traffic meanwhile, every client given the URL list: a JetStream publisher that waits for each
 // ack (retrying with the same message id) on its own subject, read back from the stream at the
@@ -21,14 +14,12 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ROLLING_ENV } from "../../components/replacementGuard";
 import type { RolloutStdin } from "../../components/rolloutContract";
 import { readStackFile } from "../../config/load";
 import { waitHealthy as waitClusterHealthy } from "../../ops/health";
 import { AckedPublisher } from "../cluster/support/ackedPublisher";
 import { CoreTraffic } from "../cluster/support/coreTraffic";
 import {
-  docker,
   dockerOk,
   inspect,
   removeAll,
@@ -47,8 +38,7 @@ import {
 import { freePort } from "../harness/ports";
 import { sleep, waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
-import { createAndStart, deleteLikeProvider, engineCreateRequest } from "./containerSpec";
-import { describeDowntime, expectOneAtATime, watchDowntime } from "../harness/downtime";
+import { createAndStart, engineCreateRequest } from "./containerSpec";
 
 interface Credential {
   user: string;
@@ -71,7 +61,6 @@ const ACKED_SUBJECT = "events.user";
 let raw: Record<string, unknown>;
 let run: ProgramRun;
 let specs: Record<string, any>[];
-let upgradeTag: string;
 let monitors: { name: string; monitorUrl: string }[];
 let creds: Record<string, Credential>;
 let admin: { user: string; password: string };
@@ -169,9 +158,6 @@ async function replicasAgree(): Promise<string> {
 beforeAll(async () => {
   requireDocker();
   const image = testImage();
-  // Another tag of the same build: the "new version" the upgrade moves to.
-  upgradeTag = `${image}-upgrade-${process.pid}`;
-  dockerOk(["tag", image, upgradeTag]);
   const prefix = uniqueName("nats-infra-upg");
   const nodes = [];
   for (let i = 0; i < 3; i++) nodes.push({ clientPort: await freePort(), monitorPort: await freePort() });
@@ -200,7 +186,6 @@ beforeAll(async () => {
 
 afterAll(() => {
   removeAll();
-  if (upgradeTag) docker(["image", "rm", upgradeTag]);
 });
 
 describe("three nodes as declared", () => {
@@ -215,59 +200,6 @@ describe("three nodes as declared", () => {
     }
     expect(await runOk(run, "nats-streams-APP", "create")).toContain(STREAM);
   }, 180_000);
-});
-
-describe("an image upgrade", () => {
-  test("replaced one node at a time, each after every node is healthy: never two down, nothing acknowledged lost, no client closed", async () => {
-    const next = await runProgram({ ...raw, docker: { ...(raw.docker as object), nats: { image: upgradeTag } } });
-    const nextSpecs = specsOf(next);
-    // Only the image and the label that hashes the spec change: the provider replaces each container.
-    nextSpecs.forEach((spec, i) => {
-      const changed = Object.keys(spec).filter((key) => JSON.stringify(spec[key]) !== JSON.stringify(specs[i][key]));
-      expect(changed.sort()).toEqual(["image", "labels"]);
-    });
-    // A plain `pulumi up` would be refused: the guard, run as declared, against the list it recorded.
-    const guardRecord = await runDeclaredCommand(declared(run, "nats-replacement-guard"), "create", { env: { [ROLLING_ENV]: "" } });
-    const plain = await runDeclaredCommand(declared(next, "nats-replacement-guard"), "update", { env: { PULUMI_COMMAND_STDOUT: guardRecord.stdout.trimEnd(), [ROLLING_ENV]: "" } });
-    expect(plain.status).toBe(1);
-    expect(plain.stderr).toContain("would replace the containers of 3 nodes at once");
-
-    const traffic = await startTraffic();
-    const watch = watchDowntime(monitors);
-    await sleep(2_000);
-    const started = performance.now();
-    const steps: string[] = [];
-    for (const [i, suffix] of SUFFIXES.entries()) {
-      const waited = performance.now();
-      await waitClusterHealthy(monitors, 120_000);
-      const installed = await runOk(next, `nats-config${suffix}`, "update");
-      expect(installed).toContain("runs with another restart key, so it will be replaced (no reload)");
-      const removed = await deleteLikeProvider(specs[i].name, specs[i].destroyGraceSeconds);
-      const creating = performance.now();
-      await createAndStart(engineCreateRequest(nextSpecs[i], { image: nextSpecs[i].image, extraLabels: { "nats-infra.test": "1" } }));
-      await waitHealthy(nextSpecs[i].name, nextSpecs[i].waitTimeout * 1000);
-      expect(inspect(nextSpecs[i].name, "{{.Config.Image}}")).toBe(upgradeTag);
-      steps.push(
-        `${monitors[i].name}: waited ${Math.round(creating - waited - removed.stopMs)} ms for health and config, stop ${removed.stopMs} ms (exit ${removed.exitCode}, grace ${removed.stopTimeoutSeconds} s), create until healthy ${Math.round(performance.now() - creating)} ms`,
-      );
-    }
-    await waitClusterHealthy(monitors, 120_000);
-    const total = Math.round(performance.now() - started);
-    await sleep(1_000);
-    const windows = await watch.stop();
-    const figures = await endTraffic(traffic, started);
-    // The update after the replacements: the guard, told by the driver, records the new list.
-    const final = await runDeclaredCommand(declared(next, "nats-replacement-guard"), "update", { env: { PULUMI_COMMAND_STDOUT: guardRecord.stdout.trimEnd(), [ROLLING_ENV]: "1" } });
-    expect(final.status).toBe(0);
-
-    console.log(`replacements (total ${total} ms):\n  ${steps.join("\n  ")}`);
-    console.log(`down as seen by /healthz?js-enabled-only polls: ${describeDowntime(windows)}`);
-    console.log(figures);
-    expectOneAtATime(windows, monitors.map((m) => m.name));
-    console.log(`replicas after the upgrade: ${await replicasAgree()}`);
-    specs = nextSpecs;
-    run = next;
-  }, 900_000);
 });
 
 describe("a node that dies", () => {
