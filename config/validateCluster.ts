@@ -4,6 +4,8 @@ import { clusterNodes, declaredNodes, isClustered, nodeCount, spansHosts } from 
 import type { StackConfig } from "./schema";
 import type { Finding, Path } from "./findings";
 
+const MAX_PORT = 65535;
+
 export function clusterProblems(config: StackConfig): Finding[] {
   const problems: Finding[] = [];
   const add = (path: Path, message: string) => problems.push({ path, message });
@@ -26,24 +28,33 @@ export function clusterProblems(config: StackConfig): Finding[] {
     add(["cluster", "tls"], "a single server has no routes; remove cluster.tls or set cluster.nodes");
   }
 
-  // Each Docker host publishes every port once.
+  // Each Docker host publishes every port once, and every derived port exists.
   if (isClustered(config)) {
     const taken = new Map<string, string>();
     const claim = (dockerHost: string | undefined, port: number, path: Path, what: string) => {
       const key = `${dockerHost ?? "local"}:${port}`;
       const owner = taken.get(key);
-      if (owner) add(path, `port ${port} is already taken on ${dockerHost ?? "this Docker host"} by ${owner}; set another port`);
+      if (owner) add(path, `port ${port} (${what}) is already taken on ${dockerHost ?? "this Docker host"} by ${owner}; set another port`);
       else taken.set(key, what);
     };
     const nodes = clusterNodes(config);
     for (const node of nodes) {
-      const at = (key: string): Path => (declared[node.index] ? ["cluster", "nodes", node.index, key] : ["cluster", "nodes"]);
-      claim(node.dockerHost, node.clientPort, at("clientPort"), `node ${node.index}'s client port`);
-      claim(node.dockerHost, node.monitorPort, at("monitorPort"), `node ${node.index}'s monitoring port`);
+      for (const [key, kind] of [["clientPort", "client"], ["monitorPort", "monitoring"]] as const) {
+        const own = declared[node.index]?.[key] !== undefined;
+        // A node without a port of its own takes the server's port plus its index.
+        const path: Path = own ? ["cluster", "nodes", node.index, key] : ["server", key];
+        const source = own ? `cluster.nodes[${node.index}].${key}` : `server.${key} + ${node.index}`;
+        const port = node[key];
+        if (port > MAX_PORT) {
+          add(path, `node ${node.index}'s ${kind} port would be ${port} (${source}), above ${MAX_PORT}; use a ${key} of at most ${MAX_PORT - (nodes.length - 1)}, or give each node its own in cluster.nodes`);
+          continue;
+        }
+        claim(node.dockerHost, port, path, `node ${node.index}'s ${kind} port, ${source}`);
+      }
       if (acrossHosts) claim(node.dockerHost, config.cluster.routePort, ["cluster", "routePort"], `node ${node.index}'s route port`);
     }
     // Surveyor runs beside node 0.
-    if (config.docker.surveyor.enabled) claim(nodes[0].dockerHost, config.docker.surveyor.port, ["docker", "surveyor", "port"], "Surveyor");
+    if (config.docker.surveyor.enabled) claim(nodes[0].dockerHost, config.docker.surveyor.port, ["docker", "surveyor", "port"], "Surveyor, docker.surveyor.port");
   }
   return problems;
 }

@@ -374,3 +374,18 @@ describe("server values nats-server would silently replace with its own default"
     expect(problemAt(problemsOf({ ...minimal, server }), `nats-infra:${where}`).message).toContain(message);
   });
 });
+
+describe("ports a cluster derives for its nodes", () => {
+  test("a derived port above 65535 is refused at the key it derives from, with the highest that fits", () => {
+    const problems = problemsOf({ ...minimal, cluster: { nodes: 3 }, server: { monitorPort: 65535 } });
+    const problem = problemAt(problems, "nats-infra:server.monitorPort");
+    expect(problem.message).toContain("node 1's monitoring port would be 65536 (server.monitorPort + 1), above 65535");
+    expect(problem.message).toContain("at most 65533");
+  });
+
+  test("two derived ports that collide name both keys", () => {
+    const problems = problemsOf({ ...minimal, cluster: { nodes: 3 }, server: { clientPort: 4222, monitorPort: 4223 } });
+    const problem = problemAt(problems, "nats-infra:server.clientPort");
+    expect(problem.message).toContain("port 4223 (node 1's client port, server.clientPort + 1) is already taken on this Docker host by node 0's monitoring port, server.monitorPort + 0");
+  });
+});
