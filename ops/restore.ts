@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { jetstreamManager, type ConsumerInfo, type JetStreamManager } from "@nats-io/jetstream";
+import type { StackConfig } from "../config/schema";
 import { adminStreams } from "../config/users";
 import { connectAdmin, type NatsConnection } from "../streams/connect";
 import { streamInfo } from "../streams/observe";
@@ -73,7 +74,7 @@ export async function restore({ dir, target, selection, force, onStream }: Resto
     }
     const existing = new Set<StreamRecord>();
     for (const stream of chosen) if (await streamInfo(connections.get(stream.account)!.jsm, stream.name)) existing.add(stream);
-    const refused = refusals(target, chosen, existing, force);
+    const refused = restoreRefusals(target.config, chosen, existing, force);
     // Only when nothing else stops it: the rights to restore, before a --force deletes anything.
     if (refused.length === 0) refused.push(...(await missingRights(target, chosen, connections)));
     if (refused.length) return { refused };
@@ -113,14 +114,17 @@ function readMeta(dir: string, stream: StreamRecord): SnapshotMeta {
  * config, one its JetStream admin may not restore (not declared) or not delete (--force on a
  * stream without allowDelete).
  */
-function refusals(target: Target, chosen: StreamRecord[], existing: Set<StreamRecord>, force: boolean): { stream: string; reason: string }[] {
+export function restoreRefusals(config: StackConfig | undefined, chosen: StreamRecord[], existing: Set<StreamRecord>, force: boolean): { stream: string; reason: string }[] {
   return chosen.flatMap((stream) => {
     const name = `${stream.account}/${stream.name}`;
-    const declaration = target.config && adminStreams(target.config, stream.account).find((s) => s.name === stream.name);
-    if (target.config && !declaration) return [{ stream: name, reason: "not in the stack config: its JetStream admin may not create it; declare it first" }];
+    const declaration = config && adminStreams(config, stream.account).find((s) => s.name === stream.name);
+    if (config && !declaration) return [{ stream: name, reason: "not in the stack config: its JetStream admin may not create it; declare it first" }];
     if (!existing.has(stream)) return [];
+    // Both conditions in one message when both apply, so that following it once is enough.
+    const deletable = !declaration || declaration.allowDelete;
+    if (!force && !deletable) return [{ stream: name, reason: "exists; replacing it needs --force and allowDelete: true on it in the stack config (its current messages and consumers are deleted)" }];
     if (!force) return [{ stream: name, reason: "exists; --force replaces it (its current messages and consumers are deleted)" }];
-    if (declaration && !declaration.allowDelete) return [{ stream: name, reason: "exists, and its stack config does not allow deleting it (allowDelete: true), which replacing it needs" }];
+    if (!deletable) return [{ stream: name, reason: "exists, and its stack config does not allow deleting it (allowDelete: true), which replacing it needs" }];
     return [];
   });
 }
