@@ -66,11 +66,15 @@ export function localImages(): StackImages {
   return images;
 }
 
+const LINKED = ["node_modules", ".tools"];
+
 /** Every file of this checkout a clone would have (tracked, plus new files not ignored). */
 function checkoutFiles(): string[] {
   return execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: REPO_ROOT, encoding: "utf8" })
     .split("\0")
-    .filter((file) => file && existsSync(path.join(REPO_ROOT, file)));
+    // node_modules and .tools are linked, not copied (a checkout may hold them as links, which
+    // the ignore rules for the folders do not match).
+    .filter((file) => file && !LINKED.includes(file) && existsSync(path.join(REPO_ROOT, file)));
 }
 
 /** A copy of this checkout in a new directory (or `dir`), node_modules and .tools linked from this checkout. */
@@ -79,7 +83,7 @@ export function copyProject(dir = mkdtempSync(path.join(tmpdir(), "nats-infra-en
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     cpSync(path.join(REPO_ROOT, file), path.join(dir, file));
   }
-  for (const linked of ["node_modules", ".tools"]) if (!existsSync(path.join(dir, linked))) symlinkSync(path.join(REPO_ROOT, linked), path.join(dir, linked));
+  for (const linked of LINKED) if (!existsSync(path.join(dir, linked))) symlinkSync(path.join(REPO_ROOT, linked), path.join(dir, linked));
   return dir;
 }
 
@@ -90,7 +94,7 @@ export function projectAt(commit: string): { dir: string; files: string[] } {
   const dir = mkdtempSync(path.join(tmpdir(), "nats-infra-engine-"));
   execFileSync("bash", ["-c", `git archive --format=tar ${commit} | tar -x -C "${dir}"`], { cwd: REPO_ROOT });
   const files = execFileSync("git", ["ls-tree", "-r", "--name-only", commit], { cwd: REPO_ROOT, encoding: "utf8" }).split("\n").filter(Boolean);
-  for (const linked of ["node_modules", ".tools"]) symlinkSync(path.join(REPO_ROOT, linked), path.join(dir, linked));
+  for (const linked of LINKED) symlinkSync(path.join(REPO_ROOT, linked), path.join(dir, linked));
   return { dir, files };
 }
 
