@@ -1,13 +1,15 @@
 // A service's JetStream access written as intent ("publish to EVENTS", "consume EVENTS through
 // the durable notification-service", "read EVENTS"), compiled into the exact subjects the current
-// clients use for it (@nats-io/jetstream 3.4 and nats-py 2.16, read in their sources and checked
-// on nats-server 2.14.10 by test/render/jetstreamIntent.server.test.ts) and nothing more.
+// clients use for it (@nats-io/jetstream 3.4, nats-py 2.16 and nats.go 1.53 as in natscli 0.5.0,
+// read in their sources and checked on nats-server 2.14.10 by
+// test/render/jetstreamIntent.server.test.ts, kvObjectIntent.server.test.ts and
+// intentClients.server.test.ts) and nothing more.
 //
 // Every JetStream API call and every acknowledgement with a reply is a request: its answer comes
 // back on the caller's `_INBOX.<id>.<n>`, which `requests: true` already grants (validate.ts
 // refuses intent on a service without it). The subjects here are only the ones each intent adds.
 import type { ServiceConfig, StackConfig, StreamConfig } from "./schema";
-import { kvStreamName, kvSubjects as kvBucketSubjects, objectStoreSubjects as storeSubjects, objectStreamName, type KvDeclaration, type ObjectStoreDeclaration } from "./streams";
+import { kvStreamName, kvSubjects as kvBucketSubjects, objectMetadataSubject, objectStoreSubjects as storeSubjects, objectStreamName, type KvDeclaration, type ObjectStoreDeclaration } from "./streams";
 
 export type JetStreamIntent = NonNullable<ServiceConfig["jetstream"]>;
 export type ConsumerIntent = JetStreamIntent["consume"][number];
@@ -145,11 +147,14 @@ function kvSubjects(bucket: KvDeclaration, access: StoreAccess): string[] {
 }
 
 /**
- * An object store through @nats-io/obj 3.4 (stream OBJ_<s>, chunks under $O.<s>.C.>, metadata
- * under $O.<s>.M.>):
- *  - read: open ($JS.API.INFO as for KV, then STREAM.INFO, also status), info (STREAM.MSG.GET
- *    of the object's last metadata), get (an ordered consumer on the object's chunks), list and
- *    watch (an ordered consumer on the metadata).
+ * An object store through @nats-io/obj 3.4 and nats.go 1.53 (stream OBJ_<s>, chunks under
+ * $O.<s>.C.>, metadata under $O.<s>.M.>):
+ *  - read: open ($JS.API.INFO as for KV, then STREAM.INFO, also status), info (the object's last
+ *    metadata: STREAM.MSG.GET from nats.js and nats-py; nats.go uses a direct get,
+ *    DIRECT.GET.OBJ_<s>.$O.<s>.M.<name>, since the store's stream allows them, and asks
+ *    DIRECT.GET.OBJ_<s>.$O.<s>.M.> before list and watch; no other direct get is granted), get
+ *    (an ordered consumer on the object's chunks), list and watch (an ordered consumer on the
+ *    metadata).
  *  - write: read, publishing chunks and metadata (put, delete's tombstone), and STREAM.PURGE of
  *    the store's stream: delete, and a put that replaces an object, remove the old chunks with a
  *    purge filtered to them. The server cannot tell a filtered purge from a whole one by its
@@ -159,24 +164,37 @@ function kvSubjects(bucket: KvDeclaration, access: StoreAccess): string[] {
 function objectStoreSubjects(store: ObjectStoreDeclaration, access: StoreAccess): string[] {
   const name = objectStreamName(store.store);
   const subjects = storeSubjects(store.store);
-  const read = [`${API}.INFO`, `${API}.STREAM.INFO.${name}`, `${API}.STREAM.MSG.GET.${name}`, ...orderedReadSubjects(name, subjects)];
+  const read = [
+    `${API}.INFO`,
+    `${API}.STREAM.INFO.${name}`,
+    `${API}.STREAM.MSG.GET.${name}`,
+    `${API}.DIRECT.GET.${name}.${objectMetadataSubject(store.store)}`,
+    ...orderedReadSubjects(name, subjects),
+  ];
   return access === "write" ? [...read, ...subjects, `${API}.STREAM.PURGE.${name}`] : read;
 }
 
 /**
- * Watching, listing and reading many messages of a bucket or store: nats.js creates an ordered
- * push consumer (name oc_<nuid>_<n>, recreated under the next n after a gap) with
+ * Watching, listing and reading many messages of a bucket or store: nats.js and nats.go create an
+ * ordered push consumer (nats.js: oc_<nuid>_<n>, nats.go: a hash of a nuid) with
  * CONSUMER.CREATE.<stream>.<name>.<filter>, delivered to an _INBOX subject with flow control,
- * whose requests it answers on $JS.FC.<stream>.>; keys() also asks CONSUMER.INFO. A consumer
+ * whose requests they answer on $JS.FC.<stream>.>; keys() also asks CONSUMER.INFO. A consumer
  * name cannot be matched by prefix, so the create is granted for any name whose filter lies in
  * the stream's subjects: such a service could also create or update other consumers of that
- * stream (not of any other), and read nothing it cannot read anyway. A watch of several keys at
- * once (filter_subjects) uses CONSUMER.CREATE.<stream>, which takes any filter, and is not
- * granted. The consumer is not deleted on reset (the client ignores that failure; the server
- * removes it once inactive).
+ * stream (not of any other), and read nothing it cannot read anyway. nats.go deletes the
+ * consumer when it is done (Unsubscribe waits for that answer, 5 s when it never comes), so
+ * CONSUMER.DELETE of the stream is granted too: it can only name consumers (CONSUMER.LIST and
+ * NAMES are not granted), and a reader could already break another's watch by replacing it.
+ * A watch of several keys at once (filter_subjects, nats.js) and nats-py's watch use
+ * CONSUMER.CREATE.<stream> without a name, which is not granted.
  */
 function orderedReadSubjects(stream: string, subjects: string[]): string[] {
-  return [...subjects.map((filter) => `${API}.CONSUMER.CREATE.${stream}.*.${filter}`), `${API}.CONSUMER.INFO.${stream}.*`, `$JS.FC.${stream}.>`];
+  return [
+    ...subjects.map((filter) => `${API}.CONSUMER.CREATE.${stream}.*.${filter}`),
+    `${API}.CONSUMER.INFO.${stream}.*`,
+    `${API}.CONSUMER.DELETE.${stream}.*`,
+    `$JS.FC.${stream}.>`,
+  ];
 }
 
 type StoreAccess = NonNullable<JetStreamIntent["kv"]>[number]["access"];

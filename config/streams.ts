@@ -181,5 +181,7 @@ export const DEFAULT_DUPLICATE_WINDOW = "2m";
 export const kvStreamName = (bucket: string) => `KV_${bucket}`;
 export const kvSubjects = (bucket: string) => [`$KV.${bucket}.>`];
 export const objectStreamName = (store: string) => `OBJ_${store}`;
+/** One message per object, its last one the current metadata (name, size, chunks, or a tombstone). */
+export const objectMetadataSubject = (store: string) => `$O.${store}.M.>`;
 /** Chunks, then metadata. */
-export const objectStoreSubjects = (store: string) => [`$O.${store}.C.>`, `$O.${store}.M.>`];
+export const objectStoreSubjects = (store: string) => [`$O.${store}.C.>`, objectMetadataSubject(store)];

@@ -27,6 +27,7 @@
 import { connect } from "@nats-io/transport-node";
 import { errors, type NatsConnection } from "@nats-io/nats-core";
 import type { Credential } from "../config/credentials";
+import { TEST_AUTH_CLIENT_NAME } from "../config/missingIntent";
 import type { StackConfig } from "../config/schema";
 import { natsUsers, type SubjectRules, type UserPermissions } from "../config/users";
 import type { TargetNode } from "./target";
@@ -130,7 +131,7 @@ async function checkService(node: TargetNode, service: string, credential: Crede
 }
 
 function open(url: string, user: string, pass: string): Promise<NatsConnection> {
-  return connect({ servers: [url], user, pass, name: "nats-infra test-auth", reconnect: false, ignoreClusterUpdates: true, timeout: TIMEOUT_MS });
+  return connect({ servers: [url], user, pass, name: TEST_AUTH_CLIENT_NAME, reconnect: false, ignoreClusterUpdates: true, timeout: TIMEOUT_MS });
 }
 
 /** What the server at `url` says to `user` with `password`: let in, refused (Authorization Violation), or nothing. */

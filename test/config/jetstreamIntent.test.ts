@@ -69,6 +69,7 @@ describe("compiled subjects", () => {
       "$JS.API.DIRECT.GET.KV_sessions.$KV.sessions.>",
       "$JS.API.CONSUMER.CREATE.KV_sessions.*.$KV.sessions.>",
       "$JS.API.CONSUMER.INFO.KV_sessions.*",
+      "$JS.API.CONSUMER.DELETE.KV_sessions.*",
       "$JS.FC.KV_sessions.>",
     ];
     const config = (access: string) => natsUsers(parseStackConfig({ services: [{ name: "svc", jetstream: { kv: [{ bucket: "sessions", access }] } }], kv }).config).find((u) => u.user === "svc")!;
@@ -77,15 +78,17 @@ describe("compiled subjects", () => {
     expect(config("write").permissions.subscribe.allow).toEqual(["_INBOX.>"]);
   });
 
-  test("object store read: info, metadata gets, ordered consumers on chunks and metadata; write adds both and the store's purge", () => {
+  test("object store read: info, metadata gets (direct ones for nats.go), ordered consumers on chunks and metadata; write adds both and the store's purge", () => {
     const objectStores = [{ store: "files" }];
     const read = [
       "$JS.API.INFO",
       "$JS.API.STREAM.INFO.OBJ_files",
       "$JS.API.STREAM.MSG.GET.OBJ_files",
+      "$JS.API.DIRECT.GET.OBJ_files.$O.files.M.>",
       "$JS.API.CONSUMER.CREATE.OBJ_files.*.$O.files.C.>",
       "$JS.API.CONSUMER.CREATE.OBJ_files.*.$O.files.M.>",
       "$JS.API.CONSUMER.INFO.OBJ_files.*",
+      "$JS.API.CONSUMER.DELETE.OBJ_files.*",
       "$JS.FC.OBJ_files.>",
     ];
     const user = (access: string) => natsUsers(parseStackConfig({ services: [{ name: "svc", jetstream: { objects: [{ store: "files", access }] } }], objectStores }).config).find((u) => u.user === "svc")!;

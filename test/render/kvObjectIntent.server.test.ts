@@ -199,21 +199,32 @@ const streamAdmin = (s: string) => [
   api(`CONSUMER.CREATE.${s}.mine`),
   api(`CONSUMER.CREATE.${s}.mine.other.subject`),
   api(`CONSUMER.DURABLE.CREATE.${s}.mine`),
-  api(`CONSUMER.DELETE.${s}.mine`),
   api(`CONSUMER.MSG.NEXT.${s}.mine`),
   api(`CONSUMER.LIST.${s}`),
   api(`CONSUMER.NAMES.${s}`),
 ];
-const KV_READ = [api("INFO"), api(`STREAM.INFO.${KV}`), api(`STREAM.MSG.GET.${KV}`), api(`DIRECT.GET.${KV}`), `$JS.FC.${KV}.x.y`];
-const OBJ_READ = [api("INFO"), api(`STREAM.INFO.${OBJ}`), api(`STREAM.MSG.GET.${OBJ}`), `$JS.FC.${OBJ}.x.y`];
+// A reader may delete consumers of the bucket's or store's stream (nats.go deletes the ordered
+// consumers it made); a service without intent may not.
+const KV_READ = [api("INFO"), api(`STREAM.INFO.${KV}`), api(`STREAM.MSG.GET.${KV}`), api(`DIRECT.GET.${KV}`), api(`CONSUMER.DELETE.${KV}.mine`), `$JS.FC.${KV}.x.y`];
+const OBJ_READ = [
+  api("INFO"),
+  api(`STREAM.INFO.${OBJ}`),
+  api(`STREAM.MSG.GET.${OBJ}`),
+  api(`DIRECT.GET.${OBJ}.$O.${STORE}.M.bmFtZQ==`),
+  api(`DIRECT.GET.${OBJ}.$O.${STORE}.M.>`),
+  api(`CONSUMER.DELETE.${OBJ}.mine`),
+  `$JS.FC.${OBJ}.x.y`,
+];
 const KV_KEYS = [`$KV.${BUCKET}.key`];
 const OBJ_DATA = [`$O.${STORE}.C.x`, `$O.${STORE}.M.x`];
+/** Direct gets other than of an object's metadata: by sequence, and of chunks. */
+const OBJ_OTHER_DIRECT = [api(`DIRECT.GET.${OBJ}`), api(`DIRECT.GET.${OBJ}.$O.${STORE}.C.x`)];
 
 const REFUSED: Record<string, string[]> = {
   "kv-reader": [...streamAdmin(KV), api(`STREAM.PURGE.${KV}`), ...KV_KEYS, ...streamAdmin(OBJ), ...without(OBJ_READ, [api("INFO")]), ...OBJ_DATA],
   "kv-writer": [...streamAdmin(KV), api(`STREAM.PURGE.${KV}`), ...streamAdmin(OBJ), api(`STREAM.PURGE.${OBJ}`), ...OBJ_DATA],
-  "obj-reader": [...streamAdmin(OBJ), api(`STREAM.PURGE.${OBJ}`), ...OBJ_DATA, ...streamAdmin(KV), ...without(KV_READ, [api("INFO")]), ...KV_KEYS],
-  "obj-writer": [...streamAdmin(OBJ), ...streamAdmin(KV), api(`STREAM.PURGE.${KV}`), ...KV_KEYS],
+  "obj-reader": [...streamAdmin(OBJ), api(`STREAM.PURGE.${OBJ}`), ...OBJ_DATA, ...OBJ_OTHER_DIRECT, ...streamAdmin(KV), ...without(KV_READ, [api("INFO")]), ...KV_KEYS],
+  "obj-writer": [...streamAdmin(OBJ), ...OBJ_OTHER_DIRECT, ...streamAdmin(KV), api(`STREAM.PURGE.${KV}`), ...KV_KEYS],
   bystander: [...streamAdmin(KV), ...streamAdmin(OBJ), ...KV_READ, ...OBJ_READ, ...KV_KEYS, ...OBJ_DATA],
 };
 const GRANTED: Record<string, string[]> = {
