@@ -38,6 +38,35 @@ export function parseFlags(
 
 export class UsageError extends Error {}
 
+/**
+ * What a mistyped name was probably meant to be: the names at the fewest edits from it (a letter
+ * added, dropped or changed, or two neighbours swapped as in "stauts"), at most 2 and at most
+ * half its length, so a short word does not match everything; else the names that begin with it.
+ * Ties in the order given.
+ */
+export function closestNames(word: string, names: string[]): string[] {
+  const limit = Math.min(2, Math.floor(word.length / 2));
+  const scored = names.map((name) => ({ name, distance: editDistance(word.toLowerCase(), name) })).filter((n) => n.distance <= limit);
+  if (scored.length) {
+    const best = Math.min(...scored.map((n) => n.distance));
+    return scored.filter((n) => n.distance === best).map((n) => n.name);
+  }
+  return word.length >= 3 ? names.filter((name) => name.startsWith(word.toLowerCase())) : [];
+}
+
+/** Edits from a to b: insert, delete, replace, or swap two neighbours (optimal string alignment). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
 /** Runs a command's body: a known error becomes one line on stderr and its exit code. */
 export async function runCommand(usage: string, main: () => Promise<void>, output: Output = processOutput): Promise<number> {
   try {

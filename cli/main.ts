@@ -1,6 +1,6 @@
 // `nats-infra <command> [flags]`: one entry point for rendering, streams, the dev server and the
 // operations an operator runs every day. Each command is a module of cli/commands/.
-import { processOutput, type Output } from "./args";
+import { closestNames, processOutput, type Output } from "./args";
 import { EXIT } from "./command";
 import { COMMANDS } from "./commands";
 
@@ -24,7 +24,9 @@ export async function main(argv: string[], output: Output = processOutput): Prom
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    output.err(`error: unknown command "${name}"\n\n${mainUsage()}\n`);
+    const meant = closestNames(name, COMMANDS.map((c) => c.name));
+    const hint = meant.length ? `; did you mean ${meant.join(" or ")}?` : "";
+    output.err(`error: unknown command "${name}"${hint}\n\n${mainUsage()}\n`);
     return EXIT.usage;
   }
   return command.run(rest, output);

@@ -25,7 +25,7 @@ import { formatBytes } from "./status";
 
 const KEPT_BY_DOWN = "npm run down (pulumi destroy) keeps the JetStream volumes on purpose; clean is the way to delete the data.";
 
-const USAGE = `usage: npx nats-infra clean (--stack NAME | --dev [STATE_DIR]) [--yes]
+const USAGE = `usage: npx nats-infra clean [--stack NAME | --dev [STATE_DIR]] [--yes]
 
 Deletes a deployment for good, after printing exactly what it deletes and asking you to type the
 stack name:
@@ -33,7 +33,8 @@ stack name:
                  node's config directory (docker.configDir or .nats-infra/NAME/config, and its
                  -<i> siblings) and the JetStream data volumes, with their size
   --dev          the dev server's state directory: its passwords, JetStream data and logs (stop
-                 the dev server first)
+                 the dev server first); without --stack or --dev, that of the dev server that
+                 has run here (.nats-infra/dev-server)
 ${KEPT_BY_DOWN}
 
   --yes          delete without asking (for scripts)

@@ -1,6 +1,6 @@
 // `nats-infra logs [NODE] [--tail N] [--follow]`: the server log of one node or of all (each line
-// then prefixed with its node), from `docker logs` for a deployed stack or the dev server's log
-// files; --follow keeps printing until Ctrl-C.
+// then prefixed with its node when there are several), from `docker logs` for a deployed stack or
+// the dev server's log files; --follow keeps printing until Ctrl-C.
 import { devLogSources, printLogs, type LogSource } from "../../ops/logs";
 import { containerNodes, containerStates, selectNodes } from "../../ops/lifecycle";
 import { TargetError } from "../../ops/target";
@@ -11,7 +11,8 @@ import { operate, type OperateContext } from "../operate";
 const USAGE = `usage: npx nats-infra logs [NODE] [--tail N] [--follow] [target]
 
 The server log of NODE (its server name, e.g. nats-1, or its index) or, without NODE, of every
-node, each line prefixed with its node. A deployed stack (--stack): docker logs of the node's
+node: on a stack of several nodes each line is prefixed with its node ("nats-1 | ..."); the log of
+one node is printed as the server wrote it. A deployed stack (--stack): docker logs of the node's
 container, at the node's dockerHost. The dev server (--dev): nats-server.log in its state dir.
 
   --tail N     the last N lines of each node's log (default: all)

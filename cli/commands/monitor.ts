@@ -1,10 +1,12 @@
 // `nats-infra monitor`: a live view in the terminal, redrawn every --interval: each account's
 // messages and bytes per second in and out, connections, slow consumers, and each node's health
-// and JetStream use. Plain ANSI (clear screen, cursor home), no terminal library. `q` or Ctrl-C
-// quits; `--once` draws one frame (two samples an interval apart, so it has rates) and exits.
+// and JetStream use. Plain ANSI (clear screen, cursor home), no terminal library, and only on a
+// terminal: to a pipe or a file it writes one plain report after the other, which a log or `tee`
+// can keep. `q` or Ctrl-C quits; `--once` draws one frame (two samples an interval apart, so it has
+// rates) and exits.
 import { parseDuration } from "../../config/units";
 import { accountRates, collectStatus, noneAnswered, type AccountRates, type Status } from "../../ops/status";
-import { UsageError } from "../args";
+import { processOutput, UsageError } from "../args";
 import { EXIT, type Command } from "../command";
 import { operate } from "../operate";
 import { formatBytes, nodeCells, nodeHeader, table } from "./status";
@@ -15,8 +17,9 @@ A live view of the deployment, redrawn every interval from the nodes' monitoring
 messages and bytes per second in and out per account (in: published by its clients, out:
 delivered to them), connections, slow consumers, and each node's health and JetStream use.
 q or Ctrl-C quits. For Prometheus and Grafana, the view ends with the Surveyor URL when the
-stack runs Surveyor. With --json: one JSON object per sample (rates and the whole status), no
-screen drawing.
+stack runs Surveyor. Without a terminal (output to a pipe or a file): one plain report per
+interval, one after the other, no screen drawing. With --json: one JSON object per sample (rates
+and the whole status).
 
   --interval DURATION   time between samples (default 2s, at least 200ms)
   --once                print one frame (sampled twice, an interval apart) and exit: 0, or 3 when no node answers`;
@@ -38,10 +41,14 @@ export const command: Command = {
     if (intervalMs === undefined || intervalMs < MIN_INTERVAL_MS) throw new UsageError(`--interval ${intervalText}: give a duration of at least ${MIN_INTERVAL_MS}ms, e.g. 2s`);
     // Docker is not asked every frame: container state is `status`'s business.
     const sample = () => collectStatus(target, { containers: false });
-    /** `live`: redrawn over the previous frame (not so with --once). */
+    // Escape codes only where a terminal interprets them: a buffer (tests) or a pipe gets plain text.
+    const redraw = !json && output === processOutput && process.stdout.isTTY === true;
+    /** `live`: redrawn over the previous frame on a terminal, else the next report (not so with --once). */
     const draw = (before: Status | undefined, after: Status, live: boolean) => {
       const rates = before ? accountRates(before, after) : undefined;
-      output.out(json ? `${JSON.stringify({ rates, status: after })}\n` : `${live ? CLEAR : ""}${formatFrame(after, rates, intervalText, live)}\n`);
+      if (json) return output.out(`${JSON.stringify({ rates, status: after })}\n`);
+      const frame = formatFrame(after, rates, intervalText, live);
+      output.out(!live ? `${frame}\n` : redraw ? `${CLEAR}${frame}\n` : `${frame}\n\n`);
     };
 
     if (flags.once) {
@@ -53,7 +60,7 @@ export const command: Command = {
     }
 
     const keys = quitKeys();
-    if (!json) output.out(HIDE_CURSOR);
+    if (redraw) output.out(HIDE_CURSOR);
     try {
       let before: Status | undefined;
       for (;;) {
@@ -65,7 +72,7 @@ export const command: Command = {
       }
     } finally {
       keys.dispose();
-      if (!json) output.out(SHOW_CURSOR);
+      if (redraw) output.out(SHOW_CURSOR);
     }
   }),
 };

@@ -3,7 +3,8 @@
 // target: --tail of its log file, --follow in a child process ended by Ctrl-C (SIGINT), unknown
 // node and --url targets refused, stop/start/restart refused for the dev server, then clean of
 // its state dir: refused while the server runs, refused without a terminal, a wrong name typed on
-// a real terminal (script(1)) deletes nothing, the stack name typed deletes it.
+// a real terminal (script(1)) deletes nothing, the stack name typed deletes it (given no target:
+// the dev server that ran there is the default, as its usage says).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +25,8 @@ import { REPO_ROOT, toolPath } from "../harness/tools";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-logs-"));
 const stackFile = path.join(scratch, "Pulumi.dev.yaml");
-const stateDir = path.join(scratch, "state");
+// Where `npx nats-infra dev` keeps it, relative to `scratch`: the default target of a command run there.
+const stateDir = path.join(scratch, ".nats-infra", "dev-server");
 const devStack = parseYaml(readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
 let dev: DevServer | undefined;
 
@@ -37,10 +39,10 @@ async function run(command: Command, ...argv: string[]): Promise<CliRun> {
   return { code, stdout, stderr };
 }
 
-/** A command module in a child process, as `npx nats-infra <command>` runs (cli/nats-infra.cjs: tsx, then the command). */
+/** A command module in a child process, as `npx nats-infra <command>` runs (cli/nats-infra.cjs: tsx, then the command), from any directory. */
 function childArgs(module: string, argv: string[]): string[] {
   const script =
-    `require("tsx/cjs"); const { processOutput } = require(${JSON.stringify(path.join(REPO_ROOT, "cli", "command.ts"))}); ` +
+    `require(require.resolve("tsx/cjs", { paths: [${JSON.stringify(REPO_ROOT)}] })); const { processOutput } = require(${JSON.stringify(path.join(REPO_ROOT, "cli", "command.ts"))}); ` +
     `require(${JSON.stringify(path.join(REPO_ROOT, "cli", "commands", module))}).command.run(process.argv.slice(1), processOutput).then((code) => (process.exitCode = code));`;
   return ["-e", script, "--", ...argv];
 }
@@ -57,11 +59,13 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-test("logs --tail N: the last N lines of the dev server's nats-server.log, its startup among them", async () => {
+test("logs --tail N: the last N lines of the dev server's nats-server.log, its startup among them; one node's lines unprefixed, as --help says", async () => {
   const file = readFileSync(path.join(stateDir, "nats-server.log"), "utf8");
   const all = await run(logs, "--dev", stateDir);
   expect(all.code, all.stderr).toBe(0);
   expect(all.stdout).toBe(file.endsWith("\n") ? file : `${file}\n`);
+  const help = (await run(logs, "--help")).stdout.replace(/\s+/g, " ");
+  expect(help).toContain('without NODE, of every node: on a stack of several nodes each line is prefixed with its node ("nats-1 | ..."); the log of one node is printed as the server wrote it.');
   expect(all.stdout).toContain("Starting nats-server");
   expect(all.stdout).toContain("Server is ready");
 
@@ -136,18 +140,22 @@ test("clean of the dev server's state dir: refused while it runs, without a term
   expect(existsSync(path.join(stateDir, "credentials.json"))).toBe(true);
 
   // On a real terminal (script(1) gives the command a pty and types what is on its stdin).
-  const onTerminal = (typed: string) => {
-    const line = [process.execPath, ...childArgs("clean.ts", ["--dev", stateDir])].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
-    return spawnSync("script", ["-qec", line, "/dev/null"], { cwd: REPO_ROOT, input: `${typed}\n`, encoding: "utf8", timeout: 60_000 });
+  const onTerminal = (typed: string, argv: string[], cwd: string) => {
+    const line = [process.execPath, ...childArgs("clean.ts", argv)].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+    return spawnSync("script", ["-qec", line, "/dev/null"], { cwd, input: `${typed}\n`, encoding: "utf8", timeout: 60_000 });
   };
-  const wrong = onTerminal("prod");
+  const wrong = onTerminal("prod", ["--dev", stateDir], REPO_ROOT);
   expect(wrong.status, wrong.stdout).toBe(1);
   expect(wrong.stdout).toContain("type the stack name (dev)");
   expect(wrong.stdout).toContain("nothing was deleted");
   expect(existsSync(path.join(stateDir, "credentials.json"))).toBe(true);
 
-  const right = onTerminal("dev");
-  console.log(`clean --dev on a terminal, "dev" typed:\n${right.stdout}`);
+  // No target given, in the directory where that dev server ran: it is the one cleaned, as the usage says.
+  const usage = (await run(clean, "--help")).stdout;
+  expect(usage.split("\n")[0]).toBe("usage: npx nats-infra clean [--stack NAME | --dev [STATE_DIR]] [--yes]");
+  expect(usage.replace(/\s+/g, " ")).toContain("without --stack or --dev, that of the dev server that has run here (.nats-infra/dev-server)");
+  const right = onTerminal("dev", [], scratch);
+  console.log(`clean (no target) on a terminal, "dev" typed:\n${right.stdout}`);
   expect(right.status, right.stdout).toBe(0);
   expect(right.stdout).toContain(`removed ${stateDir}`);
   expect(existsSync(stateDir)).toBe(false);

@@ -1,8 +1,9 @@
 // `nats-infra monitor` against a real server: a `--once` frame while a service publishes (its
-// account's rates above zero, --json the same), and the live view in a real terminal (tmux):
-// the account lines, rates that follow the traffic as it starts and stops, `q` and Ctrl-C quit.
+// account's rates above zero, --json the same), the live view in a real terminal (tmux): the
+// account lines, rates that follow the traffic as it starts and stops, `q` and Ctrl-C quit; and
+// without a terminal (stdout a pipe): plain reports one after the other, no escape codes.
 import { connect } from "@nats-io/transport-node";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { natsInfra as nats } from "../harness/cli";
@@ -85,6 +86,36 @@ describe("--once", () => {
     expect(bad.stderr).toContain("usage: npx nats-infra monitor");
     expect(bad.stderr).not.toMatch(/^\s+at /m);
   });
+});
+
+test("without a terminal (stdout a pipe): one plain report per interval, no escape codes; SIGTERM ends it with exit 0", async () => {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, "cli", "nats-infra.cjs"), "monitor", ...targetFlags(), "--interval", "300ms"], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  try {
+    await waitFor(async () => (out.match(/nats-infra monitor:/g) ?? []).length >= 3, 30_000, () => `monitor wrote fewer than 3 reports:\n${out}${err}`);
+    child.kill("SIGTERM");
+    expect(await exited, err).toBe(0);
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+  expect(JSON.stringify(out)).not.toContain("\\u001b");
+  const reports = out.trimEnd().split(/\n\n(?=nats-infra monitor:)/);
+  expect(reports.length).toBeGreaterThanOrEqual(3);
+  for (const report of reports) {
+    expect(report).toMatch(/^nats-infra monitor: /);
+    expect(cellsOf(report, "APP")).toBeDefined();
+    expect(cellsOf(report, server.url)!.slice(1, 3)).toEqual(["nats-0", "ok"]);
+  }
+  // Rates need two samples: the first report has none, the next ones do.
+  expect(cellsOf(reports[0], "APP")![2]).toBe("-");
+  expect(msgsIn(reports[1], "APP")).toBe(0);
 });
 
 describe("in a real terminal (tmux)", () => {
