@@ -8,6 +8,8 @@ const cluster = NatsCluster.fromStackConfig("nats");
 export const credentials = cluster.credentials;
 /** Per account with streams, KV buckets or object stores: the reconciler's user and password (see docs/streams.md). */
 export const jetstreamAdmins = cluster.jetstreamAdmins;
+/** The read-only user of natscli's operator checks: `{ user, password, account, url, inboxPrefix, jsApiPrefixes }` (docs/operations.md). */
+export const observer = cluster.observer;
 export const endpoints = cluster.endpoints;
 export const permissions = cluster.permissions;
 export const natsContainer = cluster.natsContainer.name;

@@ -12,7 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { clusterNodes, isClustered } from "../config/cluster";
 import { endpoints, type Endpoints } from "../config/endpoints";
 import type { StackConfig, StackConfigInput } from "../config/schema";
-import { jetstreamAdminUser, managedJetStreamAccounts, natsUsers, SURVEYOR_USER, TOOLS_USER } from "../config/users";
+import { jetstreamAdminUser, managedJetStreamAccounts, natsUsers, SURVEYOR_USER } from "../config/users";
+import { OBSERVER_INBOX_PREFIX, OBSERVER_USER, observedAccounts, observerJsApiPrefix } from "../config/observer";
 import { natsImageOf } from "../config/container";
 import { permissionsSummary } from "../render/permissionsSummary";
 import { createPasswords, createRouteSecret, type UserSecret } from "./credentials";
@@ -35,6 +36,14 @@ export interface NatsClusterArgs {
    * `/var/lib/nats-infra/<namePrefix>/config` (with `-i`).
    */
   configDir?: string;
+}
+
+/** What natscli needs to run the operator checks as the observer (docs/operations.md). */
+export interface ObserverCredential extends ServiceCredential {
+  /** natscli `--inbox-prefix`: the only inboxes the observer may use. */
+  inboxPrefix: string;
+  /** Per account with JetStream: natscli `--js-api-prefix` for its checks and listings. */
+  jsApiPrefixes: Record<string, string>;
 }
 
 /** What an application needs to connect as one service. */
@@ -63,6 +72,8 @@ export class NatsCluster extends pulumi.ComponentResource {
   readonly users: Record<string, UserSecret>;
   /** Per account with streams, KV buckets or object stores: the reconciler's user and password, for `npm run streams` by hand. Secret. */
   readonly jetstreamAdmins: pulumi.Output<Record<string, { user: string; password: string }>>;
+  /** The read-only user of natscli's operator checks (config/observer.ts), with what natscli needs to connect as it. Secret. */
+  readonly observer: pulumi.Output<ObserverCredential>;
 
   /** The cluster the current stack's `nats-infra:*` config declares. */
   static fromStackConfig(name: string, opts?: pulumi.ComponentResourceOptions): NatsCluster {
@@ -129,7 +140,7 @@ export class NatsCluster extends pulumi.ComponentResource {
     const { network, provider } = hosts.of(this.nodes[0].node);
     const sidecars = { name, config, parent: this, network, provider, nats: containers };
     if (config.docker.surveyor.enabled) createSurveyor(sidecars, this.users[SURVEYOR_USER].password);
-    if (config.docker.natsBox.enabled) createNatsBox(sidecars, this.users[TOOLS_USER].password);
+    if (config.docker.natsBox.enabled) createNatsBox(sidecars, this.users[OBSERVER_USER].password);
 
     const admins = streamAdmins(config, this.users);
     if (config.streams.length + config.kv.length + config.objectStores.length > 0) {
@@ -144,10 +155,12 @@ export class NatsCluster extends pulumi.ComponentResource {
     }
     this.jetstreamAdmins = pulumi.secret(pulumi.output(admins));
     this.credentials = pulumi.secret(serviceCredentials(config, this.users, this.endpoints.client));
+    this.observer = pulumi.secret(observerCredential(config, this.users[OBSERVER_USER], this.endpoints.client));
 
     this.registerOutputs({
       credentials: this.credentials,
       jetstreamAdmins: this.jetstreamAdmins,
+      observer: this.observer,
       endpoints: this.endpoints,
       permissions: this.permissions,
       natsContainer: this.natsContainer.name,
@@ -171,6 +184,11 @@ function serviceCredentials(config: StackConfig, users: Record<string, UserSecre
   return pulumi.all(passwords).apply((byUser) =>
     Object.fromEntries(Object.entries(byUser).map(([user, password]) => [user, { user, password, account: users[user].account, url }])),
   );
+}
+
+function observerCredential(config: StackConfig, secret: UserSecret, url: string): pulumi.Output<ObserverCredential> {
+  const jsApiPrefixes = Object.fromEntries(observedAccounts(config).map((account) => [account, observerJsApiPrefix(account)]));
+  return secret.password.apply((password) => ({ user: OBSERVER_USER, password, account: secret.account, url, inboxPrefix: OBSERVER_INBOX_PREFIX, jsApiPrefixes }));
 }
 
 /** Per service whose password was rotated (`nats-infra rotate`): its rotation number. */

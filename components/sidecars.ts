@@ -1,14 +1,16 @@
 // The containers beside the server: Surveyor (Prometheus metrics, system-account user) and
-// nats-box (troubleshooting shell, read-only tools user). Both run beside node 0 and reach the
+// nats-box (troubleshooting shell and natscli's operator checks, read-only observer user in the
+// system account, config/observer.ts). Both run beside node 0 and reach the
 // server on the Docker network (a single server as nats:4222; in a cluster every node by
 // container name, so each is surveyed and a tool finds a node up during a rolling restart; across
-// Docker hosts every node at its published client URL) and get their password only through a
-// secret environment.
+// Docker hosts every node at its published client URL) and get their password only in a file
+// written into the container (SIDECAR_SECRET_FILES), never in their environment.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { clientUrls, clusterNodes, isClustered, nodeCount, spansHosts } from "../config/cluster";
 import type { StackConfig } from "../config/schema";
-import { SURVEYOR_USER, TOOLS_USER } from "../config/users";
+import { SURVEYOR_USER } from "../config/users";
+import { observerContext } from "../config/observer";
 import { NATSCLI, SURVEYOR } from "../config/pinnedVersions";
 import { CONTAINER, LABELS } from "../config/container";
 import { memoryWithoutSwap } from "../config/dockerReadBack";
@@ -97,7 +99,7 @@ export function createNatsBox(ctx: SidecarContext, password: pulumi.Output<strin
       // would show in `docker inspect`, an uploaded file does not.
       command: ["sleep", "infinity"],
       envs: [`NATS_CONTEXT=${SIDECAR_SECRET_FILES.natsBox}`],
-      uploads: [secretUpload(SIDECAR_SECRET_FILES.natsBox, password.apply((secret) => JSON.stringify({ url: servers, user: TOOLS_USER, password: secret })))],
+      uploads: [secretUpload(SIDECAR_SECRET_FILES.natsBox, password.apply((secret) => JSON.stringify(observerContext(config, servers, secret))))],
       networksAdvanced: [{ name: ctx.network.name }],
       ...memoryWithoutSwap(128),
       restart: "unless-stopped",

@@ -5,6 +5,7 @@ import { SYSTEM_ACCOUNT, type ServiceConfig, type StackConfig } from "./schema";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import { jetstreamGrant, type JetStreamGrant, type JetStreamIntent } from "./jetstreamIntent";
 import { kvStreamName, objectStreamName } from "./streams";
+import { OBSERVER_ACCOUNT, OBSERVER_INBOX_PREFIX, OBSERVER_USER, observerPublish } from "./observer";
 
 export interface SubjectRules {
   allow?: string[];
@@ -18,7 +19,7 @@ export interface UserPermissions {
   allowResponses: boolean;
 }
 
-export type UserRole = "service" | "surveyor" | "tools" | "jetstream-admin";
+export type UserRole = "service" | "surveyor" | "tools" | "jetstream-admin" | "observer";
 
 export interface NatsUser {
   user: string;
@@ -69,7 +70,9 @@ function computeUsers(config: StackConfig): NatsUser[] {
     // The first declared account is the default one (APP unless accounts are declared).
     account: config.accounts[0].name,
     role: "tools",
-    // nats-box for troubleshooting: inspect JetStream state, change nothing.
+    // Inspects the default account's JetStream state, changes nothing. nats-box connected as
+    // this user until the observer (below) took its place; its password is kept so that no
+    // deployed resource goes away.
     permissions: {
       publish: { allow: ["$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.NAMES.*", "$JS.API.CONSUMER.LIST.*"] },
       subscribe: { allow: [INBOX_WILDCARD] },
@@ -81,6 +84,17 @@ function computeUsers(config: StackConfig): NatsUser[] {
       users.push({ user: jetstreamAdminUser(account.name), account: account.name, role: "jetstream-admin", permissions: jetstreamAdminPermissions(config, account.name) });
     }
   }
+  users.push({
+    user: OBSERVER_USER,
+    account: OBSERVER_ACCOUNT,
+    role: "observer",
+    // natscli's operator checks and reports, read-only (config/observer.ts says which command needs what).
+    permissions: {
+      publish: { allow: observerPublish(config) },
+      subscribe: { allow: [`${OBSERVER_INBOX_PREFIX}.>`] },
+      allowResponses: false,
+    },
+  });
   return users;
 }
 

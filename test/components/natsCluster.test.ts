@@ -26,7 +26,7 @@ beforeAll(async () => {
 describe("resource graph of the default stack", () => {
   test("one generated password per service, plus the internal users", () => {
     const owners = dev.ofType(PASSWORD).map((r) => r.name.replace(/^nats-password-/, ""));
-    expect(owners.sort()).toEqual([...DEV_SERVICES, "_surveyor", "_tools", "_jsadmin_APP"].sort());
+    expect(owners.sort()).toEqual([...DEV_SERVICES, "_surveyor", "_tools", "_jsadmin_APP", "_observer"].sort());
     for (const password of dev.ofType(PASSWORD)) {
       expect(plain(password)).toMatchObject({ length: 32, special: true, overrideSpecial: "-_" });
     }
@@ -100,14 +100,17 @@ describe("resource graph of the default stack", () => {
     // natscli reads its URL, user and password from the uploaded context file NATS_CONTEXT names.
     expect(box.envs).toEqual(["NATS_CONTEXT=/etc/nats-infra/nats-context.json"]);
     expect(box.uploads.map((u: { file: string }) => u.file)).toEqual(["/etc/nats-infra/nats-context.json"]);
-    expect(JSON.parse(box.uploads[0].content)).toMatchObject({ url: "nats://nats:4222", user: "_tools" });
+    // The observer, with the inbox prefix it may use and the default account's read-only JetStream API.
+    const context = JSON.parse(box.uploads[0].content);
+    expect(context).toEqual({ url: "nats://nats:4222", user: "_observer", password: expect.any(String), inbox_prefix: "_INBOX_observer", jetstream_api_prefix: "jsapi.APP" });
+    expect(context.password).toBe(unwrapSecrets(off.byName("nats-password-_observer").state.result));
     expect(box.ports).toBeUndefined();
   });
 });
 
 describe("secrets", () => {
   test("no generated password appears in any resource input outside a secret", () => {
-    expect(dev.passwords.length).toBe(6);
+    expect(dev.passwords.length).toBe(7);
     const leaks = dev.resources.flatMap((r) => plaintextOccurrences(r.inputs, dev.passwords).map((p) => `${r.name}: ${p}`));
     expect(leaks).toEqual([]);
   });
@@ -134,7 +137,7 @@ describe("secrets", () => {
   test("auth.conf holds bcrypt hashes, not passwords", () => {
     const authConf = plain(dev.byName("nats-config")).stdin as string;
     for (const password of dev.passwords) expect(authConf).not.toContain(password);
-    expect(authConf.match(/"\$2a\$04\$/g)?.length).toBe(6);
+    expect(authConf.match(/"\$2a\$04\$/g)?.length).toBe(7);
   });
 
   test("the credentials output is secret and holds user, password, account and URL per service", async () => {
@@ -147,6 +150,17 @@ describe("secrets", () => {
     const admins = dev.exports.jetstreamAdmins as pulumi.Output<Record<string, { user: string; password: string }>>;
     expect(await admins.isSecret).toBe(true);
     expect((await outputValue(admins)).APP.user).toBe("_jsadmin_APP");
+    const observer = dev.exports.observer as pulumi.Output<Record<string, unknown>>;
+    expect(await observer.isSecret).toBe(true);
+    expect(await outputValue(observer)).toEqual({
+      user: "_observer",
+      password: expect.any(String),
+      account: "SYS",
+      url: "nats://127.0.0.1:4222",
+      inboxPrefix: "_INBOX_observer",
+      jsApiPrefixes: { APP: "jsapi.APP" },
+    });
+    expect(dev.passwords).toContain((await outputValue(observer)).password);
     const endpoints = JSON.stringify(dev.exports.endpoints) + JSON.stringify(dev.exports.permissions);
     for (const password of dev.passwords) expect(endpoints).not.toContain(password);
   });

@@ -2,8 +2,9 @@
 // (commit d6ea7e2, with the two workarounds that let it run at all: Pulumi.yaml's description
 // quoted and TS_NODE_PREFER_TS_EXTS=true), then `npm run up` in the same directory with this
 // checkout. What may change is what docs/operations.md ("Upgrading") says: the nats container's
-// memorySwap is updated in place (its cpus were already "2.0" in the state) and the sidecars
-// (Surveyor, nats-box) are replaced once, their passwords moving out of their environment. No
+// memorySwap is updated in place (its cpus were already "2.0" in the state), the sidecars
+// (Surveyor, nats-box) are replaced once, their passwords moving out of their environment, and
+// the operators' read-only user (_observer) is created and reaches the server by a reload. No
 // password, volume or nats container is replaced, and the server keeps running.
 import { rmSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -52,11 +53,11 @@ afterAll(async () => {
   await stack?.dispose();
 });
 
-test("npm run up with this checkout: the nats container updated in place, the sidecars replaced once, no password or volume replaced", async () => {
+test("npm run up with this checkout: the nats container updated in place, the sidecars replaced once, one new user reloaded, no password or volume replaced", async () => {
   const before = { outputs: await stack.outputs(), start: await serverStart(), volumes: stack.volumes() };
   const steps = await stack.previewSteps();
   const changed = steps.map((s) => `${s.op} ${s.name}`).sort();
-  expect(changed).toEqual(["replace nats-nats-box", "replace nats-surveyor", "update nats-nats"]);
+  expect(changed).toEqual(["create nats-password-_observer", "replace nats-nats-box", "replace nats-surveyor", "update nats-config", "update nats-nats"]);
   console.log(`engine: upgrade from ${BEFORE.slice(0, 7)}: ${changed.join(", ")}`);
 
   await stack.npmOk("up", ["--yes"]);
