@@ -7,18 +7,14 @@
 //
 // Traffic meanwhile, every client given the URL list: a JetStream publisher that waits for each
 // ack (retrying with the same message id) on its own subject, read back from the stream at the
-// end, and core subscribers, a publisher and a request/reply loop (test/cluster/support).
+// end, and core subscribers, a publisher and a request/reply loop (test/harness/steadyTraffic.ts).
 import { spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RolloutStdin } from "../../components/rolloutContract";
 import { readStackFile } from "../../config/load";
 import { waitHealthy as waitClusterHealthy } from "../../ops/health";
-import { AckedPublisher } from "../cluster/support/ackedPublisher";
-import { CoreTraffic } from "../cluster/support/coreTraffic";
 import {
   dockerOk,
   inspect,
@@ -37,6 +33,7 @@ import {
 } from "../harness/docker";
 import { freePort } from "../harness/ports";
 import { sleep, waitFor } from "../harness/natsServer";
+import { DEV_TRAFFIC, SteadyTraffic } from "../harness/steadyTraffic";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
 
@@ -49,15 +46,6 @@ interface Credential {
 const DEV = readStackFile("Pulumi.dev.yaml");
 const SUFFIXES = ["", "-1", "-2"];
 const STREAM = "EVENTS";
-/**
- * The acked publisher ids its messages msg-1, msg-2, ... in every session, and the stream drops a
- * message id it saw within its duplicate window: kept short here, and each session starts after
- * the previous one's window passed, so every session's messages are stored anew.
- */
-const DUPLICATE_WINDOW_MS = 5_000;
-let lastTrafficEnd = -Infinity;
-/** The acknowledged publisher's own subject: the core publisher uses events.teacher. */
-const ACKED_SUBJECT = "events.user";
 let raw: Record<string, unknown>;
 let run: ProgramRun;
 let specs: Record<string, any>[];
@@ -75,61 +63,22 @@ async function runOk(program: ProgramRun, name: string, which: "create" | "updat
   return `${result.stdout}${result.stderr}`;
 }
 
-const servers = () => creds["teacher-service"].url.split(",");
-const as = (service: string) => ({ user: creds[service].user, pass: creds[service].password });
-
-/** Runs `work` as the stream's admin, whose rights include reading the stream's messages one by one. */
-async function asAdmin<T>(work: (jsm: JetStreamManager) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: servers(), user: admin.user, pass: admin.password });
-  try {
-    return await work(await jetstreamManager(nc));
-  } finally {
-    await nc.close();
-  }
-}
-
-/** Traffic on the URL list, as the services would connect. */
-async function startTraffic() {
-  await sleep(Math.max(0, lastTrafficEnd + DUPLICATE_WINDOW_MS + 1_000 - performance.now()));
-  const fromSeq = await asAdmin(async (jsm) => (await jsm.streams.info(STREAM)).state.last_seq + 1);
-  const publisher = await AckedPublisher.start({ servers: servers(), ...as("user-service"), subject: ACKED_SUBJECT, limit: 1_000_000, intervalMs: 20 });
-  const core = await CoreTraffic.start(servers(), { subscriber: as("notification-service"), publisher: as("teacher-service"), responder: as("user-service") }, 2);
-  return { publisher, core, fromSeq };
-}
-type Traffic = Awaited<ReturnType<typeof startTraffic>>;
-
-/** Every payload the stream holds under ACKED_SUBJECT from `fromSeq` on, read message by message. */
-function storedPayloads(fromSeq: number): Promise<Set<string>> {
-  return asAdmin(async (jsm) => {
-    const { state } = await jsm.streams.info(STREAM);
-    const stored = new Set<string>();
-    for (let seq = Math.max(fromSeq, state.first_seq); seq <= state.last_seq; seq++) {
-      const message = await jsm.streams.getMessage(STREAM, { seq });
-      if (message?.subject === ACKED_SUBJECT) stored.add(message.string());
-    }
-    return stored;
-  });
-}
-
-/** Stops the traffic and checks what the clients saw: nothing acknowledged lost, no client given up. */
-async function endTraffic({ publisher, core, fromSeq }: Traffic, since: number): Promise<string> {
-  const published = await publisher.stop();
-  lastTrafficEnd = performance.now();
-  const report = core.report(since);
-  const closed = core.closedEarly();
-  await core.stop();
-  const stored = await storedPayloads(fromSeq);
-  const lost = publisher.acked.filter((id) => !stored.has(String(id)));
-  expect(published.acked).toBeGreaterThan(0);
-  expect(lost, "acknowledged messages the stream does not hold").toEqual([]);
-  expect(closed).toEqual([]);
-  expect(report.subscribers.every((s) => s.receivedSince > 0)).toBe(true);
-  return (
-    `JetStream: ${published.acked} acknowledged, ${lost.length} of them lost (${stored.size} stored under ${ACKED_SUBJECT} in all), ` +
-    `${published.failedAttempts} attempts without an ack (retried with the same id), ${published.duplicates} duplicates dropped, longest stall between acks ${published.longestStallMs} ms; ` +
-    `core: ${report.published} published, received per subscriber ${report.subscribers.map((s) => s.received).join("/")}, requests ${report.requests.answered}/${report.requests.sent} answered; ` +
-    `reconnects ${JSON.stringify(report.reconnects)}`
+/** Traffic on the URL list, as the services would connect (test/harness/steadyTraffic.ts). */
+function startTraffic(): Promise<SteadyTraffic> {
+  return SteadyTraffic.start(
+    { servers: creds["teacher-service"].url.split(","), as: (service) => ({ user: creds[service].user, pass: creds[service].password }), admin: { user: admin.user, pass: admin.password } },
+    DEV_TRAFFIC,
   );
+}
+
+/** Stops the traffic and checks what the clients saw: nothing acknowledged lost, no client given up, every subscriber receiving after `since`. */
+async function endTraffic(traffic: SteadyTraffic, since: number): Promise<string> {
+  const report = await traffic.end(since);
+  expect(report.acked).toBeGreaterThan(0);
+  expect(report.lostAcked, "acknowledged messages the stream does not hold").toEqual([]);
+  expect(report.closedEarly).toEqual([]);
+  expect(report.coreReceivedSince.every((n) => n > 0)).toBe(true);
+  return report.summary;
 }
 
 /** The stream's state on one node (/jsz), as that node's replica has it. */
@@ -168,7 +117,7 @@ beforeAll(async () => {
     server: { ...(DEV.server as object), lameDuckDuration: "30s" },
     docker: { namePrefix: prefix, configDir: `${tempDir("nats-infra-upg-")}/config`, surveyor: { enabled: false }, nats: { image } },
     // Replicated on every node, so one node at a time away keeps its quorum.
-    streams: (DEV.streams as object[]).map((s) => ({ ...s, replicas: 3, duplicateWindow: `${DUPLICATE_WINDOW_MS / 1000}s` })),
+    streams: (DEV.streams as object[]).map((s) => ({ ...s, replicas: 3, duplicateWindow: `${DEV_TRAFFIC.duplicateWindowMs / 1000}s` })),
   };
   run = await runProgram(raw);
   specs = specsOf(run);

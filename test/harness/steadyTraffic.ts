@@ -36,6 +36,8 @@ export interface SteadyReport {
   corePublished: number;
   /** Core messages each subscriber missed. */
   coreMissed: number[];
+  /** Core messages each subscriber received after `since` (see end()). */
+  coreReceivedSince: number[];
   requests: { sent: number; failed: number };
   reconnects: Record<string, number>;
   closedEarly: string[];
@@ -48,8 +50,9 @@ export class SteadyTraffic {
   private constructor(
     private readonly access: TrafficAccess,
     private readonly options: TrafficOptions,
-    private readonly publisher: AckedPublisher,
-    private readonly core: CoreTraffic,
+    /** The clients themselves, for a test that watches them while a node fails. */
+    readonly publisher: AckedPublisher,
+    readonly core: CoreTraffic,
     private readonly fromSeq: number,
   ) {}
 
@@ -63,11 +66,12 @@ export class SteadyTraffic {
     return new SteadyTraffic(access, options, publisher, core, fromSeq);
   }
 
-  async end(): Promise<SteadyReport> {
+  /** Stops the clients; `since` (performance.now()) splits the subscribers' "received since". */
+  async end(since = 0): Promise<SteadyReport> {
     const published = await this.publisher.stop();
     await this.core.quiesce();
     lastEnd = performance.now();
-    const report = this.core.report(0);
+    const report = this.core.report(since);
     const closedEarly = this.core.closedEarly();
     await this.core.stop();
     const stored = await this.storedPayloads();
@@ -78,11 +82,12 @@ export class SteadyTraffic {
       lostAcked,
       corePublished: report.published,
       coreMissed,
+      coreReceivedSince: report.subscribers.map((s) => s.receivedSince),
       requests: { sent: report.requests.sent, failed: report.requests.failed },
       reconnects: report.reconnects,
       closedEarly,
       summary:
-        `JetStream: ${published.acked} acknowledged, ${lostAcked.length} of them lost, ${published.failedAttempts} attempts without an ack, longest stall ${published.longestStallMs} ms; ` +
+        `JetStream: ${published.acked} acknowledged, ${lostAcked.length} of them lost, ${published.failedAttempts} attempts without an ack (retried with the same id), ${published.duplicates} duplicates dropped, longest stall ${published.longestStallMs} ms; ` +
         `core: ${report.published} published, missed per subscriber ${coreMissed.join("/")}, requests ${report.requests.answered}/${report.requests.sent} answered; ` +
         `reconnects ${JSON.stringify(report.reconnects)}`,
     };
