@@ -1,8 +1,11 @@
 import { defineConfig } from "vitest/config";
 
-// Three layers of tests, each a vitest project (`npm test` runs all three):
+// Layers of tests, each a vitest project (`npm test` runs them all):
 // - unit: pure functions (config, render, the streams planner) and the Pulumi program under
 //   mocks; no server, no Docker; seconds.              `npm run test:unit`
+// - scripts: `*.script.test.ts`, the shell scripts and command-line entries run as processes
+//   (tools/*.sh with stand-ins, cli/rollingUp.ts, npm run render, the policy pack served as the
+//   CLI serves it).                                    `npm run test:scripts`
 // - server: `*.server.test.ts`, real nats-server / natscli / Surveyor processes on 127.0.0.1
 //   (built by `npm run tools`).                        `npm run test:server`
 // - docker: test/docker, containers started exactly as the component declares them, under a
@@ -20,7 +23,8 @@ const shared = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.server.test.ts", "test/docker/**", "test/engine/**"], fileParallelism: true } },
+      { test: { ...shared, name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.server.test.ts", "test/**/*.script.test.ts", "test/docker/**", "test/engine/**"], fileParallelism: true } },
+      { test: { ...shared, name: "scripts", include: ["test/**/*.script.test.ts"], fileParallelism: true } },
       { test: { ...shared, name: "server", include: ["test/**/*.server.test.ts"] } },
       { test: { ...shared, name: "docker", include: ["test/docker/**/*.test.ts"] } },
       // A deploy, a rolling change or a destroy takes minutes on these machines.

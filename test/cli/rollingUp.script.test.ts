@@ -1,5 +1,5 @@
 // `npm run up` of a cluster (tools/pulumi.sh with cli/rollingUp.ts) against a recording stand-in
-// for the Pulumi CLI, as test/cli/pulumiScript.test.ts does: the CLI cannot be installed here.
+// for the Pulumi CLI, as test/cli/pulumi.script.test.ts does: the CLI cannot be installed here.
 // The stand-in answers `preview --json` with a preview built from the real program run under
 // mocks twice (before and after the change: real URNs, inputs and dependencies), with the ops the
 // engine gives them (containers whose image or ports change: replace; the image: replace; config
