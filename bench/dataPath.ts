@@ -19,6 +19,7 @@ import { startBareNats } from "./support/bareNats";
 import { corePubSub, jsPublish, type Target } from "./support/natsBench";
 import { cpuSeconds } from "./support/procCpu";
 import { machine, median, printTable, writeResults, type Row } from "./support/report";
+import { DEV_STACK_FIXTURE } from "../test/harness/tools";
 
 /** Sized so that one repeat of every case takes well under a minute on 2 cores. */
 const CORE_MSGS = 500_000;
@@ -31,7 +32,7 @@ const STREAM = "benchstream";
 const BENCH_USER = "bench-client";
 
 function ourStack(syncInterval: string): Record<string, unknown> {
-  const dev = readStackFile("Pulumi.dev.yaml");
+  const dev = readStackFile(DEV_STACK_FIXTURE);
   return {
     ...dev,
     services: [

@@ -5,11 +5,12 @@ import { natsInfra as nats } from "../harness/cli";
 import { readStackFile } from "../../config/load";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
 import { freePort } from "../harness/ports";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 
 let cluster: RunningCluster;
 beforeAll(async () => {
-  cluster = await startCluster(readStackFile("Pulumi.dev.yaml"), 3);
+  cluster = await startCluster(readStackFile(DEV_STACK_FIXTURE), 3);
 });
 afterAll(() => cluster?.stop());
 

@@ -21,13 +21,13 @@ import { DevServer } from "../../ops/devServer";
 import type { CliRun } from "../harness/cli";
 import { TEST_BCRYPT_COST, waitFor } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
-import { REPO_ROOT, toolPath } from "../harness/tools";
+import { DEV_STACK_FIXTURE, REPO_ROOT, toolPath } from "../harness/tools";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-logs-"));
 const stackFile = path.join(scratch, "Pulumi.dev.yaml");
 // Where `npx nats-infra dev` keeps it, relative to `scratch`: the default target of a command run there.
 const stateDir = path.join(scratch, ".nats-infra", "dev-server");
-const devStack = parseYaml(readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+const devStack = parseYaml(readFileSync(DEV_STACK_FIXTURE, "utf8")) as { config: Record<string, unknown> };
 let dev: DevServer | undefined;
 
 /** A command module run the way main() runs it (until cli/commands/index.ts lists it). */

@@ -12,11 +12,12 @@ import type { AccountRates } from "../../ops/status";
 import { sleep, startNats, waitFor, type RunningNats } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
 import { REPO_ROOT } from "../harness/tools";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 
 let server: RunningNats;
 beforeAll(async () => {
-  server = await startNats(readStackFile("Pulumi.dev.yaml"));
+  server = await startNats(readStackFile(DEV_STACK_FIXTURE));
 });
 afterAll(async () => {
   await traffic?.stop();

@@ -14,9 +14,10 @@ import { natsUsers } from "../../config/users";
 import { render as renderCommand } from "../../cli/render";
 import { renderNatsConf } from "../../render/natsConf";
 import { checkConfigFile } from "../harness/natsServer";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const REPO = path.resolve(__dirname, "..", "..");
-const DEV_STACK = path.join(REPO, "Pulumi.dev.yaml");
+const DEV_STACK = DEV_STACK_FIXTURE;
 const ACCOUNTS_STACK = path.join(__dirname, "..", "fixtures", "Pulumi.accounts.yaml");
 /** Each run compiles the tool and hashes passwords: a few seconds, more on a busy machine. */
 const RUN_TIMEOUT_MS = 90_000;

@@ -19,8 +19,9 @@ import { ROLLING_ENV } from "../../components/replacementGuard";
 import { readStackFile } from "../../config/load";
 import { REPO_ROOT } from "../harness/tools";
 import { runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 const CONTAINER = "docker:index/container:Container";
 /** The node containers' resource names, and their Docker names (docker.namePrefix "nats-infra"), which messages use. */
 const NODES = ["nats-nats", "nats-nats-1", "nats-nats-2"];

@@ -22,12 +22,12 @@ import { RotationNotAppliedError, rotateInStackFile, rotateOnDevServer } from ".
 import type { CliRun } from "../harness/cli";
 import { TEST_BCRYPT_COST, waitFor } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
-import { REPO_ROOT, toolPath } from "../harness/tools";
+import { DEV_STACK_FIXTURE, REPO_ROOT, toolPath } from "../harness/tools";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-rotate-"));
 const stackFile = path.join(scratch, "Pulumi.dev.yaml");
 const stateDir = path.join(scratch, "state");
-const devStack = parseYaml(readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+const devStack = parseYaml(readFileSync(DEV_STACK_FIXTURE, "utf8")) as { config: Record<string, unknown> };
 
 /** The command module as main() runs it (cli/commands/index.ts lists it under "rotate"). */
 async function rotate(...argv: string[]): Promise<CliRun> {
@@ -148,7 +148,7 @@ test("a dev server that does not watch its stack file (one started in-process): 
 
 test("a deployed stack: passwordRotation of that one service goes 1, 2 in the stack file; comments and everything else stay", () => {
   const file = path.join(scratch, "Pulumi.rotate.yaml");
-  copyFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), file);
+  copyFileSync(DEV_STACK_FIXTURE, file);
   const original = readFileSync(file, "utf8");
   expect(rotateInStackFile(file, "user-service")).toMatchObject({ key: "nats-infra:services[1].passwordRotation", from: undefined, to: 1 });
   expect(rotateInStackFile(file, "user-service")).toMatchObject({ from: 1, to: 2 });

@@ -19,12 +19,13 @@ import { clusterStack, createDeclaredStreams, STREAM, STREAM_SUBJECT } from "../
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
 import { configLoadTime, startNats, waitFor, type RunningNats } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 
 const BILLING = "billing-service";
 /** The dev stack plus a second account, so per-account numbers can be told apart exactly. */
 function twoAccountStack(): Record<string, unknown> {
-  const dev = readStackFile("Pulumi.dev.yaml");
+  const dev = readStackFile(DEV_STACK_FIXTURE);
   return {
     ...dev,
     accounts: [{ name: "APP" }, { name: "BILLING" }],

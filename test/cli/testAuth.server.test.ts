@@ -16,7 +16,7 @@ import { DevServer } from "../../ops/devServer";
 import type { ServiceCheck } from "../../ops/testAuth";
 import { configLoadTime, TEST_BCRYPT_COST } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
-import { REPO_ROOT, toolPath } from "../harness/tools";
+import { DEV_STACK_FIXTURE, toolPath } from "../harness/tools";
 import type { CliRun } from "../harness/cli";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-test-auth-"));
@@ -33,7 +33,7 @@ async function testAuth(...argv: string[]): Promise<CliRun> {
 }
 
 beforeAll(async () => {
-  const { config } = parseYaml(readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+  const { config } = parseYaml(readFileSync(DEV_STACK_FIXTURE, "utf8")) as { config: Record<string, unknown> };
   config["nats-infra:server"] = { ...(config["nats-infra:server"] as object), clientPort: await freePort(), monitorPort: await freePort() };
   const stackFile = path.join(scratch, "Pulumi.dev.yaml");
   writeFileSync(stackFile, stringifyYaml({ config }));

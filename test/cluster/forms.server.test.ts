@@ -2,10 +2,11 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { readStackFile } from "../../config/load";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 let cluster: RunningCluster;
 beforeAll(async () => {
-  cluster = await startCluster(readStackFile("Pulumi.dev.yaml"), 3);
+  cluster = await startCluster(readStackFile(DEV_STACK_FIXTURE), 3);
 });
 afterAll(() => cluster?.stop());
 

@@ -34,6 +34,7 @@ import { startNats, waitFor, type RunningNats } from "../harness/natsServer";
 import { toolPath } from "../harness/tools";
 import { AckedPublisher } from "./support/ackedPublisher";
 import { ACCOUNT, OPERATOR, replicaView, untilReplicasAgree, withOperator } from "./support/clusterStack";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const STREAM = "EVENTS";
 const MESSAGES = 100;
@@ -43,7 +44,7 @@ const ORPHAN_CHECK_MS = 30_000;
 const ORPHAN_LINE = `Detected orphaned stream '${ACCOUNT} > ${STREAM}', will cleanup`;
 
 /** The dev stack as deployed on one server (EVENTS with 1 replica), plus the operator for backups. */
-const singleStack = () => withOperator(readStackFile("Pulumi.dev.yaml"));
+const singleStack = () => withOperator(readStackFile(DEV_STACK_FIXTURE));
 /** The same stack after growing, with EVENTS at 3 replicas. */
 const grownStack = () => {
   const raw = singleStack();

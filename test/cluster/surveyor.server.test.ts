@@ -10,9 +10,10 @@ import { startCluster, type RunningCluster } from "../harness/natsCluster";
 import { waitFor } from "../harness/natsServer";
 import { runProgram, unwrapSecrets } from "../harness/pulumiMocks";
 import { declaredSurveyor, localSurveyor, startSurveyor, surveyorBinary, type DeclaredSurveyor, type RunningSurveyor } from "../harness/surveyor";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const NODES = 3;
-const STACK = { ...readStackFile("Pulumi.dev.yaml"), cluster: { nodes: NODES } };
+const STACK = { ...readStackFile(DEV_STACK_FIXTURE), cluster: { nodes: NODES } };
 
 let cluster: RunningCluster;
 let surveyor: RunningSurveyor | undefined;

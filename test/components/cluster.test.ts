@@ -24,12 +24,13 @@ import { startFakeHealthz, type FakeHealthz } from "../ops/fakeHealthz";
 import { runPolicies } from "../harness/runPolicies";
 import { REPO_ROOT } from "../harness/tools";
 import { isSecretWrapper, outputValue, plaintextOccurrences, runProgram, unwrapSecrets, type ProgramRun, type RecordedResource } from "../harness/pulumiMocks";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
 const COMMAND = "command:local:Command";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 const CONFIG_DIR = "/srv/nats-infra/config";
 const THREE = { ...DEV, cluster: { nodes: 3 }, docker: { configDir: CONFIG_DIR } };
 const NODES = ["", "-1", "-2"];

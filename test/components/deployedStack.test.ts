@@ -90,7 +90,7 @@ function withFixedConfigDir(raw: Record<string, unknown>): Record<string, unknow
 }
 
 const stacks = {
-  dev: "Pulumi.dev.yaml",
+  dev: path.join("test", "fixtures", "Pulumi.dev.yaml"),
   accounts: path.join("test", "fixtures", "Pulumi.accounts.yaml"),
 };
 

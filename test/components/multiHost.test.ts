@@ -21,13 +21,14 @@ import { readStackFile } from "../../config/load";
 import { startFakeHealthz, type FakeHealthz } from "../ops/fakeHealthz";
 import { isSecretWrapper, plaintextOccurrences, runProgram, unwrapSecrets, type ProgramRun, type RecordedResource } from "../harness/pulumiMocks";
 import { REPO_ROOT } from "../harness/tools";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const PROVIDER = "pulumi:providers:docker";
 const REMOTE_COMMAND = "command:remote:Command";
 const LOCAL_COMMAND = "command:local:Command";
 const COPY = "command:remote:CopyToRemote";
 
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 /** Stand-in key material: what matters is that it never shows outside a secret. */
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtest-only-not-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";
 const HOST_KEY_6 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0fakefakefakefakefakefakefakefakefakefakefake";

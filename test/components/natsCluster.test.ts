@@ -9,10 +9,11 @@ import { goMemLimit } from "../../config/container";
 import { RESTART_KEY_LABEL } from "../../components/restartKey";
 import { permissionsEnvKey } from "../../render/permissionsSummary";
 import { isSecretWrapper, outputValue, plaintextOccurrences, runProgram, unwrapSecrets, type ProgramRun, type RecordedResource } from "../harness/pulumiMocks";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const CONTAINER = "docker:index/container:Container";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 const DEV_SERVICES = (DEV.services as { name: string }[]).map((s) => s.name);
 
 const plain = (r: RecordedResource) => unwrapSecrets(r.inputs) as Record<string, any>;

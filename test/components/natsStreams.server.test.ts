@@ -14,6 +14,7 @@ import { isSecretWrapper, unwrapSecrets as unwrap } from "../harness/mockState";
 import { startNats, type RunningNats } from "../harness/natsServer";
 import { plaintextOccurrences } from "../harness/pulumiMocks";
 import { REPO_ROOT } from "../harness/tools";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const COMMAND = "command:local:Command";
 
@@ -64,7 +65,7 @@ async function build(name: string, streams: StreamConfig[], admins: Record<strin
   return { component, commands };
 }
 
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 const TWO_ACCOUNTS: StackConfigInput = {
   services: [{ name: "svc", account: "APP" }],
   accounts: [{ name: "APP" }, { name: "BILLING" }],

@@ -3,11 +3,10 @@
 // change replaces are compared between the stack as deployed and the same stack with
 // user-service rotated (the deployed-stack record, deployedStack.test.ts, covers the unrotated
 // stack: no password has keepers there).
-import path from "node:path";
 import { expect, test } from "vitest";
 import { readStackFile } from "../../config/load";
 import { runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
-import { REPO_ROOT } from "../harness/tools";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const REPLACED_ON_INPUT_CHANGE = ["random:index/randomPassword:RandomPassword", "docker:index/volume:Volume", "docker:index/network:Network", "docker:index/container:Container", "docker:index/remoteImage:RemoteImage"];
 
@@ -15,7 +14,7 @@ const inputsByName = (run: ProgramRun) =>
   Object.fromEntries(run.resources.filter((r) => REPLACED_ON_INPUT_CHANGE.includes(r.type)).map((r) => [r.name, unwrapSecrets(r.inputs) as Record<string, unknown>]));
 
 test("one rotated service: only its password's inputs differ, by keepers; no other password has keepers", async () => {
-  const raw = readStackFile(path.join(REPO_ROOT, "Pulumi.dev.yaml"));
+  const raw = readStackFile(DEV_STACK_FIXTURE);
   const services = raw.services as Record<string, unknown>[];
   const deployed = inputsByName(await runProgram(raw));
   const rotated = inputsByName(await runProgram({ ...raw, services: services.map((s) => (s.name === "user-service" ? { ...s, passwordRotation: 1 } : s)) }));

@@ -9,8 +9,9 @@ import { GUARD_SCRIPT, ROLLING_ENV } from "../../components/replacementGuard";
 import { RESTART_KEY_LABEL } from "../../components/restartKey";
 import { readStackFile } from "../../config/load";
 import { runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 const THREE = { ...DEV, cluster: { nodes: 3 }, docker: { configDir: "/srv/nats-infra/config" } };
 const GUARD = "nats-replacement-guard";
 const NODES = ["", "-1", "-2"];

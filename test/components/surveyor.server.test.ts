@@ -11,9 +11,10 @@ import { SURVEYOR_USER } from "../../config/users";
 import { startNats, type RunningNats } from "../harness/natsServer";
 import { isSecretWrapper, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { declaredSurveyor, localSurveyor, startSurveyor, surveyorBinary, type DeclaredSurveyor, type RunningSurveyor } from "../harness/surveyor";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const CONTAINER = "docker:index/container:Container";
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 /** The URL the sidecar uses on the cluster network (the nats container's alias). */
 const IN_DOCKER_URL = "nats://nats:4222";
 

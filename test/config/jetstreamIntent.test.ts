@@ -9,6 +9,7 @@ import { renderAuthConf } from "../../render/authConf";
 import { hashPasswords } from "../../render/files";
 import { parsePermissionsSummary, permissionsEnvKey, permissionsSummary } from "../../render/permissionsSummary";
 import { problemAt, problemsOf } from "../harness/configProblems";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const STREAMS = [
   {
@@ -172,7 +173,7 @@ describe("refused, with the path, the value and the fix", () => {
 });
 
 describe("the dev stack's notification-service, moved to intent", () => {
-  const raw = readStackFile("Pulumi.dev.yaml");
+  const raw = readStackFile(DEV_STACK_FIXTURE);
   const { config } = parseStackConfig(raw);
   // What Pulumi.dev.yaml listed by hand before the move.
   const HAND_WRITTEN = [

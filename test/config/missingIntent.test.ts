@@ -5,6 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { explainDenial, parseViolation, TEST_AUTH_CLIENT_NAME, type Denial } from "../../config/missingIntent";
 import { parseStackConfig, readStackFile } from "../../config/load";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const config = parseStackConfig({
   services: [
@@ -76,7 +77,7 @@ describe("explainDenial: no hint where following it would not help", () => {
   });
 
   test("the dev stack: notification-service is hinted nothing for its own durable, teacher-service is", () => {
-    const dev = parseStackConfig(readStackFile("Pulumi.dev.yaml")).config;
+    const dev = parseStackConfig(readStackFile(DEV_STACK_FIXTURE)).config;
     const subject = "$JS.API.CONSUMER.MSG.NEXT.EVENTS.notification-service";
     expect(explainDenial(dev, { user: "notification-service", kind: "publish", subject })).toBeUndefined();
     expect(explainDenial(dev, { user: "teacher-service", kind: "publish", subject })).toMatch(/add \{ stream: EVENTS, consumer: notification-service \} to nats-infra:services\[0\]\.jetstream\.consume$/);

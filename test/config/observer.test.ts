@@ -10,9 +10,10 @@ import { observerContext, observerImports, OBSERVER_USER } from "../../config/ob
 import { natsUsers } from "../../config/users";
 import { localSecrets } from "../../ops/localRender";
 import { matchedByAny } from "../harness/permissionProbe";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const REPO = path.resolve(__dirname, "..", "..");
-const dev = parseStackConfig(readStackFile(path.join(REPO, "Pulumi.dev.yaml"))).config;
+const dev = parseStackConfig(readStackFile(DEV_STACK_FIXTURE)).config;
 const accounts = parseStackConfig(readStackFile(path.join(REPO, "test", "fixtures", "Pulumi.accounts.yaml"))).config;
 const observerOf = (config: typeof dev) => natsUsers(config).find((u) => u.user === OBSERVER_USER)!;
 

@@ -86,7 +86,7 @@ describe("restart key", () => {
       restartKey: "",
     });
   const pinned = {
-    "Pulumi.dev.yaml": {
+    "test/fixtures/Pulumi.dev.yaml": {
       settings: '{"serverName":"nats-0","lameDuckDuration":"30s","lameDuckGracePeriod":"10s","jetstreamEnabled":true,"syncInterval":"1s","maxMemoryStore":1073741824,"maxFileStore":53687091200}',
       settingsOnly: "895ec8f98961c3ac",
       withContainer: "690afb7671a1f0c2",

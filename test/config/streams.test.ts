@@ -4,6 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { parseStackConfig, readStackFile, type ConfigProblem } from "../../config/load";
 import { problemAt, problemsOf as problemsOfConfig } from "../harness/configProblems";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const GB = 1024 ** 3;
 const services = [{ name: "svc" }];
@@ -18,7 +19,7 @@ const accepts = (raw: Record<string, unknown>) => parseStackConfig({ services, .
 
 describe("accepted", () => {
   test("the dev stack's EVENTS stream, with every default filled in", () => {
-    const [events] = parseStackConfig(readStackFile("Pulumi.dev.yaml")).config.streams;
+    const [events] = parseStackConfig(readStackFile(DEV_STACK_FIXTURE)).config.streams;
     expect(events).toEqual({
       name: "EVENTS",
       subjects: ["events.*"],

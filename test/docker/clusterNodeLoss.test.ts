@@ -36,6 +36,7 @@ import { sleep, waitFor } from "../harness/natsServer";
 import { DEV_TRAFFIC, SteadyTraffic } from "../harness/steadyTraffic";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 interface Credential {
   user: string;
@@ -43,7 +44,7 @@ interface Credential {
   url: string;
 }
 
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 const SUFFIXES = ["", "-1", "-2"];
 const STREAM = "EVENTS";
 let raw: Record<string, unknown>;

@@ -52,6 +52,7 @@ import { sleep, waitFor } from "../harness/natsServer";
 import { outputValue, runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { createAndStart, engineCreateRequest } from "./containerSpec";
 import { describeDowntime, expectOneAtATime, watchDowntime } from "../harness/downtime";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 type Connection = Awaited<ReturnType<typeof connect>>;
 interface Credential {
@@ -61,7 +62,7 @@ interface Credential {
 }
 type Body = (context: OperateContext) => Promise<number>;
 
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 const STACK = "lifecycle";
 const opened: Connection[] = [];
 let image: string;

@@ -10,6 +10,7 @@ import { removeAll, requireDocker, tempDir, testImage, uniqueName } from "../har
 import { freePort } from "../harness/ports";
 import { runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { REPO_ROOT } from "../harness/tools";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 let run: ProgramRun;
 let configDir: string;
@@ -36,7 +37,7 @@ beforeAll(async () => {
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", cert], { stdio: "ignore" });
   configDir = path.join(dir, "config");
   run = await runProgram({
-    ...readStackFile("Pulumi.dev.yaml"),
+    ...readStackFile(DEV_STACK_FIXTURE),
     server: { clientPort: await freePort(), monitorPort: await freePort() },
     tls: { cert, key },
     // No container of this name exists, so the script must validate in a throwaway one.

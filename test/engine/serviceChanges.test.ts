@@ -8,14 +8,13 @@
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { readStackFile } from "../../config/load";
 import { docker } from "../harness/docker";
 import { EngineStack, prepareEngine, type PreviewStep } from "../harness/engine";
 import { freePort } from "../harness/ports";
 import { accessFromOutputs, DEV_TRAFFIC, SteadyTraffic } from "../harness/steadyTraffic";
-import { REPO_ROOT } from "../harness/tools";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 let stack: EngineStack;
 let monitorUrl: string;
@@ -62,7 +61,7 @@ async function changeUnderTraffic(next: Record<string, unknown>, expected: strin
 
 beforeAll(async () => {
   prepareEngine();
-  const dev = readStackFile(path.join(REPO_ROOT, "Pulumi.dev.yaml"));
+  const dev = readStackFile(DEV_STACK_FIXTURE);
   const [client, monitor, surveyor] = [await freePort(), await freePort(), await freePort()];
   monitorUrl = `http://127.0.0.1:${monitor}`;
   stack = new EngineStack({

@@ -13,6 +13,7 @@ import { readStackFile } from "../../config/load";
 import { copyProject, EngineStack, prepareEngine, projectAt } from "../harness/engine";
 import { freePort } from "../harness/ports";
 import { REPO_ROOT } from "../harness/tools";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 /** main before the engine fixes. */
 const BEFORE = "d6ea7e20a9f69c224b853792f386443c8a707e25";
@@ -37,7 +38,7 @@ beforeAll(async () => {
       env: { TS_NODE_PREFER_TS_EXTS: "true", PATH: `${pulumiHome}/bin:${process.env.PATH}`, PULUMI_HOME: `${pulumiHome}/home`, PULUMI_IGNORE_AMBIENT_PLUGINS: "true", PULUMI_SKIP_UPDATE_CHECK: "true" },
     },
   );
-  const dev = readStackFile(path.join(REPO_ROOT, "Pulumi.dev.yaml"));
+  const dev = readStackFile(DEV_STACK_FIXTURE);
   const monitor = await freePort();
   monitorUrl = `http://127.0.0.1:${monitor}`;
   stack.setConfig({ ...dev, server: { ...(dev.server as object), clientPort: await freePort(), monitorPort: monitor }, docker: { surveyor: { port: await freePort() }, natsBox: { enabled: true } } });

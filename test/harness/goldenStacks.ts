@@ -7,7 +7,7 @@ import type { StackConfig } from "../../config/schema";
 import { natsUsers } from "../../config/users";
 import type { PasswordHashes } from "../../render/authConf";
 import type { RenderTarget } from "../../render/natsConf";
-import { REPO_ROOT } from "./tools";
+import { DEV_STACK_FIXTURE, REPO_ROOT } from "./tools";
 
 export const GOLDEN_DIR = path.join(REPO_ROOT, "test", "golden");
 
@@ -17,7 +17,7 @@ const LOCAL_DIR = "/var/lib/nats-infra-golden";
 export const FIXED_SALT = "$2a$04$natsinfragoldensaltxxu";
 
 export const goldenStacks = {
-  dev: path.join(REPO_ROOT, "Pulumi.dev.yaml"),
+  dev: DEV_STACK_FIXTURE,
   accounts: path.join(REPO_ROOT, "test", "fixtures", "Pulumi.accounts.yaml"),
 };
 export type GoldenStack = keyof typeof goldenStacks;

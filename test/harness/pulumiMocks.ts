@@ -2,7 +2,7 @@
  * Runs the real program (index.ts) under Pulumi mocks and records every resource it registers,
  * with its inputs exactly as the engine would receive them (secrets still wrapped).
  *
- *   const run = await runProgram(readStackFile("Pulumi.dev.yaml"));
+ *   const run = await runProgram(readStackFile("test/fixtures/Pulumi.dev.yaml"));
  *   run.resources            // [{ type, name, inputs, state }] in registration order
  *   run.ofType("docker:index/container:Container")
  *   run.passwords            // every mocked RandomPassword result (plaintext), to hunt leaks

@@ -42,3 +42,6 @@ export async function runNatsPy(script: string, env: { NATS_URL: string; NATS_PA
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The dev stack as the tests know it (a copy of Pulumi.dev.yaml): editing the real one breaks no test. */
+export const DEV_STACK_FIXTURE = path.join(REPO_ROOT, "test", "fixtures", "Pulumi.dev.yaml");

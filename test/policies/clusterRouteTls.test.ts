@@ -9,6 +9,7 @@ import { clusterRouteTls, natsInfraPolicies } from "../../policies/natsInfraPoli
 import { SECRET_SIG, SECRET_SIG_KEY } from "../../policies/support/values";
 import { runPolicies, type ResourceRecord } from "../harness/runPolicies";
 import { runProgram, type RecordedResource } from "../harness/pulumiMocks";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const CONTAINER = "docker:index/container:Container";
 const NATS_IMAGE = "nats:2.14.10-alpine";
@@ -78,7 +79,7 @@ describe("cluster-route-tls on the 3-host stack under mocks", () => {
   const toRecord = (r: RecordedResource): ResourceRecord => ({ type: r.type, name: r.name, props: r.inputs, outputs: { ...r.state, ...r.inputs }, opts: { protect: r.options.protect, parent: r.options.parent || undefined } });
 
   test("every node publishes its route port on its address with route TLS: zero violations, from it and from the whole pack", async () => {
-    const run = await runProgram({ ...readStackFile("Pulumi.dev.yaml"), cluster: { nodes, tls } });
+    const run = await runProgram({ ...readStackFile(DEV_STACK_FIXTURE), cluster: { nodes, tls } });
     const records = run.resources.map(toRecord);
     const routePorts = run.ofType(CONTAINER).filter((c) => JSON.stringify(c.inputs.ports).includes('"internal":6222'));
     expect(routePorts.map((c) => c.name).sort()).toEqual(["nats-nats", "nats-nats-1", "nats-nats-2"]);
@@ -94,7 +95,7 @@ describe("cluster-route-tls on the 3-host stack under mocks", () => {
   });
 
   test("a node container of that stack stripped of its route TLS mounts is caught", async () => {
-    const run = await runProgram({ ...readStackFile("Pulumi.dev.yaml"), cluster: { nodes, tls } });
+    const run = await runProgram({ ...readStackFile(DEV_STACK_FIXTURE), cluster: { nodes, tls } });
     const node = run.byName("nats-nats-2");
     const stripped = { ...toRecord(node), props: { ...node.inputs, mounts: (node.inputs.mounts as { target: string }[]).filter((m) => !m.target.startsWith("/etc/nats-tls/")) } };
     const { violations } = await runPolicies([clusterRouteTls], [stripped]);

@@ -9,6 +9,7 @@ import { parseImageRef } from "../../policies/support/imageRef";
 import { parseGoMemLimit } from "../../policies/support/goMemLimit";
 import { runPolicies, type ResourceRecord } from "../harness/runPolicies";
 import { SECRET_SIG, SECRET_SIG_KEY } from "../../policies/support/values";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const CONTAINER = "docker:index/container:Container";
 const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -24,7 +25,7 @@ async function messages(policy: Policy, record: ResourceRecord, config: object =
 
 /** The nats container exactly as the component declares it for the dev stack. */
 function devNatsContainer(): ResourceRecord {
-  const { config } = parseStackConfig(readStackFile("Pulumi.dev.yaml"));
+  const { config } = parseStackConfig(readStackFile(DEV_STACK_FIXTURE));
   const args = natsContainerArgs({ config, image: "nats:2.14.10-alpine", configDir: "/srv/nats", volumeName: "nats-infra-jetstream", networkName: "net", restartKey: "k" });
   return container(args as unknown as Record<string, unknown>, "nats-nats");
 }

@@ -11,6 +11,7 @@ import { readStackFile } from "../../config/load";
 import { natsInfraPolicies } from "../../policies/natsInfraPolicies";
 import { SECRET_SIG, SECRET_SIG_KEY } from "../../policies/support/values";
 import { runProgram } from "../harness/pulumiMocks";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 // The protobuf and gRPC modules @pulumi/pulumi itself uses, so messages match its generated code.
 const fromPulumi = createRequire(require.resolve("@pulumi/pulumi/package.json"));
@@ -135,7 +136,7 @@ describe("policies/index.ts served as under the Pulumi CLI", () => {
   });
 
   test("the default stack, sent resource by resource and as a stack, gets no diagnostics", async () => {
-    const run = await runProgram(readStackFile("Pulumi.dev.yaml"));
+    const run = await runProgram(readStackFile(DEV_STACK_FIXTURE));
     const all: Diagnostic[] = [];
     const stack = new analyzerPb.AnalyzeStackRequest();
     for (const resource of run.resources) {

@@ -13,8 +13,9 @@ import { readStackFile } from "../../config/load";
 import { natsInfraPolicies } from "../../policies/natsInfraPolicies";
 import { runPolicies, type ResourceRecord, type RunResult } from "../harness/runPolicies";
 import { runProgram, type ProgramRun, type RecordedResource } from "../harness/pulumiMocks";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
-const DEV = readStackFile("Pulumi.dev.yaml");
+const DEV = readStackFile(DEV_STACK_FIXTURE);
 const SECRET_POLICIES = ["no-plaintext-secrets", "no-password-leaks"];
 /** Mocks keep the secret mark, so the secret policies can demand it. */
 const MARKS_VISIBLE: PolicyPackConfig = Object.fromEntries(SECRET_POLICIES.map((name) => [name, { secretMarkersVisible: true }]));

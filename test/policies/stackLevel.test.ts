@@ -12,11 +12,12 @@ import { jetstreamDataRetained, noWidePublish, servicesHavePermissions, tlsMinVe
 import { RETAIN_LABEL } from "../../policies/jetstreamDataRetained";
 import { tlsBlocks } from "../../policies/support/natsConfTls";
 import { runPolicies, type ResourceRecord, type RunResult } from "../harness/runPolicies";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:local:Command";
 const VOLUME = "docker:index/volume:Volume";
-const DEV = readStackFile("Pulumi.dev.yaml") as StackConfigInput;
+const DEV = readStackFile(DEV_STACK_FIXTURE) as StackConfigInput;
 
 async function run(policies: Policies, records: ResourceRecord[], config: object = {}): Promise<RunResult> {
   const packConfig: PolicyPackConfig = Object.fromEntries(policies.map((p) => [p.name, config]));

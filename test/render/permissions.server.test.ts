@@ -17,8 +17,9 @@ import {
   subscribeDenyCases,
   withObservers,
 } from "../harness/permissionProbe";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
-const raw = readStackFile("Pulumi.dev.yaml");
+const raw = readStackFile(DEV_STACK_FIXTURE);
 const { config } = parseStackConfig(raw);
 const services = config.services;
 const serviceNames = services.map((s) => s.name);

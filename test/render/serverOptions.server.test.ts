@@ -10,7 +10,7 @@ import { natsUsers } from "../../config/users";
 import { renderAuthConf } from "../../render/authConf";
 import { AUTH_CONF_FILE, NATS_CONF_FILE, renderNatsConf, type RenderTarget } from "../../render/natsConf";
 import { checkConfigFile, startNats, TEST_BCRYPT_COST } from "../harness/natsServer";
-import { REPO_ROOT } from "../harness/tools";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 /** Settings nats-infra does not model, one of each value shape: number, list, map. */
 const EXTRA = { max_control_line: 4096, server_tags: ["region:eu", "tier:test"], server_metadata: { team: 'infra "core"' } };
@@ -20,7 +20,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** `nats-server -t` on nats.conf rendered for `target`, beside its auth.conf (included by relative name). */
 function checkRendered(extra: Record<string, unknown>, target: RenderTarget): { ok: boolean; output: string } {
-  const raw = readStackFile(path.join(REPO_ROOT, "Pulumi.dev.yaml"));
+  const raw = readStackFile(DEV_STACK_FIXTURE);
   const { config } = parseStackConfig({ ...raw, server: { ...(raw.server as object), extra } });
   const hash = bcrypt.hashSync("pw", TEST_BCRYPT_COST);
   const dir = mkdtempSync(path.join(scratch, "conf-"));

@@ -2,10 +2,11 @@ import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { readStackFile } from "../../config/load";
 import { startNats, type RunningNats } from "../harness/natsServer";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 let nats: RunningNats;
 beforeAll(async () => {
-  nats = await startNats(readStackFile("Pulumi.dev.yaml"));
+  nats = await startNats(readStackFile(DEV_STACK_FIXTURE));
 });
 afterAll(async () => nats?.stop());
 

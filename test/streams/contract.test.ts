@@ -4,8 +4,9 @@
 import { describe, expect, test } from "vitest";
 import { parseStackConfig, readStackFile, StackConfigError } from "../../config/load";
 import { accountStdin, parseAccountStdin, StdinError } from "../../streams/contract";
+import { DEV_STACK_FIXTURE } from "../harness/tools";
 
-const DEV = parseStackConfig(readStackFile("Pulumi.dev.yaml")).config.streams;
+const DEV = parseStackConfig(readStackFile(DEV_STACK_FIXTURE)).config.streams;
 const ACCOUNTS = parseStackConfig(readStackFile("test/fixtures/Pulumi.accounts.yaml")).config.streams;
 
 describe("what NatsStreams writes", () => {

@@ -10,6 +10,7 @@ import { jetstreamAdminUser } from "../../../config/users";
 import type { RunningCluster } from "../../harness/natsCluster";
 import { reconcileDeclared } from "../../harness/reconcileDeclared";
 import { waitFor } from "../../harness/natsServer";
+import { DEV_STACK_FIXTURE } from "../../harness/tools";
 
 export const ACCOUNT = "APP";
 export const STREAM = "ORDERS";
@@ -28,7 +29,7 @@ export function withOperator(raw: Record<string, unknown>): Record<string, unkno
 }
 
 export function clusterStack(replicas = 3): Record<string, unknown> {
-  const dev = readStackFile("Pulumi.dev.yaml");
+  const dev = readStackFile(DEV_STACK_FIXTURE);
   return {
     ...dev,
     services: [
