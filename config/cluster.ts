@@ -44,6 +44,20 @@ export const declaredNodes = (config: StackConfig) => (Array.isArray(config.clus
 /** Some node runs on another Docker host: routes cross the network (TLS required) and publish their port. */
 export const spansHosts = (config: StackConfig): boolean => declaredNodes(config).some((node) => node.dockerHost !== undefined);
 
+/**
+ * Where a node's client or monitoring port comes from: its own entry in cluster.nodes, or the
+ * server's port plus the node's index. `base` is the key to change, `key` how the port follows
+ * from it (`server.clientPort + 1`), both without the `nats-infra:` prefix.
+ */
+export function nodePortSource(config: StackConfig, index: number, field: "clientPort" | "monitorPort"): { base: string; key: string } {
+  if (declaredNodes(config)[index]?.[field] !== undefined) {
+    const own = `cluster.nodes[${index}].${field}`;
+    return { base: own, key: own };
+  }
+  const base = `server.${field}`;
+  return { base, key: nodeCount(config) === 1 ? base : `${base} + ${index}` };
+}
+
 export function clusterNodes(config: StackConfig): ClusterNode[] {
   const count = nodeCount(config);
   const declared = declaredNodes(config);

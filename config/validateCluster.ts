@@ -1,6 +1,6 @@
 // Rules for the `cluster` section that span fields: where nodes run, which ports they take on
 // each Docker host, what a cluster across hosts needs, and how many replicas a stream may have.
-import { clusterNodes, declaredNodes, isClustered, nodeCount, spansHosts } from "./cluster";
+import { clusterNodes, declaredNodes, isClustered, nodeCount, nodePortSource, spansHosts } from "./cluster";
 import type { StackConfig } from "./schema";
 import type { Finding, Path } from "./findings";
 
@@ -43,7 +43,7 @@ export function clusterProblems(config: StackConfig): Finding[] {
         const own = declared[node.index]?.[key] !== undefined;
         // A node without a port of its own takes the server's port plus its index.
         const path: Path = own ? ["cluster", "nodes", node.index, key] : ["server", key];
-        const source = own ? `cluster.nodes[${node.index}].${key}` : `server.${key} + ${node.index}`;
+        const source = nodePortSource(config, node.index, key).key;
         const port = node[key];
         if (port > MAX_PORT) {
           add(path, `node ${node.index}'s ${kind} port would be ${port} (${source}), above ${MAX_PORT}; use a ${key} of at most ${MAX_PORT - (nodes.length - 1)}, or give each node its own in cluster.nodes`);

@@ -19,11 +19,13 @@ import { parseDuration } from "../config/units";
 import { restartSettings } from "../config/restartSettings";
 import { AUTH_CONF_FILE, CLUSTER_CONF_FILE, NATS_CONF_FILE } from "../render/natsConf";
 import { planName } from "../streams/plan";
-import { reconcile } from "../streams/reconcile";
+import { reconcile, type ReconcileResult } from "../streams/reconcile";
 import { waitHealthy } from "./health";
 import { DEV_STATE_FILE } from "./target";
 import { singleServerStreams } from "./jetstreamLayout";
 import { LocalServer } from "./localServer";
+import { isAlive, neededPorts, refuseTakenPorts, type DevState } from "./devPorts";
+import { describeSave, describeStreams, type Restart, type RunningConfig } from "./devSaveReport";
 import { localSecrets, renderNodes, type LocalNodeFiles, type LocalSecrets } from "./localRender";
 import { rollingRestart } from "./rollingRestart";
 
@@ -37,7 +39,10 @@ export interface DevServerOptions {
   bcryptCost?: number;
 }
 
-export type ApplyOutcome = "reloaded" | "restarted" | "unchanged" | "refused";
+export type ApplyOutcome = "reloaded" | "restarted" | "unchanged" | "refused" | "back";
+
+/** A port the stack needs is held by another process: nothing was started (exit 3). One line per port. */
+export { PortTakenError } from "./devPorts";
 
 export const CREDENTIALS_FILE = "credentials.json";
 /** Each node's output, in its directory (the state dir itself for a single server). */
@@ -49,7 +54,11 @@ export class DevServer {
   private nodes: LocalServer[] = [];
   /** fingerprint() of what the servers run now. */
   private applied = "";
+  /** What the servers run now: the config and every user's password. */
+  private running!: RunningConfig;
   private layout = "";
+  /** The last save was refused: a save of the running config again is worth saying. */
+  private lastRefused = false;
 
   private constructor(readonly options: DevServerOptions) {}
 
@@ -59,6 +68,7 @@ export class DevServer {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     server.refuseIfRunning();
     const config = server.readConfig();
+    await refuseTakenPorts(config);
     const rendered = server.render(config);
     server.writeState();
     await server.startNodes(config, rendered);
@@ -74,53 +84,78 @@ export class DevServer {
     return path.join(this.options.stateDir, CREDENTIALS_FILE);
   }
 
-  /** Reads the stack file again and applies what changed. A config or server error refuses the edit. */
+  /**
+   * Reads the stack file again and applies what changed. A config or server error refuses the
+   * edit. "back": the file is what runs again after a refused save (or refused stream change).
+   * After "reloaded" or "restarted", `lastChanges` says what the save changed, one line each;
+   * a refused stream's line starts with "!".
+   */
   async apply(): Promise<ApplyOutcome> {
+    const refuse = (error: unknown): ApplyOutcome => {
+      this.options.log(`refused: ${error instanceof Error ? error.message : String(error)}\nthe servers keep serving the previous config`);
+      this.lastRefused = true;
+      return "refused";
+    };
     let config: StackConfig;
     let rendered: LocalNodeFiles[];
     try {
       config = this.readConfig();
       // Compared before rendering: rendered files differ on every render (fresh bcrypt salts).
-      if (this.fingerprint(config) === this.applied) return "unchanged";
+      if (this.fingerprint(config) === this.applied) {
+        const back = this.lastRefused;
+        this.lastRefused = false;
+        return back ? "back" : "unchanged";
+      }
+      // Ports the running servers do not hold yet must be free before any server is stopped.
+      await refuseTakenPorts(config, new Set(neededPorts(this.config).map((p) => p.port)));
       rendered = this.render(config);
     } catch (error) {
-      this.options.log(`refused: ${error instanceof Error ? error.message : String(error)}\nthe servers keep serving the previous config`);
-      return "refused";
+      return refuse(error);
     }
+    const afterRefusal = this.lastRefused;
+    const before = this.running;
     const layout = layoutOf(config);
-    if (layout !== this.layout && clusterNodes(config).length !== this.nodes.length) {
-      // Another node count: the servers are started again on the new layout.
+    let outcome: ApplyOutcome = "reloaded";
+    let restart: Restart = "none";
+    if (nodePorts(config) !== nodePorts(this.config)) {
+      // Another node count or other ports: the servers are started again on the new layout.
       await this.stopNodes();
       await this.startNodes(config, rendered);
-      await this.applyStreams();
-      return "restarted";
-    }
-    this.install(rendered);
-    this.config = config;
-    this.applied = this.fingerprint(config);
-    let outcome: ApplyOutcome = "reloaded";
-    if (layout !== this.layout) {
-      // A setting the server cannot reload: one node at a time, each healthy before the next.
-      this.layout = layout;
-      const grace = lameDuckMs(config) + 15_000;
-      await rollingRestart(
-        this.nodes.map((node) => ({
-          name: node.options.name,
-          monitorUrl: node.options.monitorUrl,
-          restart: async () => {
-            await node.stop(grace);
-            await node.start();
-          },
-        })),
-        { log: this.options.log },
-      );
       outcome = "restarted";
+      restart = "all";
     } else {
-      for (const node of this.nodes) await node.reload();
+      this.install(rendered);
+      this.setRunning(config);
+      if (layout !== this.layout) {
+        // A setting the server cannot reload: one node at a time, each healthy before the next.
+        this.layout = layout;
+        const grace = lameDuckMs(config) + 15_000;
+        await rollingRestart(
+          this.nodes.map((node) => ({
+            name: node.options.name,
+            monitorUrl: node.options.monitorUrl,
+            restart: async () => {
+              await node.stop(grace);
+              await node.start();
+            },
+          })),
+          { log: this.options.log },
+        );
+        outcome = "restarted";
+        restart = "rolling";
+      } else {
+        for (const node of this.nodes) await node.reload();
+      }
     }
-    await this.applyStreams();
-    return outcome;
+    const streams = await this.applyStreams();
+    this.lastChanges = [...describeSave(before, this.running, restart), ...describeStreams(streams)];
+    // A refused stream change counts as a refusal: saving the file back to what runs is "back".
+    this.lastRefused = (streams?.refused.length ?? 0) > 0;
+    return this.lastChanges.length === 0 && afterRefusal ? "back" : outcome;
   }
+
+  /** What the last applied save changed ("+ user billing", "restart of nats-0 (jetstream.syncInterval)"). */
+  lastChanges: string[] = [];
 
   /** Lame duck on every node: clients are moved away, then the servers exit. */
   async stop(): Promise<void> {
@@ -159,6 +194,13 @@ export class DevServer {
     return JSON.stringify({ config, secrets: this.readSecrets() });
   }
 
+  private setRunning(config: StackConfig): void {
+    this.config = config;
+    this.applied = this.fingerprint(config);
+    const passwords = Object.fromEntries(Object.entries(this.readSecrets()?.credentials ?? {}).map(([user, c]) => [user, c.password]));
+    this.running = { config, passwords };
+  }
+
   /** Staged files take the place of the live ones (renames: a server never reads half a file). */
   private install(rendered: LocalNodeFiles[]): void {
     for (const node of rendered) {
@@ -182,8 +224,7 @@ export class DevServer {
       );
     }
     this.install(rendered);
-    this.config = config;
-    this.applied = this.fingerprint(config);
+    this.setRunning(config);
     this.layout = layoutOf(config);
     this.nodes = clusterNodes(config).map((node) => {
       const dir = rendered[node.index].dir;
@@ -204,6 +245,8 @@ export class DevServer {
       await waitHealthy(this.nodes.map((n) => ({ name: n.options.name, monitorUrl: n.options.monitorUrl })), 60_000);
     } catch (error) {
       await this.kill();
+      // Taken between the check and the start: say which port in one line, not the server's banner.
+      if (error instanceof Error && /address already in use/.test(error.message)) await refuseTakenPorts(config);
       throw error;
     }
   }
@@ -227,9 +270,9 @@ export class DevServer {
     for (const node of this.nodes) node.close();
   }
 
-  private async applyStreams(): Promise<void> {
+  private async applyStreams(): Promise<ReconcileResult | undefined> {
     const accounts = managedJetStreamAccounts(this.config);
-    if (accounts.length === 0) return;
+    if (accounts.length === 0) return undefined;
     const secrets = this.readSecrets()!;
     const env: NodeJS.ProcessEnv = {};
     for (const account of accounts) {
@@ -240,6 +283,7 @@ export class DevServer {
     const { kv, objectStores } = this.config;
     const result = await reconcile(this.config.streams, { url: this.endpoints.client, env, dryRun: false, reportOthers: false, kv, objectStores, log: this.options.log });
     if (result.refused.length) this.options.log(`streams refused (left as they are): ${result.refused.map(planName).join(", ")}`);
+    return result;
   }
 
   private readSecrets(): LocalSecrets | undefined {
@@ -252,9 +296,13 @@ export class DevServer {
     };
   }
 
-  /** Where `nats-infra <command> --dev` finds this server: its stack file. */
+  /**
+   * Where `nats-infra <command> --dev` finds this server: its stack file. And the pid of the
+   * process running it: what a second dev server names when this one holds a port it needs.
+   */
   private writeState(): void {
-    writePrivate(path.join(this.options.stateDir, DEV_STATE_FILE), JSON.stringify({ stackFile: path.resolve(this.options.stackFile) }, null, 2) + "\n");
+    const state: DevState = { stackFile: path.resolve(this.options.stackFile), pid: process.pid };
+    writePrivate(path.join(this.options.stateDir, DEV_STATE_FILE), JSON.stringify(state, null, 2) + "\n");
   }
 
   private writeSecrets(secrets: LocalSecrets): void {
@@ -284,19 +332,13 @@ function layoutOf(config: StackConfig): string {
 
 const lameDuckMs = (config: StackConfig) => parseDuration(config.server.lameDuckDuration)!;
 
+/** Every node's name and ports: when these change, LocalServer's processes are made anew. */
+const nodePorts = (config: StackConfig) => JSON.stringify([clusterNodes(config).map((n) => [n.serverName, n.clientPort, n.monitorPort]), config.cluster.routePort]);
+
 function pidFiles(stateDir: string): string[] {
   const candidates = [path.join(stateDir, "nats-server.pid")];
   for (let i = 0; i < 64; i++) candidates.push(path.join(stateDir, `node-${i}`, "nats-server.pid"));
   return candidates.filter((file) => existsSync(file));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export { StackConfigError };

@@ -2,7 +2,8 @@
 // answers), reload (SIGHUP, confirmed by a new config_load_time), lame duck stop (SIGUSR2, the
 // server moves its clients away and exits) and kill. The dev server runs its nodes with this.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, type WriteStream } from "node:fs";
+import path from "node:path";
 import { checkHealth } from "./health";
 
 export interface LocalServerOptions {
@@ -22,6 +23,22 @@ const started = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const child of started) child.kill("SIGKILL");
 });
+
+/**
+ * The exit hook above does not run when this process is killed (SIGKILL, the OOM killer). On
+ * Linux, util-linux's setpriv starts the server with a parent-death signal (prctl
+ * PR_SET_PDEATHSIG, kept across its exec of nats-server): the kernel sends SIGTERM, nats-server's
+ * clean shutdown, the moment this process is gone, however it ended. (Strictly: when the thread
+ * that spawned it ends; that is the main thread, unless a worker thread starts servers.)
+ */
+const SETPRIV =
+  process.platform === "linux"
+    ? (process.env.PATH ?? "")
+        .split(path.delimiter)
+        .filter((dir) => path.isAbsolute(dir))
+        .map((dir) => path.join(dir, "setpriv"))
+        .find((file) => existsSync(file))
+    : undefined;
 
 export class LocalServer {
   private child?: ChildProcess;
@@ -56,7 +73,10 @@ export class LocalServer {
     this.log ??= createWriteStream(this.options.logFile, { flags: "a", mode: 0o600 });
     // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop the server
     // with lame duck instead of nats-server's immediate shutdown on SIGINT.
-    const child = spawn(this.options.binary, ["-c", this.options.confFile], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const args = ["-c", this.options.confFile];
+    const child = SETPRIV
+      ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.options.binary, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true })
+      : spawn(this.options.binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.child = child;
     started.add(child);
     const keep = (chunk: Buffer) => {

@@ -1,12 +1,13 @@
 // `nats-infra dev`: runs a stack file on this host with the pinned nats-server, no Docker and no
 // Pulumi (ops/devServer.ts), prints where everything is, applies every save of the stack file,
-// and stops with lame duck on Ctrl-C (a second Ctrl-C stops at once).
+// and stops with lame duck on Ctrl-C, SIGTERM, SIGHUP or when its parent goes away (a second
+// signal stops at once).
 import { existsSync, watch } from "node:fs";
 import path from "node:path";
 import { parseFlags, UsageError, type Output } from "../args";
 import { EXIT, type Command } from "../command";
 import { StackConfigError } from "../../config/load";
-import { DevServer } from "../../ops/devServer";
+import { DevServer, PortTakenError } from "../../ops/devServer";
 import { DEFAULT_DEV_STATE_DIR } from "../../ops/target";
 import { REPO_ROOT } from "../operate";
 
@@ -14,15 +15,28 @@ const USAGE = `usage: npx nats-infra dev [--stack-file Pulumi.dev.yaml] [--state
 
 Runs the stack on this host with .tools/bin/nats-server (npm run tools builds it): one process per
 node of nats-infra:cluster, rendered for this host into the state directory, where passwords are
-kept across restarts. The stack's streams, KV buckets and object stores are applied. Every save
-of the stack file is checked and applied by a reload (or, for settings nats-server cannot reload, a restart one node at a
-time); an edit with errors is refused and the servers keep serving. Ctrl-C stops with lame duck.
+kept across restarts. Every port of every node (client, monitoring, route) must be free: a taken
+one is named with its node, its stack file key and who holds it, and nothing starts. The stack's
+streams, KV buckets and object stores are applied. Every save of the stack file is checked and
+applied by a reload (or, for settings nats-server cannot reload, a restart one node at a time),
+and says what it changed (+ user billing, ~ permissions of user-service, + stream ORDERS,
+restart of nats-0 (jetstream.syncInterval)); an edit with errors is refused and the servers keep
+serving.
+
+Stops with lame duck (clients are moved away, then the servers exit) on Ctrl-C, SIGTERM or SIGHUP,
+and when the process that started it goes away (how a SIGTERM to npx or npm run reaches it); a
+second Ctrl-C or signal stops at once. Its pid: the line "nats-infra dev (pid N)", and <state-dir>/dev.json.
 
   --stack-file  the stack config (default Pulumi.dev.yaml)
   --state-dir   rendered files, credentials.json, JetStream data and logs (default .nats-infra/dev-server)
   --no-watch    apply the stack file once and keep serving, without watching it
 
-exit codes: 0 stopped by Ctrl-C, 1 a server failed, 2 bad usage or config, 3 nats-server missing or a port taken`;
+exit codes: 0 stopped (a signal, or its parent gone), 1 a server failed, 2 bad usage or config,
+3 nats-server missing or a port taken.
+Through npx or npm run, npm's status is not the dev server's: npm runs it under sh -c, which
+re-raises the Ctrl-C it received once the dev server has stopped, so npm ends by SIGINT (130 in a
+shell); a SIGTERM to npm ends npm at once (143) while the dev server stops on its own; a SIGINT to
+npm alone is held by that sh and stops nothing. Run node cli/nats-infra.cjs dev for the codes above.`;
 
 export const command: Command = {
   name: "dev",
@@ -45,11 +59,17 @@ export const command: Command = {
     if (!existsSync(binary)) return fail(output, EXIT.unreachable, `${binary} is missing: run \`npm run tools\` (needs Go) to build the pinned nats-server`);
 
     const say = (line: string) => output.out(`${line}\n`);
+    // A closed terminal or pipe (EPIPE, EIO) must not end this process before it stopped its servers.
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+    // Listening from the start: a signal during start-up stops the servers once they are up.
+    const stopRequests = watchStopRequests();
     let server: DevServer;
     try {
       server = await DevServer.start({ stackFile, stateDir, binary, log: say });
     } catch (error) {
+      stopRequests.close();
       if (error instanceof StackConfigError) return fail(output, EXIT.usage, error.message);
+      if (error instanceof PortTakenError) return fail(output, EXIT.unreachable, error.message.replaceAll("\n", "\nerror: "));
       const message = error instanceof Error ? error.message : String(error);
       return fail(output, /address already in use|still running/.test(message) ? EXIT.unreachable : EXIT.problem, message);
     }
@@ -60,30 +80,71 @@ export const command: Command = {
     return new Promise<number>((resolve) => {
       let stopping = false;
       let firstAt = 0;
-      const onInterrupt = () => {
-        // npm exec passes on the terminal's Ctrl-C, so one key press can arrive twice.
-        if (stopping && Date.now() - firstAt < 1000) return;
+      stopRequests.handle((reason, signal) => {
+        // npm exec passes on the terminal's Ctrl-C, so one key press can arrive twice; and the
+        // parent going away while the servers stop (npm ends on its SIGTERM) is no reason to hurry.
+        if (stopping && (!signal || Date.now() - firstAt < 1000)) return;
         if (stopping) {
           say("stopping now");
+          stopRequests.close();
           void server.kill().then(() => resolve(EXIT.ok));
           return;
         }
         stopping = true;
         firstAt = Date.now();
         stopWatching();
-        say("lame duck: moving clients away before the servers exit (Ctrl-C again to stop now)");
+        say(`${reason}: lame duck, moving clients away before the servers exit (${signal === "SIGINT" ? "Ctrl-C again" : "a second signal"} to stop now)`);
         void server.stop().then(() => {
-          process.off("SIGINT", onInterrupt);
-          process.off("SIGTERM", onInterrupt);
+          stopRequests.close();
           say("stopped");
           resolve(EXIT.ok);
         });
-      };
-      process.on("SIGINT", onInterrupt);
-      process.on("SIGTERM", onInterrupt);
+      });
     });
   },
 };
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** `signal` when a signal asked: only a signal may hurry a stop already under way. */
+type StopRequest = (reason: string, signal?: NodeJS.Signals) => void;
+const PARENT_POLL_MS = 500;
+
+/**
+ * What stops the dev server: SIGINT (Ctrl-C), SIGTERM (kill, timeout, a supervisor), SIGHUP (its
+ * terminal closed), or the process that started it going away. The last is how a signal to
+ * `npx`/`npm run` reaches it: npm passes SIGTERM on to its `sh -c` wrapper only, which dies and
+ * leaves this process to pid 1 (or a subreaper). A change of parent pid is the one sign of that
+ * which needs no cooperation from the parent (stdin may be /dev/null, there may be no IPC
+ * channel) and works the same under npx, npm run, a shell or a supervisor; it is polled, as no
+ * event reports it. An IPC channel (a Node parent's fork()) closing counts too.
+ * Requests before `handle` (during start-up) are kept and delivered to it.
+ */
+function watchStopRequests(): { handle(onRequest: StopRequest): void; close(): void } {
+  let onRequest: StopRequest | undefined;
+  const early: [string, NodeJS.Signals?][] = [];
+  const request: StopRequest = (reason, signal) => (onRequest ? onRequest(reason, signal) : early.push([reason, signal]));
+  const onSignal = (signal: NodeJS.Signals) => request(signal === "SIGINT" ? "SIGINT (Ctrl-C)" : signal, signal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  const parent = process.ppid;
+  const parentWatch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(parentWatch);
+    request(`the process that started nats-infra dev (pid ${parent}) is gone`);
+  }, PARENT_POLL_MS);
+  const onDisconnect = () => request("the IPC channel to the process that started nats-infra dev closed");
+  process.on("disconnect", onDisconnect);
+  return {
+    handle(handler) {
+      onRequest = handler;
+      for (const [reason, signal] of early.splice(0)) handler(reason, signal);
+    },
+    close() {
+      clearInterval(parentWatch);
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+      process.off("disconnect", onDisconnect);
+    },
+  };
+}
 
 function fail(output: Output, code: number, message: string): number {
   output.err(`error: ${message}\n`);
@@ -95,7 +156,7 @@ function printEndpoints(server: DevServer, stackFile: string, output: Output): v
   const { client, monitor, nodes } = server.endpoints;
   output.out(
     [
-      `nats-infra dev: ${here(stackFile)} on this host (${nodes?.length ?? 1} ${nodes ? "servers" : "server"})`,
+      `nats-infra dev (pid ${process.pid}): ${here(stackFile)} on this host (${nodes?.length ?? 1} ${nodes ? "servers" : "server"})`,
       `  clients:     ${client}`,
       `  monitoring:  ${nodes ? nodes.map((n) => n.monitor).join(" ") : monitor}`,
       `  credentials: ${here(server.credentialsFile)} (per user: user, password, account, url)`,
@@ -103,6 +164,14 @@ function printEndpoints(server: DevServer, stackFile: string, output: Output): v
       "",
     ].join("\n"),
   );
+}
+
+/** What a save did, a line per change ("+ user billing", "! stream ORDERS refused ..."). */
+function describeApplied(file: string, outcome: "reloaded" | "restarted", changes: string[]): string {
+  const lines = changes.map((line) => `  ${line}`);
+  if (changes.length === 0) return `applied ${file}: ${outcome}; no change to users, accounts, settings or streams`;
+  if (changes.every((line) => line.startsWith("!"))) return [`${file}: nothing applied`, ...lines].join("\n");
+  return [`applied ${file}: ${outcome}`, ...lines].join("\n");
 }
 
 /** Applies each save, one at a time; editors that replace the file (rename) are followed too. */
@@ -117,7 +186,10 @@ function watchStackFile(stackFile: string, server: DevServer, say: (line: string
       running = running.then(async () => {
         try {
           const outcome = await server.apply();
-          if (outcome !== "unchanged") say(`applied ${path.basename(stackFile)}: ${outcome}`);
+          const file = path.basename(stackFile);
+          // A refusal has said so itself, with its reasons.
+          if (outcome === "back") say(`${file}: back to the running config, nothing to apply`);
+          if (outcome === "reloaded" || outcome === "restarted") say(describeApplied(file, outcome, server.lastChanges));
         } catch (error) {
           say(`error while applying: ${error instanceof Error ? error.message : String(error)}`);
         }

@@ -111,6 +111,7 @@ test("an edit is applied by a reload: a new service and its KV bucket can be use
   writeStack(addBilling);
   await waitForOutput(dev, "applied Pulumi.dev.yaml: reloaded");
   await waitForOutput(dev, "applied: KV bucket invoices");
+  await waitForOutput(dev, "applied Pulumi.dev.yaml: reloaded\n  + user billing\n  + KV bucket invoices");
   const billing = await connectAs("billing");
   billing.publish("billing.invoice", "1");
   // The service has no right to create the bucket: the dev server made it, as a deployment does.
@@ -150,6 +151,48 @@ test("a bad edit is refused with the config's errors, and the server keeps servi
   expect((await fetch(`http://127.0.0.1:${ports.monitorPort}/healthz`)).ok).toBe(true);
 });
 
+/** The running config of the tests above: billing and audit added. */
+function withBillingAndAudit(config: Record<string, unknown>): void {
+  addBilling(config);
+  (config["nats-infra:services"] as object[]).push({ name: "audit", publish: ["audit.>"] });
+}
+
+/** user-service may publish audit.user too, and EVENTS keeps fewer messages (or, `memory`, moves to memory, which the server refuses). */
+function editUserServiceAndEvents(config: Record<string, unknown>, storage = "file"): void {
+  withBillingAndAudit(config);
+  const userService = (config["nats-infra:services"] as { name: string; publish: string[] }[]).find((s) => s.name === "user-service")!;
+  userService.publish = [...userService.publish, "audit.user"];
+  const [events] = config["nats-infra:streams"] as Record<string, unknown>[];
+  Object.assign(events, { maxMsgs: 500_000, storage });
+}
+
+test("each save says what it did: a refusal only as a refusal, what changed line by line, and a return to what runs", async () => {
+  // The bad edit of the test before was refused, and said so once, without "applied".
+  expect(dev.output()).not.toContain("applied Pulumi.dev.yaml: refused");
+  let before = dev.output().length;
+  const since = () => dev.output().slice(before);
+  writeStack(withBillingAndAudit);
+  await waitFor(async () => since().includes("Pulumi.dev.yaml: back to the running config, nothing to apply"), 10_000, since);
+  expect(since()).not.toContain("applied");
+
+  before = dev.output().length;
+  writeStack(editUserServiceAndEvents);
+  await waitFor(async () => since().includes("applied Pulumi.dev.yaml: reloaded"), 10_000, since);
+  expect(since()).toContain("applied Pulumi.dev.yaml: reloaded\n  ~ permissions of user-service\n  ~ stream EVENTS (maxMsgs)\n");
+
+  // A stream change the server cannot make: nothing applied, and no "reloaded" after the refusal.
+  before = dev.output().length;
+  writeStack((config) => editUserServiceAndEvents(config, "memory"));
+  await waitFor(async () => since().includes("nothing applied"), 10_000, since);
+  expect(since()).toContain("Pulumi.dev.yaml: nothing applied\n  ! stream EVENTS refused, left as it is (the reasons above)\n");
+  expect(since()).not.toContain("reloaded");
+
+  before = dev.output().length;
+  writeStack(editUserServiceAndEvents);
+  await waitFor(async () => since().includes("back to the running config"), 10_000, since);
+  expect(since()).not.toContain("applied");
+});
+
 test("a setting the server cannot reload restarts it (lame duck), and clients with the URL list come back", async () => {
   const teacher = await connect({ servers: credentials()["teacher-service"].url.split(","), user: "teacher-service", pass: credentials()["teacher-service"].password, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
   const events: string[] = [];
@@ -160,6 +203,8 @@ test("a setting the server cannot reload restarts it (lame duck), and clients wi
     config["nats-infra:jetstream"] = { ...(config["nats-infra:jetstream"] as object), syncInterval: "2s" };
   });
   await waitForOutput(dev, "applied Pulumi.dev.yaml: restarted", 120_000);
+  // The services of the edits before are gone from the file; EVENTS is as the dev stack declares it again.
+  expect(dev.output()).toContain("applied Pulumi.dev.yaml: restarted\n  ~ permissions of user-service\n  - user billing\n  - user audit\n  restart of nats-0 (jetstream.syncInterval)\n  ~ stream EVENTS (maxMsgs)\n");
   const varz = (await (await fetch(`http://127.0.0.1:${ports.monitorPort}/varz`)).json()) as { jetstream: { config: { sync_interval: number } } };
   expect(varz.jetstream.config.sync_interval).toBe(2_000_000_000);
   // One server: its restart is a short outage; the client was told (lame duck) and comes back.
