@@ -3,7 +3,11 @@
 // The Engine API is what the Pulumi Docker provider uses too: healthcheck `["CMD", ...]`, mounts
 // and network aliases arrive as declared, with no shell quoting in between. An input this file
 // does not know fails the test instead of being dropped silently.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { parseDuration } from "../../config/units";
 
 type Inputs = Record<string, any>;
@@ -17,10 +21,13 @@ const PROVIDER_ONLY = new Set(["wait", "waitTimeout", "destroyGraceSeconds"]);
 export interface EngineCreate {
   name: string;
   body: Record<string, unknown>;
+  /** Files written into the container after it is created and before it starts, as the provider's `uploads` does. */
+  uploads: { file: string; content: string }[];
 }
 
 export function engineCreateRequest(inputs: Inputs, overrides: { image: string; extraLabels?: Record<string, string> }): EngineCreate {
   const body: Record<string, any> = { Image: overrides.image, Labels: { ...overrides.extraLabels } };
+  let uploads: EngineCreate["uploads"] = [];
   const host: Record<string, any> = {};
   const unknown: string[] = [];
   for (const [key, value] of Object.entries(inputs)) {
@@ -99,13 +106,20 @@ export function engineCreateRequest(inputs: Inputs, overrides: { image: string; 
       case "stopTimeout":
         body.StopTimeout = value;
         break;
+      case "uploads":
+        uploads = (value as Inputs[]).map((u) => {
+          const extra = Object.keys(u).filter((k) => !["file", "content"].includes(k));
+          if (extra.length) throw new Error(`containerSpec: upload options ${extra.join(", ")} are not translated yet`);
+          return { file: u.file, content: u.content };
+        });
+        break;
       default:
         if (!PROVIDER_ONLY.has(key)) unknown.push(key);
     }
   }
   if (unknown.length) throw new Error(`containerSpec: the container declares ${unknown.join(", ")}, which this smoke test does not translate yet; add it to test/docker/containerSpec.ts`);
   body.HostConfig = host;
-  return { name: inputs.name, body };
+  return { name: inputs.name, body, uploads };
 }
 
 function nanos(duration: string | undefined): number | undefined {
@@ -147,6 +161,24 @@ function safeJson(text: string): unknown {
 export async function createAndStart(create: EngineCreate): Promise<void> {
   const created = await engine("POST", `/containers/create?name=${encodeURIComponent(create.name)}`, create.body);
   if (created.status !== 201) throw new Error(`creating ${create.name} failed (${created.status}): ${JSON.stringify(created.json)}`);
+  for (const upload of create.uploads) copyInto(create.name, upload);
   const started = await engine("POST", `/containers/${encodeURIComponent(create.name)}/start`);
   if (started.status !== 204) throw new Error(`starting ${create.name} failed (${started.status}): ${JSON.stringify(started.json)}`);
+}
+
+/**
+ * Writes one file into a created container, as the provider's uploads do before the start: a tar
+ * holding the file at its full path, extracted at / (so missing parent directories are made).
+ */
+function copyInto(container: string, upload: { file: string; content: string }): void {
+  const dir = mkdtempSync(path.join(tmpdir(), "nats-infra-upload-"));
+  try {
+    const relative = upload.file.replace(/^\/+/, "");
+    mkdirSync(path.join(dir, path.dirname(relative)), { recursive: true });
+    writeFileSync(path.join(dir, relative), upload.content, { mode: 0o644 });
+    const copied = spawnSync("bash", ["-c", 'tar -C "$1" -c "$2" | docker cp - "$3:/"', "copy", dir, relative, container], { encoding: "utf8", timeout: 30_000 });
+    if (copied.status !== 0) throw new Error(`copying ${upload.file} into ${container} failed: ${copied.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
