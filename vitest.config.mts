@@ -23,7 +23,9 @@ const shared = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.server.test.ts", "test/**/*.script.test.ts", "test/docker/**", "test/engine/**"], fileParallelism: true } },
+      // Vitest's default of one worker per core but one leaves a 2-core machine one worker; these
+      // files mostly import and evaluate, so three workers halve the layer's wall time (21 s -> 11 s).
+      { test: { ...shared, name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.server.test.ts", "test/**/*.script.test.ts", "test/docker/**", "test/engine/**"], fileParallelism: true, maxWorkers: 3 } },
       { test: { ...shared, name: "scripts", include: ["test/**/*.script.test.ts"], fileParallelism: true } },
       { test: { ...shared, name: "server", include: ["test/**/*.server.test.ts"] } },
       { test: { ...shared, name: "docker", include: ["test/docker/**/*.test.ts"] } },
