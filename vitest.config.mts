@@ -25,12 +25,13 @@ export default defineConfig({
     projects: [
       // Vitest's default of one worker per core but one leaves a 2-core machine one worker; these
       // files mostly import and evaluate, so three workers halve the layer's wall time (21 s -> 11 s).
-      { test: { ...shared, name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.server.test.ts", "test/**/*.script.test.ts", "test/docker/**", "test/engine/**"], fileParallelism: true, maxWorkers: 3 } },
-      { test: { ...shared, name: "scripts", include: ["test/**/*.script.test.ts"], fileParallelism: true } },
-      { test: { ...shared, name: "server", include: ["test/**/*.server.test.ts"] } },
-      { test: { ...shared, name: "docker", include: ["test/docker/**/*.test.ts"] } },
+      // A project with its own maxWorkers needs its own groupOrder: the layers run one after another.
+      { test: { ...shared, name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.server.test.ts", "test/**/*.script.test.ts", "test/docker/**", "test/engine/**"], fileParallelism: true, maxWorkers: 3, sequence: { groupOrder: 0 } } },
+      { test: { ...shared, name: "scripts", include: ["test/**/*.script.test.ts"], fileParallelism: true, sequence: { groupOrder: 1 } } },
+      { test: { ...shared, name: "server", include: ["test/**/*.server.test.ts"], sequence: { groupOrder: 2 } } },
+      { test: { ...shared, name: "docker", include: ["test/docker/**/*.test.ts"], sequence: { groupOrder: 3 } } },
       // A deploy, a rolling change or a destroy takes minutes on these machines.
-      { test: { ...shared, name: "engine", include: ["test/engine/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 600_000 } },
+      { test: { ...shared, name: "engine", include: ["test/engine/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 600_000, sequence: { groupOrder: 4 } } },
     ],
   },
 });
