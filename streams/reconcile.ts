@@ -40,6 +40,13 @@ export interface ReconcileResult {
 
 /** Streams read in parallel per account; small enough for any server, large enough for 100s of streams. */
 const READ_CONCURRENCY = 8;
+/**
+ * How long one JetStream API call may take. The client's 5 s default is shorter than a raft
+ * election with a node down (nats-server waits 4 to 9 s before it calls one), and a new R3
+ * consumer answers only once its group has a leader: with one node of three down, a run must
+ * still succeed rather than report a timeout for a change the servers then carry out anyway.
+ */
+const JETSTREAM_API_TIMEOUT_MS = 20_000;
 
 export async function reconcile(streams: StreamDeclaration[], options: ReconcileOptions): Promise<ReconcileResult> {
   const all = kindedStreams(streams, options.kv, options.objectStores);
@@ -58,7 +65,7 @@ export async function reconcile(streams: StreamDeclaration[], options: Reconcile
         continue;
       }
       const nc = await connectAdmin(options.url, account, credentials);
-      connections.set(account, { nc, jsm: await jetstreamManager(nc) });
+      connections.set(account, { nc, jsm: await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }) });
     }
     const plans: AccountPlan[] = [];
     for (const [account, { jsm }] of connections) {
