@@ -40,8 +40,6 @@ export interface NatsClusterArgs {
 
 /** What natscli needs to run the operator checks as the observer (docs/operations.md). */
 export interface ObserverCredential extends ServiceCredential {
-  /** natscli `--inbox-prefix`: the only inboxes the observer may use. */
-  inboxPrefix: string;
   /** Per account with JetStream: natscli `--js-api-prefix` for its checks and listings. */
   jsApiPrefixes: Record<string, string>;
 }
@@ -53,6 +51,8 @@ export interface ServiceCredential {
   account: string;
   /** Every node's client URL, comma-separated. */
   url: string;
+  /** The inbox prefix its clients connect with (config/inboxes.ts); `_INBOX` while its inbox is shared. */
+  inboxPrefix: string;
 }
 
 export class NatsCluster extends pulumi.ComponentResource {
@@ -181,8 +181,9 @@ function streamAdmins(config: StackConfig, users: Record<string, UserSecret>): R
 /** `url`: every node's client URL, comma-separated (config/endpoints.ts). */
 function serviceCredentials(config: StackConfig, users: Record<string, UserSecret>, url: string): pulumi.Output<Record<string, ServiceCredential>> {
   const passwords = Object.fromEntries(config.services.map((s) => [s.name, users[s.name].password]));
+  const inboxPrefixes = new Map(natsUsers(config).map((u) => [u.user, u.inboxPrefix]));
   return pulumi.all(passwords).apply((byUser) =>
-    Object.fromEntries(Object.entries(byUser).map(([user, password]) => [user, { user, password, account: users[user].account, url }])),
+    Object.fromEntries(Object.entries(byUser).map(([user, password]) => [user, { user, password, account: users[user].account, url, inboxPrefix: inboxPrefixes.get(user)! }])),
   );
 }
 

@@ -7,6 +7,10 @@ import { dockerCpus, dockerKeepsCpus } from "./dockerReadBack";
 import { DEFAULT_ACCOUNT, duration, hostPath, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
 export { DEFAULT_ACCOUNT, SYSTEM_ACCOUNT };
 import { kvBucketsSchema, objectStoresSchema, STREAM_NAME_PATTERN, streamsSchema } from "./streams";
+import { INBOX_MODES } from "./inboxes";
+
+/** How a service receives replies (config/inboxes.ts). */
+const inboxMode = z.enum(INBOX_MODES, 'one of "private" (its own inbox prefix), "both" (its prefix and the shared _INBOX, while its clients move) or "shared" (_INBOX.>)');
 
 export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 export const ACCOUNT_NAME_PATTERN = /^[A-Z][A-Z0-9_-]{0,62}$/;
@@ -58,8 +62,10 @@ export const serviceSchema = z
     publish: z.array(subject).default([]),
     /** Subjects (or patterns) the service may subscribe to. */
     subscribe: z.array(subject).default([]),
-    /** Let the service make requests: grants subscribe on `_INBOX.>` where replies arrive. */
+    /** Let the service make requests: grants subscribe on its inbox, where replies arrive. */
     requests: z.boolean().default(true),
+    /** Its inbox (config/inboxes.ts), when it differs from the stack's `inboxes`: for a staged rollout of clients. */
+    inbox: inboxMode.optional(),
     /** Let the service answer requests it received, without publish rights on other inboxes. */
     responses: z.boolean().default(true),
     /** JetStream access as intent; the subjects it needs are added to publish and subscribe. */
@@ -239,6 +245,12 @@ export const stackConfigSchema = z
   .object({
     services: z.array(serviceSchema).min(1, "declare at least one service"),
     accounts: z.array(accountSchema).default([{ name: DEFAULT_ACCOUNT, jetstream: true, exports: [], imports: [] }]),
+    /**
+     * Where services receive replies: "private" (each its own prefix, no service reads another's
+     * replies), "both" or "shared". Absent means shared, the grants of every stack deployed before
+     * private inboxes existed; new stacks say private (docs/inboxes.md).
+     */
+    inboxes: inboxMode.default("shared"),
     jetstream: jetstreamSchema.prefault({}),
     server: serverSchema.prefault({}),
     tls: tlsSchema.optional(),

@@ -6,6 +6,9 @@ import { subjectCovers, subjectsOverlap } from "./subjects";
 import { jetstreamGrant, type JetStreamGrant, type JetStreamIntent } from "./jetstreamIntent";
 import { kvStreamName, objectStreamName } from "./streams";
 import { OBSERVER_ACCOUNT, OBSERVER_INBOX_PREFIX, OBSERVER_USER, observerPublish } from "./observer";
+import { INBOX_WILDCARD, inboxSubjects, privateInboxPrefix, SHARED_INBOX_PREFIX, serviceInboxGrants, serviceInboxPrefix } from "./inboxes";
+
+export { INBOX_WILDCARD };
 
 export interface SubjectRules {
   allow?: string[];
@@ -26,12 +29,14 @@ export interface NatsUser {
   account: string;
   role: UserRole;
   permissions: UserPermissions;
+  /** The inbox prefix its clients must connect with (config/inboxes.ts): replies arrive under it. */
+  inboxPrefix: string;
+  /** Other users' private inboxes this user's allows reach into, denied (also in permissions). */
+  inboxDenies?: { publish: string[]; subscribe: string[] };
   /** A service's JetStream intent and the subjects compiled from it (already in permissions). */
   jetstream?: { intent: JetStreamIntent; derived: JetStreamGrant };
 }
 
-/** Where replies to requests arrive: the JS, Go and Python clients use `_INBOX.<id>.<n>`. */
-export const INBOX_WILDCARD = "_INBOX.>";
 const NOTHING: SubjectRules = { deny: [">"] };
 
 /** Internal user names start with "_", which service names cannot, so the two never clash. */
@@ -58,6 +63,10 @@ function computeUsers(config: StackConfig): NatsUser[] {
     user: SURVEYOR_USER,
     account: SYSTEM_ACCOUNT,
     role: "surveyor",
+    // Surveyor has no inbox prefix setting (0.9.11), so it keeps `_INBOX.>`; its replies stay
+    // its own because no other user of the system account may subscribe there (the observer
+    // has a prefix of its own, and services cannot join the system account).
+    inboxPrefix: SHARED_INBOX_PREFIX,
     // Read-only monitoring requests; no RELOAD or other admin subjects of the system account.
     permissions: {
       publish: { allow: ["$SYS.REQ.SERVER.PING", "$SYS.REQ.SERVER.PING.*", "$SYS.REQ.ACCOUNT.PING.*", "$SYS.REQ.ACCOUNT.*.*"] },
@@ -70,24 +79,27 @@ function computeUsers(config: StackConfig): NatsUser[] {
     // The first declared account is the default one (APP unless accounts are declared).
     account: config.accounts[0].name,
     role: "tools",
+    inboxPrefix: privateInboxPrefix(TOOLS_USER),
     // Inspects the default account's JetStream state, changes nothing. nats-box connected as
     // this user until the observer (below) took its place; its password is kept so that no
     // deployed resource goes away.
     permissions: {
       publish: { allow: ["$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.NAMES.*", "$JS.API.CONSUMER.LIST.*"] },
-      subscribe: { allow: [INBOX_WILDCARD] },
+      subscribe: { allow: [inboxSubjects(privateInboxPrefix(TOOLS_USER))] },
       allowResponses: false,
     },
   });
   if (config.jetstream.enabled) {
     for (const account of config.accounts.filter((a) => a.jetstream !== false)) {
-      users.push({ user: jetstreamAdminUser(account.name), account: account.name, role: "jetstream-admin", permissions: jetstreamAdminPermissions(config, account.name) });
+      const user = jetstreamAdminUser(account.name);
+      users.push({ user, account: account.name, role: "jetstream-admin", inboxPrefix: privateInboxPrefix(user), permissions: jetstreamAdminPermissions(config, account.name) });
     }
   }
   users.push({
     user: OBSERVER_USER,
     account: OBSERVER_ACCOUNT,
     role: "observer",
+    inboxPrefix: OBSERVER_INBOX_PREFIX,
     // natscli's operator checks and reports, read-only (config/observer.ts says which command needs what).
     permissions: {
       publish: { allow: observerPublish(config) },
@@ -95,7 +107,7 @@ function computeUsers(config: StackConfig): NatsUser[] {
       allowResponses: false,
     },
   });
-  return users;
+  return withPrivateInboxesDenied(users);
 }
 
 function serviceUser(config: StackConfig, service: ServiceConfig): NatsUser {
@@ -104,6 +116,7 @@ function serviceUser(config: StackConfig, service: ServiceConfig): NatsUser {
     user: service.name,
     account: service.account,
     role: "service",
+    inboxPrefix: serviceInboxPrefix(config, service),
     permissions: {
       // allow_responses alone already denies every other publish, so an empty list needs no deny.
       publish: publish.length ? { allow: publish } : service.responses ? {} : NOTHING,
@@ -117,15 +130,16 @@ function serviceUser(config: StackConfig, service: ServiceConfig): NatsUser {
 
 /**
  * What a service may publish and subscribe to before wildcard denies: its raw subjects, then the
- * subjects its JetStream intent compiles to, then `_INBOX.>` when it makes requests. Raw subjects
- * come first so that a service without intent keeps exactly the lists it always had.
+ * subjects its JetStream intent compiles to, then its inbox when it makes requests (`_INBOX.>`,
+ * its own prefix, or both: config/inboxes.ts). Raw subjects come first so that a service without
+ * intent keeps exactly the lists it always had.
  */
 export function serviceAllows(config: StackConfig, service: ServiceConfig): { publish: string[]; subscribe: string[]; derived: JetStreamGrant } {
   const derived = jetstreamGrant(config, service);
   const subscribe = [...service.subscribe, ...derived.subscribe];
   return {
     publish: unique([...service.publish, ...derived.publish]),
-    subscribe: unique(service.requests ? [...subscribe, INBOX_WILDCARD] : subscribe),
+    subscribe: unique(service.requests ? [...subscribe, ...serviceInboxGrants(config, service)] : subscribe),
     derived,
   };
 }
@@ -221,9 +235,42 @@ export function jetstreamAdminPermissions(config: StackConfig, account: string):
   }
   return {
     publish: { allow: unique(allow) },
-    subscribe: { allow: [INBOX_WILDCARD] },
+    subscribe: { allow: [inboxSubjects(privateInboxPrefix(jetstreamAdminUser(account)))] },
     allowResponses: false,
   };
+}
+
+/**
+ * A private inbox is private only if no one else may subscribe there, and no one may forge a
+ * reply into it: every other user of the account whose allows reach into it (a service allowed
+ * `>` or `*.x`, say) gets it denied, for subscribe and for publish. Responders still answer
+ * requests sent from it, since nats-server checks `allow_responses` after the deny. A user whose
+ * own replies are private (any prefix but `_INBOX`) likewise gets `_INBOX.>` denied where its
+ * allows reach into it. Stacks whose users all share `_INBOX` get no deny at all, so their
+ * rules stay exactly as they were.
+ */
+function withPrivateInboxesDenied(users: NatsUser[]): NatsUser[] {
+  const privateNamespaces = (account: string) =>
+    users.filter((u) => u.account === account && u.inboxPrefix !== SHARED_INBOX_PREFIX).map((u) => ({ owner: u.user, subjects: inboxSubjects(u.inboxPrefix) }));
+  return users.map((user) => {
+    const closed = privateNamespaces(user.account).filter((n) => n.owner !== user.user).map((n) => n.subjects);
+    // A service in "both" mode is granted `_INBOX.>` on purpose, while its clients move.
+    if (user.inboxPrefix !== SHARED_INBOX_PREFIX && !(user.permissions.subscribe.allow ?? []).includes(INBOX_WILDCARD)) closed.push(INBOX_WILDCARD);
+    const denies = { publish: reachedBy(user.permissions.publish, closed), subscribe: reachedBy(user.permissions.subscribe, closed) };
+    if (!denies.publish.length && !denies.subscribe.length) return user;
+    const withDeny = (rules: SubjectRules, deny: string[]): SubjectRules => (deny.length ? { ...rules, deny: unique([...(rules.deny ?? []), ...deny]) } : rules);
+    return {
+      ...user,
+      permissions: { ...user.permissions, publish: withDeny(user.permissions.publish, denies.publish), subscribe: withDeny(user.permissions.subscribe, denies.subscribe) },
+      inboxDenies: denies,
+    };
+  });
+}
+
+/** Which of `closed` one of the allows of `rules` reaches. */
+function reachedBy(rules: SubjectRules, closed: string[]): string[] {
+  const allow = rules.allow ?? [];
+  return closed.filter((subjects) => allow.some((a) => subjectsOverlap(a, subjects)));
 }
 
 function unique(values: string[]): string[] {

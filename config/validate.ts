@@ -10,6 +10,7 @@ import { reservationProblems } from "./reservations";
 import { subjectCovers, subjectsOverlap } from "./subjects";
 import type { StackConfig, StreamConfig } from "./schema";
 import { INBOX_WILDCARD, serviceAllows, unboundedTrailingWildcards } from "./users";
+import { inboxSubjects, privateInboxPrefix, SHARED_INBOX_PREFIX, serviceInboxMode } from "./inboxes";
 import { declaredStream } from "./jetstreamIntent";
 
 export type { Finding, Path };
@@ -102,7 +103,38 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
     add(["docker", "surveyor", "port"], "the Surveyor port must differ from the client and monitoring ports");
   }
 
-  problems.push(...clusterProblems(config), ...streamProblems(config), ...jetstreamIntentProblems(config), ...jetstreamKindProblems(config));
+  problems.push(...clusterProblems(config), ...streamProblems(config), ...jetstreamIntentProblems(config), ...jetstreamKindProblems(config), ...inboxProblems(config));
+  return problems;
+}
+
+/**
+ * Inbox subjects are nats-infra's to grant (config/inboxes.ts): a subject under `_INBOX_<name>`
+ * would read or forge another user's private replies, and a private service listing `_INBOX.>`
+ * would read every shared reply of its account, which its own prefix made unnecessary.
+ */
+function inboxProblems(config: StackConfig): Finding[] {
+  const problems: Finding[] = [];
+  config.services.forEach((service, i) => {
+    for (const key of ["publish", "subscribe"] as const) {
+      service[key].forEach((subject, k) => {
+        const first = subject.split(".")[0];
+        if (first.startsWith(`${SHARED_INBOX_PREFIX}_`)) {
+          const own = first === privateInboxPrefix(service.name);
+          problems.push({
+            path: ["services", i, key, k],
+            message: own
+              ? `${first} is this service's own inbox, which requests: true already grants; remove this entry`
+              : `subjects under "${SHARED_INBOX_PREFIX}_<name>" are private inboxes, each granted to its one user by nats-infra; remove this entry (a service that makes requests gets its own with requests: true)`,
+          });
+        } else if (key === "subscribe" && serviceInboxMode(config, service) === "private" && first === SHARED_INBOX_PREFIX) {
+          problems.push({
+            path: ["services", i, key, k],
+            message: `"${subject}" reads the replies of every service on the shared inbox, but this service has a private one (${inboxSubjects(privateInboxPrefix(service.name))}, granted by requests: true); remove this entry, or set inbox: both on the service while its clients move`,
+          });
+        }
+      });
+    }
+  });
   return problems;
 }
 
@@ -123,7 +155,7 @@ function jetstreamIntentProblems(config: StackConfig): Finding[] {
       add(at(), `JetStream is off ${config.jetstream.enabled ? `for account ${service.account}` : "(jetstream.enabled: false)"}, so this service cannot use streams; turn it on or remove jetstream here`);
     }
     if (!service.requests) {
-      add(["services", i, "requests"], "a service with jetstream intent makes requests (every JetStream API call and ack is one, answered on _INBOX.>); set requests: true or remove jetstream");
+      add(["services", i, "requests"], "a service with jetstream intent makes requests (every JetStream API call and ack is one, answered on its inbox); set requests: true or remove jetstream");
     }
     const streamProblem = (name: string) => referenceProblem(service.account, { what: "stream", key: "streams", name, all: config.streams });
     for (const key of ["publish", "read"] as const) {

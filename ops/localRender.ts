@@ -29,8 +29,8 @@ export interface LocalNodeFiles {
 export function localSecrets(config: StackConfig, previous: Partial<LocalSecrets> | undefined, target: "local" | "container"): LocalSecrets {
   const url = endpoints(config, target).client;
   const credentials: Record<string, Credential> = {};
-  for (const { user, account } of natsUsers(config)) {
-    credentials[user] = { user, password: previous?.credentials?.[user]?.password ?? generatePassword(), account, url };
+  for (const { user, account, inboxPrefix } of natsUsers(config)) {
+    credentials[user] = { user, password: previous?.credentials?.[user]?.password ?? generatePassword(), account, url, inboxPrefix };
   }
   const routePassword = isClustered(config) ? (previous?.routePassword ?? generatePassword()) : undefined;
   return { credentials, routePassword };

@@ -2,7 +2,7 @@
 // command: every service can do something, and no service can publish everywhere or into the
 // system account.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { INBOX_WILDCARD } from "../config/users";
+import { isInboxGrant } from "../config/inboxes";
 import { subjectCovers } from "../config/subjects";
 import { withDefaults } from "./support/config";
 import { isInternalUser, permissionEntries } from "./support/permissions";
@@ -19,7 +19,7 @@ export const servicesHavePermissions: StackValidationPolicy = {
     if (found.length === 0 && problems.length === 0) args.notApplicable("no NATS_PERMISSIONS_* entries in this stack");
     for (const { entry, resource } of found) {
       if (isInternalUser(entry.user)) continue;
-      const subjects = [...entry.publish, ...entry.subscribe].filter((s) => s !== INBOX_WILDCARD);
+      const subjects = [...entry.publish, ...entry.subscribe].filter((s) => !isInboxGrant(s));
       if (subjects.length === 0) {
         reportViolation(
           `service ${entry.user} (account ${entry.account}) may neither publish nor subscribe to any subject, so it cannot do anything: ` +

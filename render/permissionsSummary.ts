@@ -6,6 +6,7 @@ import type { StackConfig } from "../config/schema";
 import { envNamePart } from "../config/primitives";
 import { natsUsers, type NatsUser } from "../config/users";
 import type { JetStreamIntent } from "../config/jetstreamIntent";
+import { SHARED_INBOX_PREFIX } from "../config/inboxes";
 
 export const PERMISSIONS_ENV_PREFIX = "NATS_PERMISSIONS_";
 
@@ -21,6 +22,10 @@ export interface PermissionsEntry {
    * Absent otherwise, so the entries of other users read exactly as before.
    */
   jetstream?: { intent: JetStreamIntent; publish: string[]; subscribe: string[] };
+  /** Only where replies are private: the prefix the user's clients connect with (config/inboxes.ts). */
+  inboxPrefix?: string;
+  /** Only where the user's allows reach into others' private inboxes: those, denied. */
+  inboxDenies?: { publish: string[]; subscribe: string[] };
 }
 
 /** Environment key for a user: service names use only [a-z0-9-] and start with a letter,
@@ -42,5 +47,8 @@ function entry(user: NatsUser): PermissionsEntry {
   // A deny-all rule reads as "nothing" to a person; allow lists read as themselves.
   const summary: PermissionsEntry = { user: user.user, account: user.account, publish: publish.allow ?? [], subscribe: subscribe.allow ?? [], allowResponses };
   if (user.jetstream) summary.jetstream = { intent: user.jetstream.intent, ...user.jetstream.derived };
+  // Both are left out on shared inboxes, so the entries of a stack that keeps them read as before.
+  if (user.inboxPrefix !== SHARED_INBOX_PREFIX) summary.inboxPrefix = user.inboxPrefix;
+  if (user.inboxDenies) summary.inboxDenies = user.inboxDenies;
   return summary;
 }

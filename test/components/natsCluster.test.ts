@@ -141,12 +141,12 @@ describe("secrets", () => {
     expect(authConf.match(/"\$2a\$04\$/g)?.length).toBe(7);
   });
 
-  test("the credentials output is secret and holds user, password, account and URL per service", async () => {
+  test("the credentials output is secret and holds user, password, account, URL and inbox prefix per service", async () => {
     const credentials = dev.exports.credentials as pulumi.Output<Record<string, unknown>>;
     expect(await credentials.isSecret).toBe(true);
     const value = await outputValue(credentials);
     expect(Object.keys(value).sort()).toEqual([...DEV_SERVICES].sort());
-    expect(value["teacher-service"]).toEqual({ user: "teacher-service", password: expect.any(String), account: "APP", url: "nats://127.0.0.1:4222" });
+    expect(value["teacher-service"]).toEqual({ user: "teacher-service", password: expect.any(String), account: "APP", url: "nats://127.0.0.1:4222", inboxPrefix: "_INBOX_teacher-service" });
     expect(dev.passwords).toContain((value["teacher-service"] as { password: string }).password);
     const admins = dev.exports.jetstreamAdmins as pulumi.Output<Record<string, { user: string; password: string }>>;
     expect(await admins.isSecret).toBe(true);

@@ -115,7 +115,7 @@ describe("the observer user", () => {
 
   test("the render command's and the dev server's credentials.json hold it, like every other user", () => {
     const { credentials } = localSecrets(dev, undefined, "local");
-    expect(credentials[OBSERVER_USER]).toEqual({ user: "_observer", password: expect.any(String), account: "SYS", url: "nats://127.0.0.1:4222" });
+    expect(credentials[OBSERVER_USER]).toEqual({ user: "_observer", password: expect.any(String), account: "SYS", url: "nats://127.0.0.1:4222", inboxPrefix: "_INBOX_observer" });
     // A dev server started before the observer existed keeps its passwords and gains this one.
     const { _observer, ...before } = credentials;
     expect(localSecrets(dev, { credentials: before }, "local").credentials).toEqual({ ...before, _observer: { ..._observer, password: expect.any(String) } });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { parseStackConfig } from "../../config/load";
 import { explainDenial, isTestAuthProbe, parseViolation, type Denial } from "../../config/missingIntent";
 import type { StackConfigInput } from "../../config/schema";
+import { natsUsers } from "../../config/users";
 import { testAuth } from "../../ops/testAuth";
 import { sleep } from "../harness/natsServer";
 import { startProbed, type ProbedNats } from "../harness/permissionProbe";
@@ -61,7 +62,7 @@ function nats(user: string, ...args: string[]): Promise<string> {
 test("test-auth's probes are refused by the hundred and hinted nothing", async () => {
   await take();
   const credentials = Object.fromEntries(
-    config.services.map((s) => [s.name, { user: s.name, password: stack.nats.passwords[s.name], account: s.account, url: stack.nats.url }]),
+    natsUsers(config).filter((u) => u.role === "service").map((u) => [u.user, { user: u.user, password: stack.nats.passwords[u.user], account: u.account, url: stack.nats.url, inboxPrefix: u.inboxPrefix }]),
   );
   const result = await testAuth(config, [{ name: "n1", clientUrl: stack.nats.url, monitorUrl: stack.nats.monitorUrl }], credentials);
   expect(result.checks.map((c) => c.readBy)).toEqual(config.services.map(() => "probe"));

@@ -1,0 +1,123 @@
+// Where each user's replies arrive, as the config layer grants them (config/inboxes.ts,
+// config/users.ts): a stack file without `inboxes` keeps the shared grants it always had; a
+// private inbox is granted to its one user, and every other user whose allows reach into it is
+// denied it. The real server's view of these grants is proven in test/inboxes/.
+import { describe, expect, test } from "vitest";
+import { parseStackConfig, StackConfigError, type ConfigProblem } from "../../config/load";
+import { natsUsers, type NatsUser } from "../../config/users";
+import { permissionsSummary } from "../../render/permissionsSummary";
+import { isInboxGrant } from "../../config/inboxes";
+
+const services = [
+  { name: "orders", publish: ["orders.>"], subscribe: ["orders.>"] },
+  { name: "billing", publish: ["billing.>"], subscribe: ["billing.>"] },
+  // A debugging tap: allowed everything, so it reaches into every inbox of the account.
+  { name: "tap", subscribe: [">"], publish: [">"] },
+];
+const stack = (extra: Record<string, unknown> = {}, list: unknown[] = services) => parseStackConfig({ services: list, ...extra }).config;
+const user = (users: readonly NatsUser[], name: string) => users.find((u) => u.user === name)!;
+
+describe("inbox grants", () => {
+  test("a stack file without inboxes keeps today's grants: _INBOX.> for every requester, the client default prefix, no deny", () => {
+    const users = natsUsers(stack());
+    for (const name of ["orders", "billing"]) {
+      expect(user(users, name).inboxPrefix).toBe("_INBOX");
+      expect(user(users, name).permissions.subscribe).toEqual({ allow: [`${name}.>`, "_INBOX.>"] });
+    }
+    // The tap's `>` reaches only into the internal users' private inboxes, which it may not read.
+    expect(user(users, "tap").permissions.subscribe.deny).toEqual(["_INBOX__tools.>", "_INBOX__jsadmin_APP.>"]);
+    // The permission entries a preview shows carry no inbox field for shared services.
+    const entry = JSON.parse(permissionsSummary(stack()).NATS_PERMISSIONS_ORDERS);
+    expect(entry).not.toHaveProperty("inboxPrefix");
+    expect(entry).not.toHaveProperty("inboxDenies");
+  });
+
+  test("inboxes: private: each service its own prefix, granted to it alone; others reaching into it are denied it, for subscribe and publish", () => {
+    const users = natsUsers(stack({ inboxes: "private" }));
+    expect(user(users, "orders").inboxPrefix).toBe("_INBOX_orders");
+    expect(user(users, "orders").permissions.subscribe).toEqual({ allow: ["orders.>", "_INBOX_orders.>"] });
+    expect(user(users, "billing").permissions.subscribe).toEqual({ allow: ["billing.>", "_INBOX_billing.>"] });
+    const tap = user(users, "tap");
+    const others = ["_INBOX_orders.>", "_INBOX_billing.>", "_INBOX__tools.>", "_INBOX__jsadmin_APP.>"];
+    expect(tap.permissions.subscribe.deny).toEqual([...others, "_INBOX.>"]);
+    expect(tap.permissions.publish.deny).toEqual([...others, "_INBOX.>"]);
+    expect(tap.permissions.subscribe.allow).toEqual([">", "_INBOX_tap.>"]);
+    expect(JSON.parse(permissionsSummary(stack({ inboxes: "private" })).NATS_PERMISSIONS_TAP)).toMatchObject({
+      inboxPrefix: "_INBOX_tap",
+      inboxDenies: { subscribe: [...others, "_INBOX.>"], publish: [...others, "_INBOX.>"] },
+    });
+  });
+
+  test("inbox: both on one service while its clients move: _INBOX.> and its own prefix, and the others' private inboxes still closed", () => {
+    const list = services.map((s) => (s.name === "tap" ? { ...s, inbox: "both" } : s));
+    const users = natsUsers(stack({ inboxes: "private" }, list));
+    const tap = user(users, "tap");
+    expect(tap.inboxPrefix).toBe("_INBOX_tap");
+    expect(tap.permissions.subscribe.allow).toEqual([">", "_INBOX.>", "_INBOX_tap.>"]);
+    expect(tap.permissions.subscribe.deny).toEqual(["_INBOX_orders.>", "_INBOX_billing.>", "_INBOX__tools.>", "_INBOX__jsadmin_APP.>"]);
+  });
+
+  test("inbox: shared on one service of a private stack: that one keeps _INBOX.> and the client default prefix", () => {
+    const list = services.map((s) => (s.name === "orders" ? { ...s, inbox: "shared" } : s));
+    const orders = user(natsUsers(stack({ inboxes: "private" }, list)), "orders");
+    expect(orders.inboxPrefix).toBe("_INBOX");
+    expect(orders.permissions.subscribe).toEqual({ allow: ["orders.>", "_INBOX.>"] });
+  });
+
+  test("a service that makes no requests is granted no inbox in any mode", () => {
+    const users = natsUsers(stack({ inboxes: "private" }, [{ name: "sink", subscribe: ["logs.>"], requests: false }]));
+    expect(user(users, "sink").permissions.subscribe).toEqual({ allow: ["logs.>"] });
+  });
+
+  test("internal users: each its own prefix, except Surveyor (no prefix setting), alone on _INBOX.> in the system account", () => {
+    const users = natsUsers(stack({ inboxes: "private", accounts: [{ name: "APP" }, { name: "OPS" }] }, [{ name: "orders", subscribe: ["orders.>"] }]));
+    const prefixes = Object.fromEntries(users.map((u) => [u.user, u.inboxPrefix]));
+    expect(prefixes).toEqual({
+      orders: "_INBOX_orders",
+      _surveyor: "_INBOX",
+      _tools: "_INBOX__tools",
+      _jsadmin_APP: "_INBOX__jsadmin_APP",
+      _jsadmin_OPS: "_INBOX__jsadmin_OPS",
+      _observer: "_INBOX_observer",
+    });
+    // No two users of one account share a private prefix, and only Surveyor may subscribe to _INBOX.> in SYS.
+    const sys = users.filter((u) => u.account === "SYS");
+    expect(sys.filter((u) => (u.permissions.subscribe.allow ?? []).some((s) => s === "_INBOX.>")).map((u) => u.user)).toEqual(["_surveyor"]);
+    for (const u of users) expect((u.permissions.subscribe.allow ?? []).filter(isInboxGrant)).toEqual(u.inboxPrefix === "_INBOX" ? ["_INBOX.>"] : [`${u.inboxPrefix}.>`]);
+  });
+});
+
+describe("inbox subjects a person may not list", () => {
+  const problemsOf = (list: unknown[], extra: Record<string, unknown> = {}): ConfigProblem[] => {
+    try {
+      parseStackConfig({ services: list, ...extra });
+    } catch (error) {
+      if (error instanceof StackConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+
+  test("another user's private inbox, to read or to publish into, is refused at its path", () => {
+    const problems = problemsOf([{ name: "orders" }, { name: "spy", subscribe: ["_INBOX_orders.>"], publish: ["_INBOX__jsadmin_APP.x"] }], { inboxes: "private" });
+    expect(problems.map((p) => p.path)).toEqual(["nats-infra:services[1].publish[0]", "nats-infra:services[1].subscribe[0]"]);
+    expect(problems[1].value).toBe(JSON.stringify("_INBOX_orders.>"));
+    expect(problems[1].message).toContain("private inboxes, each granted to its one user by nats-infra; remove this entry");
+  });
+
+  test("its own prefix is refused as redundant, and _INBOX.> on a private service says why and what to do", () => {
+    const problems = problemsOf([{ name: "orders", subscribe: ["_INBOX_orders.>", "_INBOX.>"] }], { inboxes: "private" });
+    expect(problems.map((p) => p.message)).toEqual([
+      "_INBOX_orders is this service's own inbox, which requests: true already grants; remove this entry",
+      expect.stringContaining("reads the replies of every service on the shared inbox, but this service has a private one (_INBOX_orders.>"),
+    ]);
+    // On a shared stack an explicit _INBOX.> is what requests: true grants anyway: no problem.
+    expect(problemsOf([{ name: "orders", subscribe: ["_INBOX.>"] }])).toEqual([]);
+  });
+
+  test("an unknown inbox mode names the three there are", () => {
+    const [problem] = problemsOf([{ name: "orders", inbox: "privat" }]);
+    expect(problem.path).toBe("nats-infra:services[0].inbox");
+    expect(problem.message).toContain('one of "private"');
+  });
+});
