@@ -9,6 +9,7 @@ import { noPasswordLeaks } from "./noPasswordLeaks";
 import { noPlaintextSecrets } from "./noPlaintextSecrets";
 import { passwordLength } from "./passwordLength";
 import { pinnedImages } from "./pinnedImages";
+import { privateInboxes } from "./privateInboxes";
 import { noWidePublish, servicesHavePermissions } from "./servicePermissions";
 import { tlsMinVersion } from "./tlsMinVersion";
 
@@ -25,6 +26,7 @@ export const natsInfraPolicies: Policies = [
   clusterRouteTls,
   servicesHavePermissions,
   noWidePublish,
+  privateInboxes,
   passwordLength,
 ];
 
@@ -38,6 +40,7 @@ export {
   noWidePublish,
   passwordLength,
   pinnedImages,
+  privateInboxes,
   servicesHavePermissions,
   tlsMinVersion,
 };

@@ -1,9 +1,9 @@
 // The README's quick start and connection snippets, exactly as written there: `npx nats-infra
 // dev` at the repository root (the dev stack, the default state dir), then the shell block (its
 // exports, and user-service answering user.get through natscli) followed by the Node.js or the
-// Python block, in one shell, as a person pastes them.
+// Python, natscli or Go block, in one shell, as a person pastes them.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -59,9 +59,9 @@ function ctrlC(): void {
 const replyLine = (stdout: string) => stdout.trim().split("\n").filter((l) => l.startsWith("reply:")).join("\n");
 
 /** The shell block, then `client`, in one bash at the repository root; the responder is stopped after. */
-async function pasteWith(client: string): Promise<string> {
+async function pasteWith(client: string, timeout = 30_000): Promise<string> {
   const script = `${readmeSnippet("shell")}\nsleep 0.5\n${client}\nstatus=$?\nkill %1 2>/dev/null\nexit $status\n`;
-  const { stdout } = await run("bash", ["-c", script], { cwd: REPO_ROOT, timeout: 30_000 });
+  const { stdout } = await run("bash", ["-c", script], { cwd: REPO_ROOT, timeout });
   return stdout;
 }
 
@@ -76,6 +76,26 @@ test("the shell block, then the Python block (nats-py) does the same", async () 
   const file = path.join(scratch, "connect.py");
   writeFileSync(file, readmeSnippet("python"));
   expect(replyLine(await pasteWith(`${python} ${file}`))).toBe('reply: {"id":42,"name":"Ada"}');
+});
+
+test("the shell block, then the natscli block: the request goes out with teacher-service's inbox prefix and gets the reply", async () => {
+  expect(await pasteWith(readmeSnippet("natscli"))).toContain('{"id":42,"name":"Ada"}');
+});
+
+test("the shell block, then the Go block (nats.go) does the same", async () => {
+  // A module of its own, as the README says; nats.go at the version test/clients/go pins (its
+  // go.mod and go.sum, so no network is needed once tools/build-go-client.sh has run).
+  const module = path.join(scratch, "go-connect");
+  mkdirSync(module);
+  for (const file of ["go.mod", "go.sum"]) copyFileSync(path.join(REPO_ROOT, "test", "clients", "go", file), path.join(module, file));
+  writeFileSync(path.join(module, "main.go"), readmeSnippet("go"));
+  expect(replyLine(await pasteWith(`(cd ${module} && go run .)`, 120_000))).toBe('reply: {"id":42,"name":"Ada"}');
+}, 150_000);
+
+test("without the inbox prefix the request gets no reply: the shared _INBOX.> is not teacher-service's", async () => {
+  const file = path.join(scratch, "connect-shared.mjs");
+  writeFileSync(file, readmeSnippet("node"));
+  await expect(pasteWith(`unset NATS_INBOX_PREFIX\nnode ${file}`)).rejects.toThrow(/Permissions Violation for Subscription to "_INBOX\.|TIMEOUT|timeout/i);
 });
 
 test("with another service's password the Node.js block is refused", async () => {

@@ -5,10 +5,14 @@
 // memorySwap is updated in place (its cpus were already "2.0" in the state), the sidecars
 // (Surveyor, nats-box) are replaced once, their passwords moving out of their environment, and
 // the operators' read-only user (_observer) is created and reaches the server by a reload. No
-// password, volume or nats container is replaced, and the server keeps running.
+// password, volume or nats container is replaced, and the server keeps running. The stack file
+// stays as it was (no `inboxes`), so its services keep the shared `_INBOX.>`; opting in to
+// private inboxes afterwards is one reload, and the preview shows exactly which grants change.
 import { rmSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import type { Msg } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { readStackFile } from "../../config/load";
 import { copyProject, EngineStack, prepareEngine, projectAt } from "../harness/engine";
 import { freePort } from "../harness/ports";
@@ -20,6 +24,8 @@ const BEFORE = "d6ea7e20a9f69c224b853792f386443c8a707e25";
 
 let stack: EngineStack;
 let monitorUrl: string;
+/** The stack file as deployed (without the local parts EngineStack adds). */
+let deployed: Record<string, unknown>;
 
 const serverStart = async () => ((await (await fetch(`${monitorUrl}/varz`)).json()) as { start: string }).start;
 
@@ -38,10 +44,13 @@ beforeAll(async () => {
       env: { TS_NODE_PREFER_TS_EXTS: "true", PATH: `${pulumiHome}/bin:${process.env.PATH}`, PULUMI_HOME: `${pulumiHome}/home`, PULUMI_IGNORE_AMBIENT_PLUGINS: "true", PULUMI_SKIP_UPDATE_CHECK: "true" },
     },
   );
-  const dev = readStackFile(DEV_STACK_FIXTURE);
+  // The stack file of a user who upgrades the code and nothing else: written before `inboxes`
+  // existed (that commit refuses the key).
+  const { inboxes: _new, ...dev } = readStackFile(DEV_STACK_FIXTURE);
   const monitor = await freePort();
   monitorUrl = `http://127.0.0.1:${monitor}`;
-  stack.setConfig({ ...dev, server: { ...(dev.server as object), clientPort: await freePort(), monitorPort: monitor }, docker: { surveyor: { port: await freePort() }, natsBox: { enabled: true } } });
+  deployed = { ...dev, server: { ...(dev.server as object), clientPort: await freePort(), monitorPort: monitor }, docker: { surveyor: { port: await freePort() }, natsBox: { enabled: true } } };
+  stack.setConfig(deployed);
   await stack.npmOk("up", ["--yes"]);
   // The old checkout's files go; this checkout's come, in the same directory (its config
   // directory, state and stack file stay where they were).
@@ -64,8 +73,42 @@ test("npm run up with this checkout: the nats container updated in place, the si
   await stack.npmOk("up", ["--yes"]);
   await stack.expectNoChanges();
   const after = await stack.outputs();
-  expect(after.credentials).toEqual(before.outputs.credentials);
-  expect(after.jetstreamAdmins).toEqual(before.outputs.jetstreamAdmins);
+  // The same passwords; the credentials now name the inbox prefix, the clients' default while shared.
+  const withPrefix = (all: Record<string, object>) => Object.fromEntries(Object.entries(all).map(([user, c]) => [user, { ...c, inboxPrefix: "_INBOX" }]));
+  expect(after.credentials).toEqual(withPrefix(before.outputs.credentials));
+  expect(after.jetstreamAdmins).toMatchObject(before.outputs.jetstreamAdmins);
   expect(await serverStart()).toBe(before.start);
   expect(stack.volumes()).toEqual(before.volumes);
+});
+
+test("then opting in to private inboxes: the preview shows each service's inbox grant change and nothing else; one reload, and the clients with the new prefix get their replies", async () => {
+  const start = await serverStart();
+  stack.setConfig({ ...deployed, inboxes: "private" });
+  const steps = await stack.previewSteps();
+  expect(steps.map((s) => `${s.op} ${s.name}`)).toEqual(["update nats-config"]);
+  const preview = await stack.npmOk("preview", ["--diff"]);
+  for (const service of ["teacher-service", "user-service", "notification-service"]) {
+    const key = `NATS_PERMISSIONS_${service.toUpperCase().replace(/-/g, "_")}`;
+    // The old entry (shared) and the new one (its own prefix) of every service that makes requests.
+    const lines = preview.stdout.split("\n").filter((line) => line.includes(key));
+    expect(lines.join("\n"), preview.stdout).toContain(`_INBOX_${service}.>`);
+    expect(lines.join("\n")).toContain(`_INBOX.>`);
+  }
+
+  await stack.npmOk("up", ["--yes"]);
+  await stack.expectNoChanges();
+  expect(await serverStart()).toBe(start);
+  const { credentials } = await stack.outputs();
+  expect(credentials["teacher-service"].inboxPrefix).toBe("_INBOX_teacher-service");
+  const login = (service: string) => ({ servers: credentials[service].url.split(","), user: service, pass: credentials[service].password, inboxPrefix: credentials[service].inboxPrefix });
+  const responder = await connect(login("user-service"));
+  const requester = await connect(login("teacher-service"));
+  try {
+    responder.subscribe("user.get", { callback: (_error: Error | null, msg: Msg) => void msg.respond("ada") });
+    await responder.flush();
+    expect((await requester.request("user.get", "42", { timeout: 5000 })).string()).toBe("ada");
+  } finally {
+    await requester.close();
+    await responder.close();
+  }
 });

@@ -3,6 +3,7 @@
 // per node), on free ports. Nodes can be killed (SIGKILL), stopped with lame duck (SIGUSR2) and
 // started again on the same files and data, so tests can take one node away at a time.
 // Health is read through ops/health.ts, the product's own /healthz reading.
+import { loginOf, type Login } from "./login";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,6 +44,8 @@ export interface RunningCluster {
   urlList: string[];
   /** Plaintext password of every user: `pw-<user>`. */
   passwords: Record<string, string>;
+  /** nats.js login options for one user: name, password, inbox prefix. */
+  login(user: string): Login;
   /** SIGKILL: the node is gone at once, no lame duck, nothing flushed. */
   kill(index: number): Promise<void>;
   /** SIGUSR2: lame duck (clients are moved away), then the server exits by itself. */
@@ -147,6 +150,7 @@ export async function startCluster(input: Record<string, unknown>, nodes = 3, op
     urls: handles.map((h) => h.url).join(","),
     urlList: handles.map((h) => h.url),
     passwords,
+    login: (user) => loginOf(config, passwords, user),
     kill,
     async stopGracefully(index, timeoutMs = 60_000) {
       const child = handles[index].process;

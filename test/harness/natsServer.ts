@@ -1,5 +1,6 @@
 // Starts the real nats-server (from .tools/bin) on 127.0.0.1 with free ports, from config
 // rendered for the local target, and stops it. Every test that talks to NATS goes through here.
+import { loginOf, type Login } from "./login";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +20,8 @@ export interface RunningNats {
   config: StackConfig;
   /** Plaintext password of every user (services and internal users). */
   passwords: Record<string, string>;
+  /** nats.js login options for one user: name, password, inbox prefix. */
+  login(user: string): Login;
   process: ChildProcess;
   /** Rewrites auth.conf and nats.conf for `next` (same ports and dir) without reloading. */
   rewrite(next: StackConfigInput): StackConfig;
@@ -72,6 +75,7 @@ export async function startNats(input: Record<string, unknown>, options: { passw
       return config;
     },
     passwords,
+    login: (user) => loginOf(config, passwords, user),
     process: child,
     rewrite(next) {
       config = write(next as Record<string, unknown>);

@@ -11,6 +11,7 @@
 // in order and writes its answers in order, so after `flush()` (PING/PONG) every `-ERR` for what
 // was sent before has been read, and every message routed to a connection before its PONG has
 // been delivered.
+import { inboxPrefixOf } from "./login";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { natsUsers } from "../../config/users";
@@ -160,7 +161,7 @@ export class PermissionProbe {
 
   /** A connection for `user` with its test password; errors are collected for the probe. */
   async connectAs(user: string, pass = this.nats.passwords[user]): Promise<NatsConnection> {
-    return connect({ servers: this.nats.url, user, pass, reconnect: false, name: `probe:${user}` });
+    return connect({ servers: this.nats.url, user, pass, inboxPrefix: inboxPrefixOf(this.nats.config, user), reconnect: false, name: `probe:${user}` });
   }
 
   /** For each subject: could `user` publish it? (Observed in its account, and no violation.) */

@@ -3,6 +3,7 @@
 // and a request/reply loop (coreTraffic.ts), all on the stack's URL list with the dev stack's
 // services. At the end: which acknowledged messages the stream does not hold, which core messages
 // a subscriber missed, and every reconnect.
+import { privateInboxPrefix } from "../../config/inboxes";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { performance } from "node:perf_hooks";
@@ -12,10 +13,10 @@ import { sleep } from "./natsServer";
 
 export interface TrafficAccess {
   servers: string[];
-  /** A service's user and password. */
-  as(service: string): { user: string; pass: string };
+  /** A service's user, password and inbox prefix (its credentials' inboxPrefix). */
+  as(service: string): { user: string; pass: string; inboxPrefix?: string };
   /** The account's JetStream admin: reads the stream message by message. */
-  admin: { user: string; pass: string };
+  admin: { user: string; pass: string; inboxPrefix?: string };
 }
 
 export interface TrafficOptions {
@@ -108,7 +109,7 @@ export class SteadyTraffic {
 }
 
 async function asAdmin<T>(access: TrafficAccess, work: (jsm: JetStreamManager) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: access.servers, user: access.admin.user, pass: access.admin.pass });
+  const nc = await connect({ servers: access.servers, user: access.admin.user, pass: access.admin.pass, inboxPrefix: access.admin.inboxPrefix });
   try {
     return await work(await jetstreamManager(nc));
   } finally {
@@ -117,12 +118,16 @@ async function asAdmin<T>(access: TrafficAccess, work: (jsm: JetStreamManager) =
 }
 
 /** Access from a deployed stack's outputs (`npm run outputs`). */
-export function accessFromOutputs(outputs: { credentials: Record<string, { user: string; password: string; url: string }>; jetstreamAdmins: Record<string, { user: string; password: string }> }, account = "APP"): TrafficAccess {
+export function accessFromOutputs(
+  outputs: { credentials: Record<string, { user: string; password: string; url: string; inboxPrefix?: string }>; jetstreamAdmins: Record<string, { user: string; password: string; inboxPrefix?: string }> },
+  account = "APP",
+): TrafficAccess {
   const credentials = outputs.credentials;
   const admin = outputs.jetstreamAdmins[account];
   return {
     servers: Object.values(credentials)[0].url.split(","),
-    as: (service) => ({ user: credentials[service].user, pass: credentials[service].password }),
-    admin: { user: admin.user, pass: admin.password },
+    // Stacks deployed before private inboxes have no inboxPrefix in their outputs: the default then.
+    as: (service) => ({ user: credentials[service].user, pass: credentials[service].password, inboxPrefix: credentials[service].inboxPrefix }),
+    admin: { user: admin.user, pass: admin.password, inboxPrefix: admin.inboxPrefix ?? privateInboxPrefix(admin.user) },
   };
 }

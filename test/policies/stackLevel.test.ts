@@ -8,7 +8,7 @@ import { parseStackConfig, readStackFile } from "../../config/load";
 import type { StackConfigInput } from "../../config/schema";
 import { renderNatsConf } from "../../render/natsConf";
 import { permissionsSummary } from "../../render/permissionsSummary";
-import { jetstreamDataRetained, noWidePublish, servicesHavePermissions, tlsMinVersion } from "../../policies/natsInfraPolicies";
+import { jetstreamDataRetained, noWidePublish, privateInboxes, servicesHavePermissions, tlsMinVersion } from "../../policies/natsInfraPolicies";
 import { RETAIN_LABEL } from "../../policies/jetstreamDataRetained";
 import { tlsBlocks } from "../../policies/support/natsConfTls";
 import { runPolicies, type ResourceRecord, type RunResult } from "../harness/runPolicies";
@@ -222,5 +222,29 @@ describe("policies/config.example.json", () => {
         expect(actual, `${name}.${option}`).toBe(declared);
       }
     }
+  });
+});
+
+describe("private-inboxes", () => {
+  test("the dev stack (inboxes: private) passes", async () => {
+    expect(await messages([privateInboxes], [configCommand(DEV)])).toEqual([]);
+  });
+
+  test("a stack file without inboxes (shared, as before) is flagged per service that makes requests, naming who else reads its replies", async () => {
+    const { inboxes: _private, ...shared } = DEV;
+    const found = await messages([privateInboxes], [configCommand(shared)]);
+    expect(found).toHaveLength(3);
+    expect(found[0]).toBe(
+      "service teacher-service (account APP) receives its replies on the shared _INBOX.>, which user-service, notification-service may read too: " +
+        "give its clients the inboxPrefix of its credentials, then set nats-infra:inboxes: private (or inbox: private on this service) (docs/inboxes.md).",
+    );
+    const result = await run([privateInboxes], [configCommand(shared)]);
+    expect(result.violations.map((v) => v.enforcementLevel)).toEqual(["advisory", "advisory", "advisory"]);
+  });
+
+  test("one service still shared (inbox: shared) is the only one flagged; one that makes no requests is not", async () => {
+    const services = [{ name: "legacy", inbox: "shared", subscribe: ["a.>"] }, { name: "modern", subscribe: ["b.>"] }, { name: "sink", subscribe: ["c.>"], requests: false }];
+    const found = await messages([privateInboxes], [configCommand({ inboxes: "private", services } as StackConfigInput)]);
+    expect(found).toEqual([expect.stringMatching(/^service legacy \(account APP\) receives its replies on the shared _INBOX\.>, which every service of its account granted it may read/)]);
   });
 });

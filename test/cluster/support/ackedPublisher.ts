@@ -13,6 +13,8 @@ export interface AckedPublisherOptions {
   servers: string[];
   user: string;
   pass: string;
+  /** The user's inbox prefix where its replies (the acks) are private. */
+  inboxPrefix?: string;
   subject: string;
   /** Stop after this many acknowledged messages (keeps every test bounded). */
   limit: number;
@@ -59,7 +61,7 @@ export class AckedPublisher {
   static async start(options: AckedPublisherOptions): Promise<AckedPublisher> {
     // The full URL list and the client's defaults otherwise, as an application would connect;
     // reconnects are unbounded so a long test never ends with a closed publisher.
-    const nc = await connect({ servers: options.servers, user: options.user, pass: options.pass, name: "acked-publisher", maxReconnectAttempts: -1 });
+    const nc = await connect({ servers: options.servers, user: options.user, pass: options.pass, inboxPrefix: options.inboxPrefix, name: "acked-publisher", maxReconnectAttempts: -1 });
     return new AckedPublisher(nc, options);
   }
 

@@ -45,10 +45,13 @@ const REQUEST_TIMEOUT_MS = 1_000;
 /** After a reconnect, subscriptions are replayed to the new server and spread over routes: allow this long. */
 const AFTER_RECONNECT_SLACK_MS = 1_000;
 
+/** nats.js login options; `inboxPrefix` where the user's replies are private (config/inboxes.ts). */
+type CoreLogin = { user: string; pass: string; inboxPrefix?: string };
+
 export interface CoreUsers {
-  subscriber: { user: string; pass: string };
-  publisher: { user: string; pass: string };
-  responder: { user: string; pass: string };
+  subscriber: CoreLogin;
+  publisher: CoreLogin;
+  responder: CoreLogin;
 }
 
 export class CoreTraffic {
@@ -82,8 +85,8 @@ export class CoreTraffic {
     return traffic;
   }
 
-  private async open(name: string, who: { user: string; pass: string }): Promise<Tracked> {
-    const nc = await connect({ servers: this.servers, user: who.user, pass: who.pass, name });
+  private async open(name: string, who: CoreLogin): Promise<Tracked> {
+    const nc = await connect({ servers: this.servers, user: who.user, pass: who.pass, inboxPrefix: who.inboxPrefix, name });
     const tracked: Tracked = { name, nc, outages: [], reconnects: 0, closedEarly: false };
     void (async () => {
       for await (const status of nc.status()) {

@@ -27,8 +27,8 @@ export class DurableReader {
    * `expires` each): with its default of 30 s, reading stalls for about 30 s (seen on 2.14.10
    * with nats.js 3.4). 5 s keeps that stall to about 5 s.
    */
-  static async start(options: { servers: string[]; user: string; pass: string; stream: string; consumer: string; expiresMs?: number }): Promise<DurableReader> {
-    const nc = await connect({ servers: options.servers, user: options.user, pass: options.pass, name: "durable-reader", maxReconnectAttempts: -1 });
+  static async start(options: { servers: string[]; user: string; pass: string; inboxPrefix?: string; stream: string; consumer: string; expiresMs?: number }): Promise<DurableReader> {
+    const nc = await connect({ servers: options.servers, user: options.user, pass: options.pass, inboxPrefix: options.inboxPrefix, name: "durable-reader", maxReconnectAttempts: -1 });
     const reader = new DurableReader(nc);
     const consumer = await jetstream(nc).consumers.get(options.stream, options.consumer);
     reader.messages = await consumer.consume({ max_messages: 100, expires: options.expiresMs ?? 5_000 });
