@@ -56,7 +56,7 @@ const credentials = (): Record<string, Credential> => JSON.parse(readFileSync(pa
 
 async function connectAs(user: string): Promise<NatsConnection> {
   const c = credentials()[user];
-  return connect({ servers: c.url.split(","), user: c.user, pass: c.password, reconnect: false });
+  return connect({ servers: c.url.split(","), user: c.user, pass: c.password, inboxPrefix: c.inboxPrefix, reconnect: false });
 }
 
 const waitForOutput = (dev: Dev, text: string | RegExp, timeoutMs = 60_000) =>

@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(() => cluster?.stop());
 
 test("SIGKILL of the stream leader: 0 acknowledged messages lost, the durable consumer goes on, the three replicas agree", async () => {
-  const users = { servers: cluster.urlList, user: ORDER_SERVICE, pass: cluster.passwords[ORDER_SERVICE] };
+  const users = { servers: cluster.urlList, ...cluster.login(ORDER_SERVICE) };
   const reader = await DurableReader.start({ ...users, stream: STREAM, consumer: CONSUMER });
   const publisher = await AckedPublisher.start({ ...users, subject: STREAM_SUBJECT, limit: PUBLISH_LIMIT, intervalMs: PUBLISH_INTERVAL_MS });
 

@@ -26,7 +26,7 @@ beforeAll(async () => {
   cluster = await startCluster(STACK, NODES);
   try {
     await createDeclaredStreams(cluster);
-    const nc = await connect({ servers: cluster.urlList, user: ORDER_SERVICE, pass: cluster.passwords[ORDER_SERVICE] });
+    const nc = await connect({ servers: cluster.urlList, ...cluster.login(ORDER_SERVICE) });
     for (let i = 0; i < 5; i++) nc.publish("orders.new", `${i}`);
     await nc.flush();
     await nc.close();

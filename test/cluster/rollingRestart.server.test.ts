@@ -24,17 +24,16 @@ beforeAll(async () => {
 afterAll(() => cluster?.stop());
 
 test("rolling restart under traffic: 0 acknowledged messages lost, no core client closed, request failures only during reconnects", async () => {
-  const pw = cluster.passwords;
   const core = await CoreTraffic.start(
     cluster.urlList,
     {
-      subscriber: { user: "notification-service", pass: pw["notification-service"] },
-      publisher: { user: "teacher-service", pass: pw["teacher-service"] },
-      responder: { user: "user-service", pass: pw["user-service"] },
+      subscriber: cluster.login("notification-service"),
+      publisher: cluster.login("teacher-service"),
+      responder: cluster.login("user-service"),
     },
     SUBSCRIBERS,
   );
-  const publisher = await AckedPublisher.start({ servers: cluster.urlList, user: ORDER_SERVICE, pass: pw[ORDER_SERVICE], subject: STREAM_SUBJECT, limit: PUBLISH_LIMIT, intervalMs: PUBLISH_INTERVAL_MS });
+  const publisher = await AckedPublisher.start({ servers: cluster.urlList, ...cluster.login(ORDER_SERVICE), subject: STREAM_SUBJECT, limit: PUBLISH_LIMIT, intervalMs: PUBLISH_INTERVAL_MS });
   await publisher.untilAcked(100);
 
   const started = performance.now();

@@ -67,7 +67,7 @@ let backupDir: string;
 async function singleWithData(): Promise<RunningNats> {
   const single = await startNats(singleStack());
   await reconcile(single.config.streams, { url: single.url, env: { NATS_PASSWORD: single.passwords[ADMIN] }, dryRun: false, reportOthers: false, log: () => undefined });
-  const publisher = await AckedPublisher.start({ servers: [single.url], user: "teacher-service", pass: single.passwords["teacher-service"], subject: "events.teacher", limit: MESSAGES, intervalMs: 0 });
+  const publisher = await AckedPublisher.start({ servers: [single.url], ...single.login("teacher-service"), subject: "events.teacher", limit: MESSAGES, intervalMs: 0 });
   await publisher.untilAcked(MESSAGES);
   await publisher.stop();
   return single;
@@ -98,7 +98,7 @@ function natsCli(cluster: RunningNats | RunningCluster, args: string[]): string 
 }
 
 async function apiStreamState(cluster: RunningCluster): Promise<{ messages: number; first_seq: number; last_seq: number } | string> {
-  const nc = await connect({ servers: cluster.urlList, user: ADMIN, pass: cluster.passwords[ADMIN] });
+  const nc = await connect({ servers: cluster.urlList, ...cluster.login(ADMIN) });
   try {
     return (await (await jetstreamManager(nc)).streams.info(STREAM)).state;
   } catch (error) {

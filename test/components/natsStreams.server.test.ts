@@ -169,7 +169,7 @@ describe("the recorded command, run as Pulumi runs it", () => {
     expect(deleted.status).toBe(0);
     expect(deleted.output).toContain("stream EVENTS (account APP) no longer managed by this stack: nats-infra leaves them on the server");
 
-    const adminConnection = await connect({ servers: nats.url, user: admin, pass: nats.passwords[admin] });
+    const adminConnection = await connect({ servers: nats.url, ...nats.login(admin) });
     try {
       const info = await (await jetstreamManager(adminConnection)).streams.info("EVENTS");
       expect(info.config.max_msgs).toBe(1000000);
@@ -195,7 +195,7 @@ describe("the recorded command, run as Pulumi runs it", () => {
     expect(updated.output).toContain("AUDIT");
     expect(updated.output).toContain("is not in the config: left as it is");
 
-    const adminConnection = await connect({ servers: nats.url, user: admin, pass: nats.passwords[admin] });
+    const adminConnection = await connect({ servers: nats.url, ...nats.login(admin) });
     try {
       const info = await (await jetstreamManager(adminConnection)).streams.info("AUDIT");
       expect(info.config.subjects).toEqual(["audit.>"]);

@@ -42,6 +42,7 @@ interface Credential {
   user: string;
   password: string;
   url: string;
+  inboxPrefix: string;
 }
 
 const DEV = readStackFile(DEV_STACK_FIXTURE);
@@ -67,7 +68,7 @@ async function runOk(program: ProgramRun, name: string, which: "create" | "updat
 /** Traffic on the URL list, as the services would connect (test/harness/steadyTraffic.ts). */
 function startTraffic(): Promise<SteadyTraffic> {
   return SteadyTraffic.start(
-    { servers: creds["teacher-service"].url.split(","), as: (service) => ({ user: creds[service].user, pass: creds[service].password }), admin: { user: admin.user, pass: admin.password } },
+    { servers: creds["teacher-service"].url.split(","), as: (service) => ({ user: creds[service].user, pass: creds[service].password, inboxPrefix: creds[service].inboxPrefix }), admin: { user: admin.user, pass: admin.password, inboxPrefix: creds[admin.user].inboxPrefix } },
     DEV_TRAFFIC,
   );
 }

@@ -59,6 +59,7 @@ interface Credential {
   user: string;
   password: string;
   url: string;
+  inboxPrefix: string;
 }
 type Body = (context: OperateContext) => Promise<number>;
 
@@ -225,7 +226,7 @@ describe("the dev stack, one server", () => {
   });
 
   test("stop: a lame duck stop; the connected client is told (ldm) and the server exits 0, not 137", async () => {
-    const nc = await connect({ servers: d.credentials["teacher-service"].url, user: "teacher-service", pass: d.credentials["teacher-service"].password, reconnect: false });
+    const nc = await connect({ servers: d.credentials["teacher-service"].url, user: "teacher-service", pass: d.credentials["teacher-service"].password, inboxPrefix: d.credentials["teacher-service"].inboxPrefix, reconnect: false });
     opened.push(nc);
     const events = watch(nc);
     const began = Date.now();
@@ -327,7 +328,7 @@ describe("the dev stack as a 3-node cluster", () => {
   test("restart under a client on the URL list: one node at a time, never two down, the client never closed", async () => {
     const creds = d.credentials;
     const connectAs = async (user: string) => {
-      const nc = await connect({ servers: creds[user].url.split(","), user, pass: creds[user].password, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      const nc = await connect({ servers: creds[user].url.split(","), user, pass: creds[user].password, inboxPrefix: creds[user].inboxPrefix, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
       opened.push(nc);
       return nc;
     };

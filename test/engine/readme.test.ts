@@ -137,7 +137,7 @@ describe("npm run down, then up again", () => {
     await stack.npmOk("up", ["--yes"]);
     await stack.expectNoChanges();
     const admin = (await stack.outputs()).jetstreamAdmins.APP;
-    const ac = await connect({ servers: teacher.url.split(","), user: admin.user, pass: admin.password });
+    const ac = await connect({ servers: teacher.url.split(","), user: admin.user, pass: admin.password, inboxPrefix: admin.inboxPrefix });
     try {
       const info = await (await jetstreamManager(ac)).streams.info("EVENTS");
       expect(info.state.messages).toBe(25);

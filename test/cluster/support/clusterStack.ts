@@ -74,7 +74,7 @@ export async function createDeclaredStreams(cluster: RunningCluster): Promise<vo
 /** The node index of a stream's leader, from stream info (`cluster.leader`) as the JetStream admin. */
 export async function streamLeader(cluster: RunningCluster, stream = STREAM): Promise<number> {
   const admin = jetstreamAdminUser(ACCOUNT);
-  const nc = await connect({ servers: cluster.urlList, user: admin, pass: cluster.passwords[admin] });
+  const nc = await connect({ servers: cluster.urlList, ...cluster.login(admin) });
   try {
     const info = await (await jetstreamManager(nc)).streams.info(stream);
     const leader = cluster.nodes.findIndex((n) => n.serverName === info.cluster?.leader);
@@ -108,7 +108,7 @@ export async function replicaView(node: { serverName: string; monitorUrl: string
 
 /** Every message the stream holds, read in order by the operator through an ordered consumer: the payloads as numbers. */
 export async function storedIds(cluster: RunningCluster, stream = STREAM): Promise<number[]> {
-  const nc = await connect({ servers: cluster.urlList, user: OPERATOR, pass: cluster.passwords[OPERATOR] });
+  const nc = await connect({ servers: cluster.urlList, ...cluster.login(OPERATOR) });
   try {
     const js = jetstream(nc);
     const { state } = await (await jetstreamManager(nc)).streams.info(stream);
