@@ -31,8 +31,8 @@ export interface NatsUser {
   permissions: UserPermissions;
   /** The inbox prefix its clients must connect with (config/inboxes.ts): replies arrive under it. */
   inboxPrefix: string;
-  /** Other users' private inboxes this user's allows reach into, denied (also in permissions). */
-  inboxDenies?: { publish: string[]; subscribe: string[] };
+  /** Other users' private inboxes its subscribe allows reach into, denied (also in permissions). */
+  inboxDenies?: string[];
   /** A service's JetStream intent and the subjects compiled from it (already in permissions). */
   jetstream?: { intent: JetStreamIntent; derived: JetStreamGrant };
 }
@@ -241,13 +241,15 @@ export function jetstreamAdminPermissions(config: StackConfig, account: string):
 }
 
 /**
- * A private inbox is private only if no one else may subscribe there, and no one may forge a
- * reply into it: every other user of the account whose allows reach into it (a service allowed
- * `>` or `*.x`, say) gets it denied, for subscribe and for publish. Responders still answer
- * requests sent from it, since nats-server checks `allow_responses` after the deny. A user whose
- * own replies are private (any prefix but `_INBOX`) likewise gets `_INBOX.>` denied where its
- * allows reach into it. Stacks whose users all share `_INBOX` get no deny at all, so their
- * rules stay exactly as they were.
+ * A private inbox is private only if no one else may subscribe there: every other user of the
+ * account whose subscribe allows reach into it (a service allowed `>` or `*.x`, say) gets it
+ * denied. nats-server then refuses a subscription inside it and filters it out of a wider one.
+ * Publishing into it stays as the allows say: a reply subject ends in a random token its owner
+ * alone receives, and a publish deny there would also stop a responder whose allows are that wide
+ * from answering a request it received on two of its subscriptions (nats-server 2.14.10 refuses
+ * that reply: test/inboxes/denyAndRespond.server.test.ts). A user whose own replies are private
+ * (any prefix but `_INBOX`) likewise gets `_INBOX.>` denied where its allows reach into it.
+ * Stacks whose users all share `_INBOX` get no deny at all, so their rules stay as they were.
  */
 function withPrivateInboxesDenied(users: NatsUser[]): NatsUser[] {
   const privateNamespaces = (account: string) =>
@@ -256,14 +258,10 @@ function withPrivateInboxesDenied(users: NatsUser[]): NatsUser[] {
     const closed = privateNamespaces(user.account).filter((n) => n.owner !== user.user).map((n) => n.subjects);
     // A service in "both" mode is granted `_INBOX.>` on purpose, while its clients move.
     if (user.inboxPrefix !== SHARED_INBOX_PREFIX && !(user.permissions.subscribe.allow ?? []).includes(INBOX_WILDCARD)) closed.push(INBOX_WILDCARD);
-    const denies = { publish: reachedBy(user.permissions.publish, closed), subscribe: reachedBy(user.permissions.subscribe, closed) };
-    if (!denies.publish.length && !denies.subscribe.length) return user;
-    const withDeny = (rules: SubjectRules, deny: string[]): SubjectRules => (deny.length ? { ...rules, deny: unique([...(rules.deny ?? []), ...deny]) } : rules);
-    return {
-      ...user,
-      permissions: { ...user.permissions, publish: withDeny(user.permissions.publish, denies.publish), subscribe: withDeny(user.permissions.subscribe, denies.subscribe) },
-      inboxDenies: denies,
-    };
+    const denied = reachedBy(user.permissions.subscribe, closed);
+    if (!denied.length) return user;
+    const subscribe = { ...user.permissions.subscribe, deny: unique([...(user.permissions.subscribe.deny ?? []), ...denied]) };
+    return { ...user, permissions: { ...user.permissions, subscribe }, inboxDenies: denied };
   });
 }
 

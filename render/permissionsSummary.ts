@@ -24,8 +24,8 @@ export interface PermissionsEntry {
   jetstream?: { intent: JetStreamIntent; publish: string[]; subscribe: string[] };
   /** Only where replies are private: the prefix the user's clients connect with (config/inboxes.ts). */
   inboxPrefix?: string;
-  /** Only where the user's allows reach into others' private inboxes: those, denied. */
-  inboxDenies?: { publish: string[]; subscribe: string[] };
+  /** Only where the user's subscribe allows reach into others' private inboxes: those, denied. */
+  inboxDenies?: string[];
 }
 
 /** Environment key for a user: service names use only [a-z0-9-] and start with a letter,
