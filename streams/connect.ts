@@ -1,6 +1,7 @@
 // Connects as an account's JetStream admin user. Credentials come from the environment only (a
 // command line is visible to every process on the host and lands in Pulumi's error output), and
 // the connection is checked to be in the intended account before anything is read or changed.
+import { privateInboxPrefix, SHARED_INBOX_PREFIX } from "../config/inboxes";
 import { connect } from "@nats-io/transport-node";
 import { envNamePart } from "../config/primitives";
 import { jetstreamAdminUser } from "../config/users";
@@ -10,6 +11,8 @@ export type NatsConnection = Awaited<ReturnType<typeof connect>>;
 export interface AdminCredentials {
   user: string;
   password: string;
+  /** Where the user's replies arrive (config/inboxes.ts); every JetStream call is a request. Default: inboxPrefixFor(user). */
+  inboxPrefix?: string;
 }
 
 /** Environment names for an account's credentials: account names may hold '-', env names not. */
@@ -29,7 +32,15 @@ export function credentialsFor(account: string, env: NodeJS.ProcessEnv): AdminCr
         `After \`npm run render\`, credentials.json holds it; a Pulumi stack exports it as a secret output.`,
     );
   }
-  return { user, password };
+  // nats-infra's own users (names starting with "_") have a private prefix of their own; a
+  // service's comes with its credentials, passed as NATS_INBOX_PREFIX[_<ACCOUNT>].
+  const inboxPrefix = env[`NATS_INBOX_PREFIX_${suffix}`] || env.NATS_INBOX_PREFIX || inboxPrefixFor(user);
+  return { user, password, inboxPrefix };
+}
+
+/** The prefix of a user whose credentials name none: its own for nats-infra's users ("_..."), else the clients' default. */
+export function inboxPrefixFor(user: string): string {
+  return user.startsWith("_") ? privateInboxPrefix(user) : SHARED_INBOX_PREFIX;
 }
 
 export class CredentialsError extends Error {}
@@ -70,6 +81,7 @@ export async function connectAdmin(urls: string, account: string, credentials: A
       noRandomize: true,
       user: credentials.user,
       pass: credentials.password,
+      inboxPrefix: credentials.inboxPrefix ?? inboxPrefixFor(credentials.user),
       name: `nats-infra streams (${account})`,
       reconnect: false,
       timeout: 10_000,

@@ -162,6 +162,10 @@ if [ "$(.tools/py/bin/pip show nats-py 2>/dev/null | sed -n 's/^Version: //p')" 
 fi
 echo "install-tools: nats-py $py_version -> .tools/py"
 
+# The nats.go test client (test/clients/go) that the private-inbox tests and the README's Go
+# snippet check run; built with the machine's Go against the pinned nats.go, cached by content.
+bash tools/build-go-client.sh || status=1
+
 # The Pulumi engine (CLI, language host, plugins) where none is on PATH.
 bash tools/install-pulumi.sh || status=1
 

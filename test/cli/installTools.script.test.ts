@@ -33,6 +33,7 @@ beforeEach(() => {
   writeVersions();
   // Not under test here (tools/install-pulumi.sh has its own concerns); it runs before the last lines.
   script(path.join(project, "tools", "install-pulumi.sh"), '#!/usr/bin/env bash\necho "install-tools: pulumi: (stand-in)"\n');
+  script(path.join(project, "tools", "build-go-client.sh"), '#!/usr/bin/env bash\necho "install-tools: nats-infra-goclient: (stand-in)"\n');
   // The venv's pip already reports the pinned nats-py, so nothing is fetched.
   script(path.join(project, ".tools", "py", "bin", "pip"), '#!/bin/sh\necho "Name: nats-py"\necho "Version: 2.16.0"\n');
   script(path.join(project, "prebuilt", "nats-surveyor"), `#!/bin/sh\necho "${PREBUILT_VERSION}"\n`);

@@ -7,17 +7,23 @@
 // nats.go reads object metadata with direct gets ($JS.API.DIRECT.GET.OBJ_<s>.$O.<s>.M.<name> and
 // ...M.>) and deletes the ordered consumers it made; before the object grants had both, every
 // `nats object info|get|put|del` timed out and `nats kv ls`/`history` hung for 5 s.
+//
+// The stack has private reply inboxes: every client connects with its service's inbox prefix
+// (natscli --inbox-prefix, nats-py inbox_prefix, nats.js inboxPrefix), including the ordered
+// consumers natscli's KV and object commands make; a client left on `_INBOX` gets no answer.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
 import type { StackConfigInput } from "../../config/schema";
 import { checkStackConfig, startProbed, type ProbedNats } from "../harness/permissionProbe";
 import { runNatsPy, toolPath } from "../harness/tools";
 
 const STACK: StackConfigInput = {
+  inboxes: "private",
   services: [
     { name: "pub", jetstream: { publish: ["ORDERS"] } },
     { name: "puller", jetstream: { consume: [{ stream: "ORDERS", consumer: "puller" }] } },
@@ -45,6 +51,11 @@ const STACK: StackConfigInput = {
 };
 const raw = STACK as Record<string, unknown>;
 
+/** The prefix a service's clients are told to use under private inboxes, in the issue's words. */
+const privatePrefix = (service: string) => `_INBOX_${service}`;
+/** The server's refusal of a client left on the shared prefix: its muxed reply subscription `_INBOX.<id>.*`. */
+const SHARED_INBOX_REFUSED = /Permissions Violation for Subscription to "_INBOX\.[A-Za-z0-9]+\.\*"/i;
+
 let stack: ProbedNats;
 let dir: string;
 
@@ -66,8 +77,16 @@ interface CliRun {
   ms: number;
 }
 
-/** natscli as `user` (password from the environment, as a person runs it); JetStream calls wait 1 s at most. */
+/**
+ * natscli as `user` (password from the environment, as a person runs it) with its inbox prefix;
+ * JetStream calls wait 1 s at most. `withoutPrefix` leaves natscli on its default `_INBOX`.
+ */
 function nats(user: string, ...args: string[]): Promise<CliRun> {
+  return natscli(user, ["--inbox-prefix", privatePrefix(user), ...args]);
+}
+const withoutPrefix = (user: string, ...args: string[]) => natscli(user, args);
+
+function natscli(user: string, args: string[]): Promise<CliRun> {
   const started = Date.now();
   const env = { ...process.env, NATS_URL: stack.nats.url, NATS_USER: user, NATS_PASSWORD: stack.nats.passwords[user], NATS_CONTEXT: "", HOME: dir };
   return new Promise((resolve) => {
@@ -75,6 +94,13 @@ function nats(user: string, ...args: string[]): Promise<CliRun> {
       resolve({ ok: !error, output: `${stdout}${stderr}`, ms: Date.now() - started }),
     );
   });
+}
+
+/** nats.js as `user` with its inbox prefix, closed when the test ends. */
+async function natsJs(user: string) {
+  const nc = await connect({ servers: stack.nats.url, user, pass: stack.nats.passwords[user], inboxPrefix: privatePrefix(user), reconnect: false });
+  onTestFinished(() => nc.close());
+  return nc;
 }
 
 /** The server refused `subject` to this natscli run: natscli prints the server's violation. */
@@ -123,7 +149,7 @@ describe("natscli (nats.go)", () => {
   }, 15_000);
 
   test("consume, push: the deliver subject with acks; another service cannot listen there", async () => {
-    await jetstream(await stack.as("pub")).publish("orders.push", "for the pusher");
+    await jetstream(await natsJs("pub")).publish("orders.push", "for the pusher");
     const run = await nats("pusher", "sub", "deliver.pusher", "--count", "1", "--ack");
     expect(run.output).not.toMatch(/Violation/);
     expect(run.output).toMatch(/for the pusher/);
@@ -191,10 +217,22 @@ describe("natscli (nats.go)", () => {
     expect(put.ok).toBe(false);
     expect(put.output).toMatch(/Permissions Violation for Publish to "\$O\.files\.C\./);
   }, 20_000);
+  test("without its inbox prefix natscli gets no answer: the server refuses its `_INBOX` reply subscription", async () => {
+    const runs = await Promise.all([
+      withoutPrefix("reader", "stream", "info", "ORDERS"),
+      withoutPrefix("puller", "consumer", "info", "ORDERS", "puller"),
+      withoutPrefix("kv-reader", "kv", "get", "sessions", "k1"),
+      withoutPrefix("obj-reader", "object", "ls", "files"),
+    ]);
+    expect(runs.filter((run) => run.ok || !SHARED_INBOX_REFUSED.test(run.output)).map((run) => run.output)).toEqual([]);
+  }, 15_000);
 });
 
-/** A nats-py 2.16 script as `user`: `body` runs inside main() with nc and js; ok()/no() print results. */
-function py(user: string, body: string): string {
+/**
+ * A nats-py 2.16 script as `user` connecting with its inbox prefix (`inboxPrefix` null: nats-py's
+ * default `_INBOX`): `body` runs inside main() with nc and js; refused() prints whether a call failed.
+ */
+function py(user: string, body: string, inboxPrefix: string | null): string {
   const indented = body.trim().split("\n").map((line) => `    ${line}`).join("\n");
   return `
 import asyncio, os, nats
@@ -210,7 +248,7 @@ async def main():
     errors = []
     async def on_error(e):
         errors.append(str(e))
-    nc = await nats.connect(os.environ["NATS_URL"], user="${user}", password=os.environ["NATS_PASSWORD"], error_cb=on_error)
+    nc = await nats.connect(os.environ["NATS_URL"], user="${user}", password=os.environ["NATS_PASSWORD"], error_cb=on_error${inboxPrefix === null ? "" : `, inbox_prefix="${inboxPrefix}"`})
     js = nc.jetstream(timeout=1)
 ${indented}
     await nc.close()
@@ -221,8 +259,8 @@ asyncio.run(main())
 `;
 }
 
-const runPy = async (user: string, body: string) =>
-  (await runNatsPy(py(user, body), { NATS_URL: stack.nats.url, NATS_PASSWORD: stack.nats.passwords[user] })).trim().split("\n");
+const runPy = async (user: string, body: string, inboxPrefix: string | null = privatePrefix(user)) =>
+  (await runNatsPy(py(user, body, inboxPrefix), { NATS_URL: stack.nats.url, NATS_PASSWORD: stack.nats.passwords[user] })).trim().split("\n");
 /** How nats-py 2.16 hands the server's violation to error_cb (lower-cased). */
 const violation = (subject: string) => `error nats: permissions violation for publish to "${subject.toLowerCase()}"`;
 
@@ -340,5 +378,11 @@ await refused("put", store.put("mine.txt", b"x"))`,
       expect.stringMatching(/^error nats: permissions violation for publish to "\$o\.files\.c\./),
       violation("$JS.API.STREAM.PURGE.OBJ_files"),
     ]);
+  }, 30_000);
+
+  test("without its inbox prefix nats-py gets no answer: the server refuses its `_INBOX` reply subscription", async () => {
+    const [outcome, ...errors] = await runPy("reader", `await refused("stream_info", js.stream_info("ORDERS"))`, null);
+    expect(outcome).toBe("stream_info refused");
+    expect(errors).toEqual([expect.stringMatching(/^error nats: permissions violation for subscription to "_inbox\.[a-z0-9]+\.\*"$/i)]);
   }, 30_000);
 });

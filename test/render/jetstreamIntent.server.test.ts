@@ -3,8 +3,12 @@
 // service), and the operations next to it are refused by the server. The refusals are the
 // server's own verdicts (PermissionProbe: the violation on the user's connection and the
 // observer's view agree), not a reading of our permission code.
+//
+// The stack has private reply inboxes: each client connects with its service's inbox prefix
+// (nats.js inboxPrefix, nats-py inbox_prefix), and one left on the default `_INBOX` gets no answer.
 import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser } from "../../config/users";
@@ -13,6 +17,7 @@ import { runNatsPy } from "../harness/tools";
 
 const ORDERS = "ORDERS";
 const STACK: StackConfigInput = {
+  inboxes: "private",
   services: [
     { name: "orders-api", jetstream: { publish: [ORDERS] } },
     { name: "fulfilment", jetstream: { consume: [{ stream: ORDERS, consumer: "fulfilment" }] } },
@@ -45,9 +50,24 @@ beforeAll(async () => {
   stack = await startProbed(raw);
 }, 30_000);
 
-afterAll(() => stack?.close());
+const opened: NatsConnection[] = [];
 
-const as = (user: string): Promise<NatsConnection> => stack.as(user);
+afterAll(async () => {
+  await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
+  await stack?.close();
+});
+
+/** The prefix a user's clients are told to use under private inboxes, in the issue's words. */
+const privatePrefix = (user: string) => `_INBOX_${user}`;
+/** nats.js's refusal when left on the shared prefix: the server refuses its muxed reply subscription `_INBOX.<id>.*`. */
+const SHARED_INBOX_REFUSED = /Permissions Violation for Subscription to "_INBOX\.[A-Za-z0-9]+\.\*"/;
+
+/** nats.js as `user` with its inbox prefix (null: the client's default `_INBOX`). */
+async function as(user: string, inboxPrefix: string | null = privatePrefix(user)): Promise<NatsConnection> {
+  const nc = await connect({ servers: stack.nats.url, user, pass: stack.nats.passwords[user], reconnect: false, ...(inboxPrefix === null ? {} : { inboxPrefix }) });
+  opened.push(nc);
+  return nc;
+}
 
 describe("granted: every operation an intent names works with the real clients", () => {
   test("publish intent: orders-api publishes to the stream's subjects and gets the stream's ack", async () => {
@@ -120,7 +140,7 @@ const BILLING_PY = `
 import asyncio, os, nats
 
 async def main():
-    nc = await nats.connect(os.environ["NATS_URL"], user="billing-py", password=os.environ["NATS_PASSWORD"])
+    nc = await nats.connect(os.environ["NATS_URL"], user="billing-py", password=os.environ["NATS_PASSWORD"], inbox_prefix="${privatePrefix("billing-py")}")
     js = nc.jetstream()
     ack = await js.publish("orders.billed", b"invoice 1")
     print("ack", ack.stream)
@@ -225,6 +245,12 @@ describe("refused: the neighbouring operations of each grant", () => {
     const names: string[] = [];
     for await (const name of admin.consumers.list(ORDERS)) names.push(name.name);
     expect(names.sort()).toEqual(["audit", "billing", "fulfilment", "spare"]);
+  });
+
+  test("without its inbox prefix a client gets no answer: the server refuses its `_INBOX` reply subscription", async () => {
+    await expect(jetstream(await as("reporting", null)).streams.get(ORDERS)).rejects.toThrow(SHARED_INBOX_REFUSED);
+    await expect(jetstream(await as("fulfilment", null)).consumers.get(ORDERS, "fulfilment")).rejects.toThrow(SHARED_INBOX_REFUSED);
+    await expect(jetstreamManager(await as(jetstreamAdminUser("APP"), null))).rejects.toThrow(SHARED_INBOX_REFUSED);
   });
 });
 

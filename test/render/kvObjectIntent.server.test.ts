@@ -3,10 +3,15 @@
 // access grants, and the server refuses what it does not: writes to a reader, the bucket's or
 // store's stream itself to everyone, and all of it to a service without intent. The bucket and
 // the store are declared in the stack config and created by the reconciler's user.
+//
+// The stack has private reply inboxes: each client connects with its service's inbox prefix
+// (nats.js inboxPrefix, nats-py inbox_prefix); the ordered consumers of keys(), history(), watch()
+// and object reads deliver under it. A client left on the default `_INBOX` gets no answer.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { KvWatchInclude, Kvm, type Bucket, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { Objm, type ObjectStore } from "@nats-io/obj";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser } from "../../config/users";
@@ -16,6 +21,7 @@ import { runNatsPy } from "../harness/tools";
 const BUCKET = "sessions";
 const STORE = "files";
 const STACK: StackConfigInput = {
+  inboxes: "private",
   services: [
     { name: "kv-reader", jetstream: { kv: [{ bucket: BUCKET, access: "read" }] } },
     { name: "kv-writer", jetstream: { kv: [{ bucket: BUCKET, access: "write" }] } },
@@ -35,9 +41,24 @@ beforeAll(async () => {
   stack = await startProbed(raw);
 }, 30_000);
 
-afterAll(() => stack?.close());
+const opened: NatsConnection[] = [];
 
-const as = (user: string): Promise<NatsConnection> => stack.as(user);
+afterAll(async () => {
+  await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
+  await stack?.close();
+});
+
+/** The prefix a user's clients are told to use under private inboxes, in the issue's words. */
+const privatePrefix = (user: string) => `_INBOX_${user}`;
+/** nats.js's refusal when left on the shared prefix: the server refuses its muxed reply subscription `_INBOX.<id>.*`. */
+const SHARED_INBOX_REFUSED = /Permissions Violation for Subscription to "_INBOX\.[A-Za-z0-9]+\.\*"/;
+
+/** nats.js as `user` with its inbox prefix (null: the client's default `_INBOX`). */
+async function as(user: string, inboxPrefix: string | null = privatePrefix(user)): Promise<NatsConnection> {
+  const nc = await connect({ servers: stack.nats.url, user, pass: stack.nats.passwords[user], reconnect: false, ...(inboxPrefix === null ? {} : { inboxPrefix }) });
+  opened.push(nc);
+  return nc;
+}
 const bucketOf = async (user: string): Promise<KV> => new Kvm(await as(user)).open(BUCKET);
 const storeOf = async (user: string): Promise<ObjectStore> => new Objm(await as(user)).open(STORE);
 
@@ -120,7 +141,7 @@ async def main():
     errors = []
     async def on_error(e):
         errors.append(e)
-    nc = await nats.connect(os.environ["NATS_URL"], user="kv-reader", password=os.environ["NATS_PASSWORD"], error_cb=on_error)
+    nc = await nats.connect(os.environ["NATS_URL"], user="kv-reader", password=os.environ["NATS_PASSWORD"], error_cb=on_error, inbox_prefix="${privatePrefix("kv-reader")}")
     kv = await nc.jetstream(timeout=2).key_value("${BUCKET}")
     entry = await kv.get("user1")
     print(entry.key, entry.value.decode())
@@ -179,6 +200,14 @@ describe("object store", () => {
     await expect(os.get("keep.txt")).rejects.toThrow(VIOLATION);
     await expect(os.list()).rejects.toThrow(VIOLATION);
     await expect(os.putBlob({ name: "x" }, new TextEncoder().encode("x"))).rejects.toThrow(VIOLATION);
+  });
+});
+
+describe("without the inbox prefix", () => {
+  test("a client left on the default `_INBOX` gets no answer: the server refuses its reply subscription", async () => {
+    const kv = await new Kvm(await as("kv-reader", null)).open(BUCKET);
+    await expect(kv.get("user1")).rejects.toThrow(SHARED_INBOX_REFUSED);
+    await expect(new Objm(await as("obj-reader", null)).open(STORE)).rejects.toThrow(SHARED_INBOX_REFUSED);
   });
 });
 
