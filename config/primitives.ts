@@ -50,3 +50,9 @@ export const hostPath = z
   .min(1)
   .max(4096, "paths are at most 4096 characters (the Linux limit)")
   .regex(/^[^\u0000-\u001f\u007f]*$/, "a path must not contain control characters such as a newline, a tab or NUL");
+
+/** A Docker image reference: `name[:tag][@digest]`, optionally with a registry host and port. */
+export const imageOverride = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@+-]{0,254}$/, 'a Docker image reference such as "nats:2.14.10-alpine" or "registry.local:5000/team/nats@sha256:<digest>"')
+  .optional();

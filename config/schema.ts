@@ -4,7 +4,8 @@
 import { z } from "zod";
 import { clusterSchema } from "./clusterSchema";
 import { dockerCpus, dockerKeepsCpus } from "./dockerReadBack";
-import { DEFAULT_ACCOUNT, duration, hostPath, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
+import { DEFAULT_ACCOUNT, duration, hostPath, imageOverride, port, size, subject, SYSTEM_ACCOUNT } from "./primitives";
+import { monitoringSchema } from "./monitoring";
 export { DEFAULT_ACCOUNT, SYSTEM_ACCOUNT };
 import { kvBucketsSchema, objectStoresSchema, STREAM_NAME_PATTERN, streamsSchema } from "./streams";
 import { INBOX_MODES } from "./inboxes";
@@ -186,11 +187,6 @@ export const tlsSchema = z
   })
   .strict();
 
-/** A Docker image reference: `name[:tag][@digest]`, optionally with a registry host and port. */
-const imageOverride = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@+-]{0,254}$/, 'a Docker image reference such as "nats:2.14.10-alpine" or "registry.local:5000/team/nats@sha256:<digest>"')
-  .optional();
 
 /** Docker refuses a container memory limit below 6 MiB (its daemon's minimum). */
 export const DOCKER_MIN_MEMORY = 6 * 1024 ** 2;
@@ -261,6 +257,8 @@ export const stackConfigSchema = z
     /** KV buckets and object stores: streams underneath, reconciled like streams (docs/streams.md). */
     kv: kvBucketsSchema.default([]),
     objectStores: objectStoresSchema.default([]),
+    /** Prometheus with alert rules and Grafana with dashboards, generated from the stack (docs/monitoring.md). */
+    monitoring: monitoringSchema.prefault({}),
   })
   .strict();
 

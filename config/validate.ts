@@ -12,6 +12,7 @@ import type { StackConfig, StreamConfig } from "./schema";
 import { INBOX_WILDCARD, serviceAllows, unboundedTrailingWildcards } from "./users";
 import { inboxSubjects, privateInboxPrefix, SHARED_INBOX_PREFIX, serviceInboxMode } from "./inboxes";
 import { declaredStream } from "./jetstreamIntent";
+import { monitoringProblems } from "./monitoring";
 
 export type { Finding, Path };
 
@@ -103,7 +104,7 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
     add(["docker", "surveyor", "port"], "the Surveyor port must differ from the client and monitoring ports");
   }
 
-  problems.push(...clusterProblems(config), ...streamProblems(config), ...jetstreamIntentProblems(config), ...jetstreamKindProblems(config), ...inboxProblems(config));
+  problems.push(...clusterProblems(config), ...streamProblems(config), ...jetstreamIntentProblems(config), ...jetstreamKindProblems(config), ...inboxProblems(config), ...monitoringProblems(config.docker.surveyor.enabled, config.monitoring));
   return problems;
 }
 
