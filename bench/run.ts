@@ -2,12 +2,13 @@
 // Each part prints tables and writes bench/results/<part>.json. Nothing here asserts on time:
 // compare figures from the same run, on the same machine, as ratios.
 //
-//   BENCH_REPEATS=n        runs per case (default: program 3, datapath 9, reconcile 3, cluster 5, engine 3); medians are reported
+//   BENCH_REPEATS=n        runs per case (default: program 3, datapath 9, reconcile 3, cluster 5, engine 3, inboxes 5); medians are reported
 //   BENCH_AUTH_CHANGES=20  consecutive auth changes in the live auth bench
 import { benchAuth } from "./auth";
 import { benchCluster } from "./cluster";
 import { benchDataPath } from "./dataPath";
 import { benchEngine } from "./engine";
+import { benchInboxes } from "./inboxes";
 import { benchProgram } from "./program";
 import { benchReconcile } from "./reconcile";
 
@@ -19,6 +20,7 @@ const PARTS: Record<string, (repeats?: number) => Promise<void>> = {
   reconcile: benchReconcile,
   cluster: benchCluster,
   engine: benchEngine,
+  inboxes: benchInboxes,
 };
 
 async function main() {

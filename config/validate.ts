@@ -112,10 +112,36 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
  * Inbox subjects are nats-infra's to grant (config/inboxes.ts): a subject under `_INBOX_<name>`
  * would read or forge another user's private replies, and a private service listing `_INBOX.>`
  * would read every shared reply of its account, which its own prefix made unnecessary.
+ *
+ * A wildcard that reaches into another service's private inbox (`>`, `*.>`, `*.*`) is refused
+ * too: a deny cannot close it. When JetStream pushes stream messages into an inbox (KV history
+ * and watches, object reads, consumer batches), nats-server delivers them under their stream
+ * subject and checks the subscriber's deny against that, not against the inbox, so a `>`
+ * subscriber received another service's KV history and object contents through it (seen on
+ * 2.14.10 with all four clients: test/inboxes/eavesdrop.server.test.ts).
  */
+/** Whether `subject` matches the subjects clients make under `prefix` (random tokens after it). */
+function reachesInto(subject: string, prefix: string): boolean {
+  return [1, 2, 3].some((depth) => subjectCovers(subject, [prefix, ...Array(depth).fill("*")].join(".")));
+}
+
 function inboxProblems(config: StackConfig): Finding[] {
   const problems: Finding[] = [];
+  // Only a service that makes requests has an inbox.
+  const privateServices = config.services.filter((s) => s.requests && serviceInboxMode(config, s) !== "shared");
   config.services.forEach((service, i) => {
+    service.subscribe.forEach((subject, k) => {
+      // A subject under `_INBOX_<name>` is refused as such, below.
+      if (subject.startsWith(`${SHARED_INBOX_PREFIX}_`)) return;
+      const reached = privateServices.filter((other) => other.account === service.account && other.name !== service.name && reachesInto(subject, privateInboxPrefix(other.name)));
+      if (!reached.length) return;
+      problems.push({
+        path: ["services", i, "subscribe", k],
+        message:
+          `"${subject}" reaches into the private inbox of ${reached.map((s) => s.name).join(", ")}, where nats-server delivers their JetStream reads (KV history, object contents, consumer batches) ` +
+          `under the stream's own subjects, past any deny; list the subjects this service needs (such as "orders.>") instead of a wildcard first token`,
+      });
+    });
     for (const key of ["publish", "subscribe"] as const) {
       service[key].forEach((subject, k) => {
         const first = subject.split(".")[0];

@@ -32,31 +32,31 @@ describe("inbox grants", () => {
     expect(entry).not.toHaveProperty("inboxDenies");
   });
 
-  test("inboxes: private: each service its own prefix, granted to it alone; others whose subscribe allows reach into it are denied it", () => {
-    const users = natsUsers(stack({ inboxes: "private" }));
+  test("inboxes: private: each service its own prefix, granted to it alone", () => {
+    const users = natsUsers(stack({ inboxes: "private" }, services.filter((s) => s.name !== "tap")));
     expect(user(users, "orders").inboxPrefix).toBe("_INBOX_orders");
     expect(user(users, "orders").permissions.subscribe).toEqual({ allow: ["orders.>", "_INBOX_orders.>"] });
     expect(user(users, "billing").permissions.subscribe).toEqual({ allow: ["billing.>", "_INBOX_billing.>"] });
-    const tap = user(users, "tap");
-    const others = ["_INBOX_orders.>", "_INBOX_billing.>", "_INBOX__tools.>", "_INBOX__jsadmin_APP.>"];
-    expect(tap.permissions.subscribe.deny).toEqual([...others, "_INBOX.>"]);
-    // Publishing stays as allowed: a publish deny would stop it answering requests (denyAndRespond.server.test.ts).
-    expect(tap.permissions.publish).toEqual({ allow: [">"] });
-    expect(tap.permissions.subscribe.allow).toEqual([">", "_INBOX_tap.>"]);
-    expect(JSON.parse(permissionsSummary(stack({ inboxes: "private" })).NATS_PERMISSIONS_TAP)).toMatchObject({ inboxPrefix: "_INBOX_tap", inboxDenies: [...others, "_INBOX.>"] });
+    expect(JSON.parse(permissionsSummary(stack({ inboxes: "private" }, services.filter((s) => s.name !== "tap"))).NATS_PERMISSIONS_ORDERS)).toMatchObject({ inboxPrefix: "_INBOX_orders" });
   });
 
-  test("inbox: both on one service while its clients move: _INBOX.> and its own prefix, and the others' private inboxes still closed", () => {
-    const list = services.map((s) => (s.name === "tap" ? { ...s, inbox: "both" } : s));
-    const users = natsUsers(stack({ inboxes: "private" }, list));
-    const tap = user(users, "tap");
-    expect(tap.inboxPrefix).toBe("_INBOX_tap");
-    expect(tap.permissions.subscribe.allow).toEqual([">", "_INBOX.>", "_INBOX_tap.>"]);
-    expect(tap.permissions.subscribe.deny).toEqual(["_INBOX_orders.>", "_INBOX_billing.>", "_INBOX__tools.>", "_INBOX__jsadmin_APP.>"]);
+  test("a lone private service allowed `>` is denied the internal users' inboxes and _INBOX.> (no service inbox to reach); publish stays as allowed", () => {
+    const tap = user(natsUsers(stack({ inboxes: "private" }, [services[2]])), "tap");
+    expect(tap.permissions.subscribe).toEqual({ allow: [">", "_INBOX_tap.>"], deny: ["_INBOX__tools.>", "_INBOX__jsadmin_APP.>", "_INBOX.>"] });
+    // A publish deny would stop it answering requests (test/inboxes/denyAndRespond.server.test.ts).
+    expect(tap.permissions.publish).toEqual({ allow: [">"] });
+    expect(JSON.parse(permissionsSummary(stack({ inboxes: "private" }, [services[2]])).NATS_PERMISSIONS_TAP)).toMatchObject({ inboxPrefix: "_INBOX_tap", inboxDenies: ["_INBOX__tools.>", "_INBOX__jsadmin_APP.>", "_INBOX.>"] });
+  });
+
+  test("inbox: both on one service while its clients move: _INBOX.> and its own prefix", () => {
+    const list = [...services.filter((s) => s.name !== "tap"), { name: "mover", subscribe: ["moves.>"], inbox: "both" }];
+    const mover = user(natsUsers(stack({ inboxes: "private" }, list)), "mover");
+    expect(mover.inboxPrefix).toBe("_INBOX_mover");
+    expect(mover.permissions.subscribe).toEqual({ allow: ["moves.>", "_INBOX.>", "_INBOX_mover.>"] });
   });
 
   test("inbox: shared on one service of a private stack: that one keeps _INBOX.> and the client default prefix", () => {
-    const list = services.map((s) => (s.name === "orders" ? { ...s, inbox: "shared" } : s));
+    const list = services.filter((s) => s.name !== "tap").map((s) => (s.name === "orders" ? { ...s, inbox: "shared" } : s));
     const orders = user(natsUsers(stack({ inboxes: "private" }, list)), "orders");
     expect(orders.inboxPrefix).toBe("_INBOX");
     expect(orders.permissions.subscribe).toEqual({ allow: ["orders.>", "_INBOX.>"] });
@@ -111,6 +111,21 @@ describe("inbox subjects a person may not list", () => {
     ]);
     // On a shared stack an explicit _INBOX.> is what requests: true grants anyway: no problem.
     expect(problemsOf([{ name: "orders", subscribe: ["_INBOX.>"] }])).toEqual([]);
+  });
+
+  test("a wildcard that reaches into another service's private inbox is refused, naming whose; a shared stack keeps it", () => {
+    const problems = problemsOf(services, { inboxes: "private" });
+    expect(problems.map((p) => p.path)).toEqual(["nats-infra:services[2].subscribe[0]"]);
+    expect(problems[0].message).toBe(
+      '">" reaches into the private inbox of orders, billing, where nats-server delivers their JetStream reads (KV history, object contents, consumer batches) ' +
+        'under the stream\'s own subjects, past any deny; list the subjects this service needs (such as "orders.>") instead of a wildcard first token',
+    );
+    expect(problemsOf([...services.slice(0, 2), { name: "tap", subscribe: ["*.>"] }], { inboxes: "private" }).map((p) => p.path)).toEqual(["nats-infra:services[2].subscribe[0]"]);
+    // "*.created" matches no subject a client makes under a prefix (random tokens follow it).
+    expect(problemsOf([...services.slice(0, 2), { name: "tap", subscribe: ["*.created"] }], { inboxes: "private" })).toEqual([]);
+    // Only the services that opted in are protected this way; a shared stack keeps its tap.
+    expect(problemsOf(services)).toEqual([]);
+    expect(problemsOf(services.map((s) => (s.name === "orders" ? { ...s, inbox: "private" } : s))).map((p) => p.message)).toEqual([expect.stringContaining("the private inbox of orders,")]);
   });
 
   test("an unknown inbox mode names the three there are", () => {
