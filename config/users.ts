@@ -241,15 +241,18 @@ export function jetstreamAdminPermissions(config: StackConfig, account: string):
 }
 
 /**
- * A private inbox is private only if no one else may subscribe there: every other user of the
- * account whose subscribe allows reach into it (a service allowed `>` or `*.x`, say) gets it
- * denied. nats-server then refuses a subscription inside it and filters it out of a wider one.
- * Publishing into it stays as the allows say: a reply subject ends in a random token its owner
- * alone receives, and a publish deny there would also stop a responder whose allows are that wide
- * from answering a request it received on two of its subscriptions (nats-server 2.14.10 refuses
- * that reply: test/inboxes/denyAndRespond.server.test.ts). A user whose own replies are private
- * (any prefix but `_INBOX`) likewise gets `_INBOX.>` denied where its allows reach into it.
- * Stacks whose users all share `_INBOX` get no deny at all, so their rules stay as they were.
+ * A private inbox is private only if no one else may subscribe there. Every other user of the
+ * account whose subscribe allows reach into it gets it denied: nats-server then refuses a
+ * subscription inside it and filters it out of a wider one. For another service's inbox that is
+ * not enough, and config/validate.ts refuses such a wildcard before this runs: JetStream's pushes
+ * into an inbox arrive under the stream's subject, which a deny does not match. nats-infra's own
+ * users receive only replies and snapshot chunks, under the inbox subject, so here the deny holds.
+ * Publishing into an inbox stays as the allows say: a reply subject ends in a random token its
+ * owner alone receives, and a publish deny there would also stop a responder whose allows are
+ * that wide from answering a request it received on two of its subscriptions (nats-server
+ * 2.14.10 refuses that reply: test/inboxes/denyAndRespond.server.test.ts). A user whose own
+ * replies are private (any prefix but `_INBOX`) likewise gets `_INBOX.>` denied where its allows
+ * reach into it. Stacks whose users all share `_INBOX` get no deny at all.
  */
 function withPrivateInboxesDenied(users: NatsUser[]): NatsUser[] {
   const privateNamespaces = (account: string) =>
