@@ -1,11 +1,11 @@
 // Starts the real nats-server (from .tools/bin) on 127.0.0.1 with free ports, from config
 // rendered for the local target, and stops it. Every test that talks to NATS goes through here.
+import { parseWithObservers } from "./probeObservers";
 import { loginOf, type Login } from "./login";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseStackConfig } from "../../config/load";
 import type { StackConfig, StackConfigInput } from "../../config/schema";
 import { writeRenderedFiles } from "../../ops/files";
 import { hashPasswords, renderFiles } from "../../render/files";
@@ -47,7 +47,7 @@ export async function startNats(input: Record<string, unknown>, options: { passw
 
   const write = (raw: Record<string, unknown>): StackConfig => {
     const serverSection = { ...((raw.server as object) ?? {}), clientPort, monitorPort };
-    const { config } = parseStackConfig({ ...raw, server: serverSection });
+    const config = parseWithObservers({ ...raw, server: serverSection });
     const hashes = hashPasswords(config, (user) => (passwords[user] ??= `pw-${user}`), TEST_BCRYPT_COST);
     writeRenderedFiles(dir, renderFiles(config, hashes, { kind: "local", dir }));
     return config;

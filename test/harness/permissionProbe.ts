@@ -25,30 +25,8 @@ import { parseStackConfig } from "../../config/load";
 import { writeRenderedFiles } from "../../ops/files";
 import { hashPasswords, renderFiles } from "../../render/files";
 
-/** Observer service names: service names cannot start with "_", and no test service uses this prefix. */
-export const OBSERVER_PREFIX = "zz-probe-observer-";
-
-/**
- * The raw stack config plus one observer service per account, allowed everything in its account.
- * The declared services are left exactly as they are.
- */
-export function withObservers(raw: Record<string, unknown>): Record<string, unknown> {
-  const accounts = accountNamesOf(raw);
-  const observers = accounts.map((account, i) => ({
-    name: `${OBSERVER_PREFIX}${i}`,
-    account,
-    publish: [">"],
-    subscribe: [">"],
-    requests: false,
-    responses: false,
-  }));
-  return { ...raw, services: [...((raw.services as unknown[]) ?? []), ...observers] };
-}
-
-function accountNamesOf(raw: Record<string, unknown>): string[] {
-  const declared = raw.accounts as { name: string }[] | undefined;
-  return declared?.length ? declared.map((a) => a.name) : ["APP"];
-}
+export { OBSERVER_PREFIX, withObservers } from "./probeObservers";
+import { OBSERVER_PREFIX, withObservers } from "./probeObservers";
 
 /** Renders raw stack config (as declared, no observers) into a temp dir and runs `nats-server -t`. */
 export function checkStackConfig(raw: Record<string, unknown>): { ok: boolean; output: string } {
