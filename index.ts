@@ -14,3 +14,7 @@ export const endpoints = cluster.endpoints;
 export const permissions = cluster.permissions;
 export const natsContainer = cluster.natsContainer.name;
 export const dataVolume = cluster.dataVolume.name;
+/** With `monitoring.prometheus.enabled`: `{ prometheus, grafana? }` URLs on docker.bindAddress (docs/monitoring.md); absent otherwise. */
+export const monitoring = cluster.monitoring?.endpoints;
+/** With `monitoring.grafana.enabled`: Grafana's `{ user, password, url }`, secret. */
+export const grafanaAdmin = cluster.monitoring?.grafanaAdmin;

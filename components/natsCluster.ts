@@ -18,6 +18,7 @@ import { natsImageOf } from "../config/container";
 import { permissionsSummary } from "../render/permissionsSummary";
 import { createPasswords, createRouteSecret, type UserSecret } from "./credentials";
 import { createDockerHosts, networkName } from "./dockerHosts";
+import { createMonitoring, type Monitoring } from "./monitoring";
 import { destroyGraceSeconds } from "./natsContainerSpec";
 import { createNatsNode, type NatsNode } from "./natsNode";
 import { NatsStreams } from "./natsStreams";
@@ -71,9 +72,11 @@ export class NatsCluster extends pulumi.ComponentResource {
   /** Password and hash per NATS user (services and internal users). */
   readonly users: Record<string, UserSecret>;
   /** Per account with streams, KV buckets or object stores: the reconciler's user and password, for `npm run streams` by hand. Secret. */
-  readonly jetstreamAdmins: pulumi.Output<Record<string, { user: string; password: string }>>;
+  readonly jetstreamAdmins: pulumi.Output<Record<string, { user: string; password: string; inboxPrefix: string }>>;
   /** The read-only user of natscli's operator checks (config/observer.ts), with what natscli needs to connect as it. Secret. */
   readonly observer: pulumi.Output<ObserverCredential>;
+  /** Prometheus and Grafana (`monitoring`, off by default): their endpoints and Grafana's admin. */
+  readonly monitoring?: Monitoring;
 
   /** The cluster the current stack's `nats-infra:*` config declares. */
   static fromStackConfig(name: string, opts?: pulumi.ComponentResourceOptions): NatsCluster {
@@ -139,8 +142,9 @@ export class NatsCluster extends pulumi.ComponentResource {
     // Beside node 0, on its Docker host.
     const { network, provider } = hosts.of(this.nodes[0].node);
     const sidecars = { name, config, parent: this, network, provider, nats: containers };
-    if (config.docker.surveyor.enabled) createSurveyor(sidecars, this.users[SURVEYOR_USER].password);
+    const surveyor = config.docker.surveyor.enabled ? createSurveyor(sidecars, this.users[SURVEYOR_USER].password) : undefined;
     if (config.docker.natsBox.enabled) createNatsBox(sidecars, this.users[OBSERVER_USER].password);
+    this.monitoring = createMonitoring({ name, config, parent: this, network, provider, surveyor });
 
     const admins = streamAdmins(config, this.users);
     if (config.streams.length + config.kv.length + config.objectStores.length > 0) {
@@ -153,7 +157,12 @@ export class NatsCluster extends pulumi.ComponentResource {
         { parent: this, dependsOn: [...containers, ...configCommands, ...(rollout ? [rollout] : [])] },
       );
     }
-    this.jetstreamAdmins = pulumi.secret(pulumi.output(admins));
+    // With each admin's inbox prefix (its own, `_INBOX__jsadmin_<ACCOUNT>`): backup, restore and
+    // `npm run streams` by hand connect with it, since the admin may subscribe nowhere else.
+    const adminPrefixes = new Map(natsUsers(config).map((u) => [u.user, u.inboxPrefix]));
+    this.jetstreamAdmins = pulumi.secret(
+      pulumi.output(Object.fromEntries(Object.entries(admins).map(([account, admin]) => [account, { ...admin, inboxPrefix: adminPrefixes.get(admin.user)! }]))),
+    );
     this.credentials = pulumi.secret(serviceCredentials(config, this.users, this.endpoints.client));
     this.observer = pulumi.secret(observerCredential(config, this.users[OBSERVER_USER], this.endpoints.client));
 

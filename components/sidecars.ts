@@ -49,6 +49,14 @@ function secretUpload(file: string, content: pulumi.Output<string>): docker.type
 /** The port Surveyor listens on inside its container. */
 const SURVEYOR_PORT = 7777;
 
+/**
+ * Stream and consumer metrics (`nats_stream_*`, `nats_consumer_*`), which the generated alerts and
+ * dashboards use: Surveyor reads `--jsz` from its command line only (docs/monitoring.md). Added only
+ * with monitoring.prometheus on, so that a deployed stack's Surveyor (whose command change would
+ * replace it) stays as it is on upgrade.
+ */
+export const surveyorJszArgs = (config: StackConfig): string[] => (config.monitoring.prometheus.enabled ? ["--jsz", "all"] : []);
+
 export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<string>): docker.Container {
   const { name, config } = ctx;
   const image = config.docker.surveyor.image ?? SURVEYOR.image;
@@ -68,7 +76,7 @@ export function createSurveyor(ctx: SidecarContext, password: pulumi.Output<stri
         `NATS_SURVEYOR_COUNT=${nodeCount(config)}`,
         "NATS_SURVEYOR_ACCOUNTS=true",
       ],
-      command: ["--config", SIDECAR_SECRET_FILES.surveyor],
+      command: ["--config", SIDECAR_SECRET_FILES.surveyor, ...surveyorJszArgs(config)],
       // YAML (what Surveyor's config file is) accepts JSON: the password is serialised, never pasted.
       uploads: [secretUpload(SIDECAR_SECRET_FILES.surveyor, password.apply((secret) => JSON.stringify({ password: secret })))],
       // Where node 0 publishes (docker.bindAddress, or its address across hosts): endpoints.surveyor.

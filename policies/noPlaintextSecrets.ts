@@ -14,7 +14,7 @@ import {
   VOLUME_TYPE,
   type Entry,
 } from "./support/entries";
-import { credentialIn, isPublicEnvKey, isSecretKey, SECRET_OPTIONS_SCHEMA, secretOnCommandLine, type SecretOptions } from "./support/credentials";
+import { credentialIn, isPublicEnvKey, isSecretFileReference, isSecretKey, SECRET_OPTIONS_SCHEMA, secretOnCommandLine, type SecretOptions } from "./support/credentials";
 import { known, reveal, UNKNOWN, type Known } from "./support/values";
 
 const configSchema = { properties: SECRET_OPTIONS_SCHEMA };
@@ -65,7 +65,7 @@ function checkEnvironment(args: ResourceValidationArgs, entries: Known<Entry[]>,
       if (credential) report(`${args.name}: ${entry.where} is shown in plain text by design but holds ${credential}: move the credential to a secret entry (e.g. AUTH_CONF) and keep ${entry.key} free of it.`);
       continue;
     }
-    const credentialLike = (entry.value !== "" && isSecretKey(entry.key, options)) || credential !== undefined;
+    const credentialLike = (entry.value !== "" && isSecretKey(entry.key, options) && !isSecretFileReference(entry.key, entry.value)) || credential !== undefined;
     if (options.secretMarkersVisible && credentialLike && !entry.secret) {
       report(`${args.name}: ${entry.where} (${entry.key}) holds ${credential ?? "a credential"} that is not a Pulumi secret, so it is stored and shown in plain text: wrap it with pulumi.secret(...).`);
     }

@@ -7,11 +7,13 @@ import path from "node:path";
 import { parseFlags, UsageError, type Output } from "../args";
 import { EXIT, type Command } from "../command";
 import { StackConfigError } from "../../config/load";
+import { DevMonitoring, DevMonitoringUnavailable, findPrometheus } from "../../ops/devMonitoring";
 import { DevServer, PortTakenError } from "../../ops/devServer";
 import { DEFAULT_DEV_STATE_DIR } from "../../ops/target";
 import { REPO_ROOT } from "../operate";
 
 const USAGE = `usage: npx nats-infra dev [--stack-file Pulumi.dev.yaml] [--state-dir .nats-infra/dev-server] [--no-watch]
+                        [--monitoring [--surveyor-port N] [--prometheus-port N]]
 
 Runs the stack on this host with .tools/bin/nats-server (npm run tools builds it): one process per
 node of nats-infra:cluster, rendered for this host into the state directory, where passwords are
@@ -30,6 +32,10 @@ second Ctrl-C or signal stops at once. Its pid: the line "nats-infra dev (pid N)
   --stack-file  the stack config (default Pulumi.dev.yaml)
   --state-dir   rendered files, credentials.json, JetStream data and logs (default .nats-infra/dev-server)
   --no-watch    apply the stack file once and keep serving, without watching it
+  --monitoring  also run NATS Surveyor (.tools/bin/nats-surveyor) and Prometheus (\`prometheus\` on PATH)
+                with the stack's generated rules, on 127.0.0.1 (docs/monitoring.md); stopped with the servers
+  --surveyor-port, --prometheus-port
+                their ports (default docker.surveyor.port and monitoring.prometheus.port; 0: a free one)
 
 exit codes: 0 stopped (a signal, or its parent gone), 1 a server failed, 2 bad usage or config,
 3 nats-server missing or a port taken.
@@ -45,7 +51,7 @@ export const command: Command = {
   async run(argv: string[], output: Output): Promise<number> {
     let flags: Record<string, string | boolean>;
     try {
-      flags = parseFlags(argv, { strings: ["stack-file", "state-dir"], booleans: ["no-watch", "help"] });
+      flags = parseFlags(argv, { strings: ["stack-file", "state-dir", "surveyor-port", "prometheus-port"], booleans: ["no-watch", "monitoring", "help"] });
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       output.err(`error: ${error.message}\n\n${USAGE}\n`);
@@ -57,6 +63,8 @@ export const command: Command = {
     const binary = path.join(REPO_ROOT, ".tools", "bin", "nats-server");
     if (!existsSync(stackFile)) return fail(output, EXIT.usage, `no stack file at ${stackFile}; pass --stack-file Pulumi.<stack>.yaml`);
     if (!existsSync(binary)) return fail(output, EXIT.unreachable, `${binary} is missing: run \`npm run tools\` (needs Go) to build the pinned nats-server`);
+    const monitoringArgs = flags.monitoring ? monitoringOptions(flags) : undefined;
+    if (typeof monitoringArgs === "string") return fail(output, monitoringArgs.startsWith("--") ? EXIT.usage : EXIT.unreachable, monitoringArgs);
 
     const say = (line: string) => output.out(`${line}\n`);
     // A closed terminal or pipe (EPIPE, EIO) must not end this process before it stopped its servers.
@@ -73,9 +81,19 @@ export const command: Command = {
       const message = error instanceof Error ? error.message : String(error);
       return fail(output, /address already in use|still running/.test(message) ? EXIT.unreachable : EXIT.problem, message);
     }
-    printEndpoints(server, stackFile, output);
+    let monitoring: DevMonitoring | undefined;
+    if (monitoringArgs) {
+      try {
+        monitoring = await DevMonitoring.start({ ...monitoringArgs, stackFile, stateDir, log: say });
+      } catch (error) {
+        await server.stop();
+        stopRequests.close();
+        return fail(output, error instanceof DevMonitoringUnavailable ? EXIT.unreachable : EXIT.problem, error instanceof Error ? error.message : String(error));
+      }
+    }
+    printEndpoints(server, stackFile, output, monitoring);
 
-    const stopWatching = flags["no-watch"] ? () => undefined : watchStackFile(stackFile, server, say);
+    const stopWatching = flags["no-watch"] ? () => undefined : watchStackFile(stackFile, server, say, monitoring);
     say("ready");
     return new Promise<number>((resolve) => {
       let stopping = false;
@@ -87,6 +105,7 @@ export const command: Command = {
         if (stopping) {
           say("stopping now");
           stopRequests.close();
+          monitoring?.kill();
           void server.kill().then(() => resolve(EXIT.ok));
           return;
         }
@@ -94,7 +113,8 @@ export const command: Command = {
         firstAt = Date.now();
         stopWatching();
         say(`${reason}: lame duck, moving clients away before the servers exit (${signal === "SIGINT" ? "Ctrl-C again" : "a second signal"} to stop now)`);
-        void server.stop().then(() => {
+        // Prometheus and Surveyor first: they would record the servers going away as an outage.
+        void (monitoring?.stop() ?? Promise.resolve()).then(() => server.stop()).then(() => {
           stopRequests.close();
           say("stopped");
           resolve(EXIT.ok);
@@ -151,7 +171,23 @@ function fail(output: Output, code: number, message: string): number {
   return code;
 }
 
-function printEndpoints(server: DevServer, stackFile: string, output: Output): void {
+/** The --monitoring flags checked: binaries and ports, or what is wrong (a usage error starts with --). */
+function monitoringOptions(flags: Record<string, string | boolean>): { surveyorBinary: string; prometheusBinary: string; surveyorPort?: number; prometheusPort?: number } | string {
+  const ports: { surveyorPort?: number; prometheusPort?: number } = {};
+  for (const [flag, key] of [["surveyor-port", "surveyorPort"], ["prometheus-port", "prometheusPort"]] as const) {
+    if (typeof flags[flag] !== "string") continue;
+    const port = Number(flags[flag]);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return `--${flag} takes a port number (0: a free one), not "${flags[flag]}"`;
+    ports[key] = port;
+  }
+  const surveyorBinary = path.join(REPO_ROOT, ".tools", "bin", "nats-surveyor");
+  if (!existsSync(surveyorBinary)) return `${surveyorBinary} is missing: run \`npm run tools\` (where go install of nats-surveyor is refused: \`NATS_INFRA_PREBUILT_BIN=../shared/bin npm run tools\`)`;
+  const prometheusBinary = findPrometheus();
+  if (!prometheusBinary) return "prometheus is not on PATH: `bash tools/install-prometheus.sh` installs Debian's package (2.42, the version the pinned image runs)";
+  return { surveyorBinary, prometheusBinary, ...ports };
+}
+
+function printEndpoints(server: DevServer, stackFile: string, output: Output, monitoring?: DevMonitoring): void {
   const here = (file: string) => path.relative(process.cwd(), file) || file;
   const { client, monitor, nodes } = server.endpoints;
   output.out(
@@ -161,6 +197,14 @@ function printEndpoints(server: DevServer, stackFile: string, output: Output): v
       `  monitoring:  ${nodes ? nodes.map((n) => n.monitor).join(" ") : monitor}`,
       `  credentials: ${here(server.credentialsFile)} (per user: user, password, account, url)`,
       `  logs:        ${here(server.options.stateDir)}/**/nats-server.log`,
+      ...(monitoring
+        ? [
+            `  surveyor:    ${monitoring.endpoints.surveyor}`,
+            `  prometheus:  ${monitoring.endpoints.prometheus} (alerts: ${monitoring.endpoints.prometheus}/alerts, targets: ${monitoring.endpoints.prometheus}/targets)`,
+            `  rules:       ${here(monitoring.endpoints.rulesFile)} (generated from the stack file, reloaded on each save)`,
+            `  their logs:  ${here(monitoring.endpoints.logs)}`,
+          ]
+        : []),
       "",
     ].join("\n"),
   );
@@ -175,7 +219,7 @@ function describeApplied(file: string, outcome: "reloaded" | "restarted", change
 }
 
 /** Applies each save, one at a time; editors that replace the file (rename) are followed too. */
-function watchStackFile(stackFile: string, server: DevServer, say: (line: string) => void): () => void {
+function watchStackFile(stackFile: string, server: DevServer, say: (line: string) => void, monitoring?: DevMonitoring): () => void {
   say(`watching ${path.basename(stackFile)}: each save is checked and applied; Ctrl-C stops`);
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
@@ -190,6 +234,7 @@ function watchStackFile(stackFile: string, server: DevServer, say: (line: string
           // A refusal has said so itself, with its reasons.
           if (outcome === "back") say(`${file}: back to the running config, nothing to apply`);
           if (outcome === "reloaded" || outcome === "restarted") say(describeApplied(file, outcome, server.lastChanges));
+          if (outcome === "reloaded" || outcome === "restarted") await monitoring?.refresh();
         } catch (error) {
           say(`error while applying: ${error instanceof Error ? error.message : String(error)}`);
         }

@@ -59,6 +59,15 @@ export function isSecretKey(key: string, options: SecretOptions): boolean {
   return new RegExp(options.secretKeyPattern, "i").test(key);
 }
 
+/**
+ * An entry that names the file a program reads a secret from (Grafana's `GF_<SETTING>__FILE`, the
+ * `<NAME>_FILE` of many official images): its value is a path, and the secret is not in it.
+ * A value that is not one absolute path is judged like any other.
+ */
+export function isSecretFileReference(key: string, value: string): boolean {
+  return /_FILE$/i.test(key) && /^\/[^\s]*$/.test(value) && credentialIn(value) === undefined;
+}
+
 export function isPublicEnvKey(key: string, options: SecretOptions): boolean {
   return options.publicEnvKeys.some((pattern) => (pattern.endsWith("*") ? key.startsWith(pattern.slice(0, -1)) : key === pattern));
 }

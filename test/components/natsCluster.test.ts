@@ -148,9 +148,11 @@ describe("secrets", () => {
     expect(Object.keys(value).sort()).toEqual([...DEV_SERVICES].sort());
     expect(value["teacher-service"]).toEqual({ user: "teacher-service", password: expect.any(String), account: "APP", url: "nats://127.0.0.1:4222", inboxPrefix: "_INBOX_teacher-service" });
     expect(dev.passwords).toContain((value["teacher-service"] as { password: string }).password);
-    const admins = dev.exports.jetstreamAdmins as pulumi.Output<Record<string, { user: string; password: string }>>;
+    const admins = dev.exports.jetstreamAdmins as pulumi.Output<Record<string, { user: string; password: string; inboxPrefix: string }>>;
     expect(await admins.isSecret).toBe(true);
-    expect((await outputValue(admins)).APP.user).toBe("_jsadmin_APP");
+    const admin = (await outputValue(admins)).APP;
+    expect(admin).toEqual({ user: "_jsadmin_APP", password: expect.any(String), inboxPrefix: "_INBOX__jsadmin_APP" });
+    expect(dev.passwords).toContain(admin.password);
     const observer = dev.exports.observer as pulumi.Output<Record<string, unknown>>;
     expect(await observer.isSecret).toBe(true);
     expect(await outputValue(observer)).toEqual({

@@ -6,6 +6,9 @@
 #   build-test-image.sh surveyor  the NATS Surveyor image (surveyor.image)
 #   build-test-image.sh nats-box  the nats-box image (natscli.image): natscli at /usr/local/bin/nats
 #                                 and a shell; the component runs it with `sleep infinity`
+#   build-test-image.sh prometheus   Prometheus (PROMETHEUS_IMAGE in config/monitoring.ts) from Debian's
+#                                 /usr/bin/prometheus (`bash tools/install-prometheus.sh`)
+#   build-test-image.sh grafana   a stand-in that is NOT Grafana, for the GRAFANA_IMAGE slot (below)
 #
 # nats: the layout copies what our code relies on in nats:<v>-alpine: nats-server at
 # /usr/local/bin/nats-server, a shell and wget (busybox) for the healthcheck, an entrypoint that
@@ -21,6 +24,22 @@
 # command runs Surveyor configured by its NATS_SURVEYOR_* environment. The binary is
 # .tools/bin/nats-surveyor (see its .source file: `go install`, or the prebuilt fallback of
 # tools/install-tools.sh); the image's label nats-infra.test-image.binary-source repeats that.
+#
+# prometheus: the layout of prom/prometheus (its Dockerfile): the binary at /bin/prometheus as the
+# ENTRYPOINT, /prometheus as working and data directory owned by nobody, USER nobody (65534), so a
+# fresh named volume on /prometheus is writable to it as in production. Debian's binary is linked
+# against glibc (ldd: libc.so.6 and the loader only): both are copied beside it, and Debian's web
+# assets (/usr/share/prometheus/web, where its build reads them). The tag carries the version the
+# binary reports.
+#
+# grafana: no Grafana binary is available here (no registry, no Debian package), so this image only
+# stands in for the container the component declares: user 472 and /var/lib/grafana owned by it as
+# in grafana/grafana, ENTRYPOINT /run.sh, port 3000. Its /run.sh checks what Grafana would need from
+# the container (GF_SECURITY_ADMIN_PASSWORD__FILE names a readable, non-empty file; the data
+# directory is writable), writes /api/health (`"database": "ok"` only when those hold) and
+# /provisioning.txt (every file under /etc/grafana with its size and sha256, and the password file
+# by its length only), then serves them with busybox httpd. It shows that the files reach the places
+# Grafana reads; it does not show that Grafana accepts them or renders a panel.
 #
 # Uses `docker import` of a root filesystem (no builder needed, works with any engine version).
 # The image carries a label with a hash of its inputs; when an image with that tag and hash
@@ -46,8 +65,20 @@ case "$kind" in
     version=$(node -p 'require("./config/versions.json").natscli.version.replace(/^v/, "")')
     tag="${NATS_BOX_TEST_IMAGE:-nats-infra-test/nats-box:$version}"
     ;;
+  prometheus)
+    app_bin="${PROMETHEUS_BIN:-$(command -v prometheus || echo /usr/bin/prometheus)}"
+    [ -x "$app_bin" ] || { echo "build-test-image: prometheus is missing; run \`bash tools/install-prometheus.sh\`" >&2; exit 1; }
+    version=$("$app_bin" --version 2>&1 | sed -n '1s/^prometheus, version \([0-9][0-9.]*\).*/\1/p')
+    [ -n "$version" ] || { echo "build-test-image: $app_bin --version reports no version" >&2; exit 1; }
+    tag="${PROMETHEUS_TEST_IMAGE:-nats-infra-test/prometheus:v$version}"
+    ;;
+  grafana)
+    app_bin="$busybox_bin"
+    version=$(sed -n 's/^export const GRAFANA_IMAGE = "[^:]*:\([^"]*\)";$/\1/p' config/monitoring.ts)
+    tag="${GRAFANA_TEST_IMAGE:-nats-infra-test/grafana-stand-in:$version}"
+    ;;
   *)
-    echo "build-test-image: unknown image '$kind' (nats, surveyor or nats-box)" >&2
+    echo "build-test-image: unknown image '$kind' (nats, surveyor, nats-box, prometheus or grafana)" >&2
     exit 2
     ;;
 esac
@@ -61,8 +92,11 @@ if [ ! -x "$app_bin" ]; then
   exit 1
 fi
 [ -x "$busybox_bin" ] || { echo "build-test-image: $busybox_bin is missing; run \`apt-get install -y busybox-static\`" >&2; exit 1; }
-# A dynamically linked file would not run in an image without a libc (`file` may be absent).
-command -v file >/dev/null && for bin in "$app_bin" "$busybox_bin"; do
+# A dynamically linked file would not run in an image without a libc (`file` may be absent);
+# prometheus gets its libc (below).
+statics=("$busybox_bin")
+[ "$kind" = prometheus ] || statics+=("$app_bin")
+command -v file >/dev/null && for bin in "${statics[@]}"; do
   if LC_ALL=C file -L "$bin" | grep -q 'dynamically linked'; then
     echo "build-test-image: $bin is dynamically linked; the image has no libc (build with CGO_ENABLED=0, use busybox-static)" >&2
     exit 1
@@ -75,6 +109,8 @@ if [ "$kind" = surveyor ]; then
   binary_source=$(cat "$app_bin.source" 2>/dev/null || echo "unknown (no $app_bin.source)")
 fi
 inputs=$( { cat "$app_bin" "$busybox_bin" "$0"; printf '%s' "$kind$binary_source"; } | sha256sum | cut -c1-16)
+# Files owned by someone other than root (the monitoring images' users) keep their owner.
+owner=(--owner=0 --group=0)
 
 existing=$(docker image inspect -f '{{index .Config.Labels "nats-infra.test-image.inputs"}}' "$tag" 2>/dev/null || true)
 if [ "$existing" = "$inputs" ]; then
@@ -119,6 +155,53 @@ elif [ "$kind" = nats-box ]; then
   # natscli (a CGO_ENABLED=0 build) finds its context directory from $USER and $HOME.
   mkdir -p "$rootfs/etc" && echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
   changes+=(--change 'ENV USER=root' --change 'ENV HOME=/root' --change 'WORKDIR /root' --change 'CMD ["sh"]')
+elif [ "$kind" = prometheus ]; then
+  # The loader and libraries ldd names, at the same paths.
+  for lib in $(ldd "$app_bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done
+  cp -L "$app_bin" "$rootfs/bin/prometheus"
+  [ ! -d /usr/share/prometheus/web ] || { mkdir -p "$rootfs/usr/share/prometheus" && cp -r /usr/share/prometheus/web "$rootfs/usr/share/prometheus/"; }
+  mkdir -p "$rootfs/etc/prometheus" "$rootfs/prometheus"
+  echo 'nobody:x:65534:65534:nobody:/home:/bin/false' >"$rootfs/etc/passwd"
+  chown 65534:65534 "$rootfs/prometheus"
+  owner=()
+  changes+=(
+    --change 'USER 65534:65534'
+    --change 'WORKDIR /prometheus'
+    --change 'EXPOSE 9090'
+    --change 'ENTRYPOINT ["/bin/prometheus"]'
+    --change 'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
+  )
+elif [ "$kind" = grafana ]; then
+  mkdir -p "$rootfs/etc/grafana/provisioning/datasources" "$rootfs/etc/grafana/provisioning/dashboards" "$rootfs/var/lib/grafana" "$rootfs/usr/share/grafana"
+  printf 'root:x:0:0:root:/root:/bin/sh\ngrafana:x:472:0:grafana:/usr/share/grafana:/bin/false\n' >"$rootfs/etc/passwd"
+  chown 472:0 "$rootfs/var/lib/grafana"
+  cat >"$rootfs/run.sh" <<'RUN_SH'
+#!/bin/sh
+# Not Grafana: reports what the container gives Grafana (see test/docker/build-test-image.sh).
+www=/tmp/www
+mkdir -p "$www/api"
+database=ok
+password=missing
+file="${GF_SECURITY_ADMIN_PASSWORD__FILE:-}"
+if [ -n "$file" ] && [ -s "$file" ] && [ -r "$file" ]; then password="read from $file, $(wc -c <"$file") bytes"; else database=failing; fi
+if ! touch /var/lib/grafana/.writable 2>/dev/null; then database=failing; fi
+printf '{"database":"%s","version":"stand-in","adminPassword":"%s"}\n' "$database" "$password" >"$www/api/health"
+{ find /etc/grafana -type f; [ -z "$file" ] || echo "$file"; } | sort -u | while read -r f; do
+  if [ "$f" = "$file" ]; then echo "$f $(wc -c <"$f") (the admin password: its length only)"; else echo "$f $(wc -c <"$f") $(sha256sum "$f" | cut -c1-64)"; fi
+done >"$www/provisioning.txt"
+exec httpd -f -p 3000 -h "$www"
+RUN_SH
+  chmod 755 "$rootfs/run.sh"
+  owner=()
+  changes+=(
+    --change 'USER 472'
+    --change 'WORKDIR /usr/share/grafana'
+    --change 'EXPOSE 3000'
+    --change 'ENTRYPOINT ["/run.sh"]'
+  )
 else
   mkdir -p "$rootfs/root"
   cp -L "$app_bin" "$rootfs/usr/local/bin/nats-surveyor"
@@ -136,7 +219,7 @@ EOF
   )
 fi
 
-tar --numeric-owner --owner=0 --group=0 -C "$rootfs" -c . |
+tar --numeric-owner "${owner[@]}" -C "$rootfs" -c . |
   docker import "${changes[@]}" --change "LABEL nats-infra.test-image.inputs=$inputs" - "$tag" >/dev/null
 # The previous build is now untagged; drop it unless a container still uses it.
 [ -z "$stale" ] || docker image rm "$stale" >/dev/null 2>&1 || true

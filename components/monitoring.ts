@@ -1,0 +1,191 @@
+// Monitoring as code on the Docker host (`nats-infra:monitoring`, docs/monitoring.md): a Prometheus
+// that scrapes Surveyor and evaluates the rules generated from the stack, and a Grafana provisioned
+// with the generated datasource and dashboards. Both run beside Surveyor on node 0's host and
+// network, publish on its bind address only, and keep their data on retained volumes. Every file
+// they read is uploaded into the container at creation (as the sidecars' files are), so a change
+// of the stack that changes a rule or a dashboard replaces that container, never the nats servers.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { clusterNodes } from "../config/cluster";
+import { LABELS } from "../config/container";
+import { memoryWithoutSwap } from "../config/dockerReadBack";
+import { GRAFANA_IMAGE, PROMETHEUS_IMAGE } from "../config/monitoring";
+import { PASSWORD_LENGTH, PASSWORD_SPECIALS } from "../config/passwords";
+import type { StackConfig } from "../config/schema";
+import { renderAlertRules } from "../render/monitoring/alerts";
+import { renderDashboards } from "../render/monitoring/dashboards";
+import { dockerPrometheusUrl, GRAFANA_PATHS, renderGrafanaDashboardProviders, renderGrafanaDatasources } from "../render/monitoring/grafanaProvisioning";
+import { dockerSurveyorTarget, PROMETHEUS_CONTAINER_PORT, PROMETHEUS_PATHS, prometheusArgs, renderPrometheusConfig } from "../render/monitoring/prometheusConfig";
+
+export interface MonitoringContext {
+  /** The NatsCluster's name; children are `<name>-prometheus`, `<name>-grafana`, ... */
+  name: string;
+  config: StackConfig;
+  parent: pulumi.Resource;
+  /** Node 0's network (where Surveyor is) and its Docker provider when it is another host. */
+  network: docker.Network;
+  provider?: docker.Provider;
+  /** Prometheus starts after the container it scrapes. */
+  surveyor?: docker.Container;
+}
+
+export interface MonitoringEndpoints {
+  /** Prometheus's UI and API. */
+  prometheus: string;
+  /** Grafana's UI, when Grafana runs. */
+  grafana?: string;
+}
+
+/** Grafana's administrator, as a secret output. */
+export interface GrafanaAdmin {
+  user: string;
+  password: string;
+  url: string;
+}
+
+export interface Monitoring {
+  endpoints: MonitoringEndpoints;
+  grafanaAdmin?: pulumi.Output<GrafanaAdmin>;
+  prometheus: docker.Container;
+  grafana?: docker.Container;
+}
+
+/** The port Grafana listens on inside its container. */
+export const GRAFANA_CONTAINER_PORT = 3000;
+export const GRAFANA_ADMIN_USER = "admin";
+/** Where Grafana keeps its database (users, the admin password, preferences): the retained volume. */
+export const GRAFANA_DATA_DIR = "/var/lib/grafana";
+/**
+ * The generated dashboards, outside the data volume: a file uploaded into the volume would outlive
+ * the container, so a dashboard the stack no longer generates (JetStream or the cluster turned
+ * off) would stay provisioned. Here each replacement starts from the image's empty directory.
+ */
+export const GRAFANA_DASHBOARDS_DIR = "/etc/grafana/dashboards/nats-infra";
+/** Read by Grafana through GF_SECURITY_ADMIN_PASSWORD__FILE: `docker inspect` shows the path, not the password. */
+export const GRAFANA_ADMIN_PASSWORD_FILE = "/etc/nats-infra/grafana-admin-password";
+
+/** Enough for a few thousand series over the default 15 days, and for Grafana's start-up migrations. */
+export const PROMETHEUS_MEMORY_MB = 512;
+export const GRAFANA_MEMORY_MB = 512;
+
+/** The volumes' Docker names, from the stack's prefix (what `nats-infra clean` and backups find). */
+export const monitoringVolumeNames = (config: StackConfig) => ({
+  prometheus: `${config.docker.namePrefix}-prometheus-data`,
+  grafana: `${config.docker.namePrefix}-grafana-data`,
+});
+
+/** Settings both containers share. */
+function commonArgs(ctx: MonitoringContext, role: string) {
+  return {
+    networksAdvanced: [{ name: ctx.network.name }],
+    restart: "unless-stopped",
+    logDriver: "json-file",
+    logOpts: { "max-size": "10m", "max-file": "3" },
+    labels: [{ label: LABELS.role, value: role }],
+  };
+}
+
+/** Prometheus and, when enabled, Grafana; undefined when monitoring.prometheus is off (the default). */
+export function createMonitoring(ctx: MonitoringContext): Monitoring | undefined {
+  const { monitoring } = ctx.config;
+  if (!monitoring.prometheus.enabled) return undefined;
+  const prometheus = createPrometheus(ctx);
+  const host = clusterNodes(ctx.config)[0].host;
+  const endpoints: MonitoringEndpoints = { prometheus: `http://${host}:${monitoring.prometheus.port}` };
+  if (!monitoring.grafana.enabled) return { endpoints, prometheus };
+  const url = `http://${host}:${monitoring.grafana.port}`;
+  const password = createGrafanaPassword(ctx);
+  const grafana = createGrafana(ctx, password, prometheus);
+  const grafanaAdmin = pulumi.secret(password.apply((secret) => ({ user: GRAFANA_ADMIN_USER, password: secret, url })));
+  return { endpoints: { ...endpoints, grafana: url }, grafanaAdmin, prometheus, grafana };
+}
+
+function createPrometheus(ctx: MonitoringContext): docker.Container {
+  const { name, config } = ctx;
+  const { prometheus } = config.monitoring;
+  const image = prometheus.image ?? PROMETHEUS_IMAGE;
+  const pulled = new docker.RemoteImage(`${name}-prometheus-image`, { name: image, keepLocally: true }, { parent: ctx.parent, provider: ctx.provider });
+  const volume = createRetainedVolume(ctx, `${name}-prometheus-data`, monitoringVolumeNames(config).prometheus, "prometheus-data");
+  const prometheusYml = renderPrometheusConfig(config, config.monitoring, { surveyorTarget: dockerSurveyorTarget(config), rulesFile: PROMETHEUS_PATHS.rules });
+  return new docker.Container(
+    `${name}-prometheus`,
+    {
+      // The name Grafana's datasource reaches it by (dockerPrometheusUrl).
+      name: `${config.docker.namePrefix}-prometheus`,
+      image,
+      // The image's entrypoint is prometheus itself: these are its flags.
+      command: prometheusArgs(config.monitoring),
+      uploads: [
+        { file: PROMETHEUS_PATHS.config, content: prometheusYml },
+        { file: PROMETHEUS_PATHS.rules, content: renderAlertRules(config, config.monitoring) },
+      ],
+      volumes: [{ volumeName: volume.name, containerPath: PROMETHEUS_PATHS.data }],
+      ports: [{ internal: PROMETHEUS_CONTAINER_PORT, external: prometheus.port, ip: clusterNodes(config)[0].bindAddress, protocol: "tcp" }],
+      ...memoryWithoutSwap(PROMETHEUS_MEMORY_MB),
+      ...commonArgs(ctx, "prometheus"),
+    },
+    { parent: ctx.parent, dependsOn: [pulled, volume, ...(ctx.surveyor ? [ctx.surveyor] : [])], deleteBeforeReplace: true, provider: ctx.provider },
+  );
+}
+
+/** Shaped like every generated password (components/credentials.ts); secret, whatever the engine marks. */
+function createGrafanaPassword(ctx: MonitoringContext): pulumi.Output<string> {
+  const password = new random.RandomPassword(
+    `${ctx.name}-grafana-admin-password`,
+    { length: PASSWORD_LENGTH, special: true, overrideSpecial: PASSWORD_SPECIALS, minLower: 1, minUpper: 1, minNumeric: 1 },
+    { parent: ctx.parent },
+  );
+  return pulumi.secret(password.result);
+}
+
+function createGrafana(ctx: MonitoringContext, password: pulumi.Output<string>, prometheus: docker.Container): docker.Container {
+  const { name, config } = ctx;
+  const { grafana } = config.monitoring;
+  const image = grafana.image ?? GRAFANA_IMAGE;
+  const pulled = new docker.RemoteImage(`${name}-grafana-image`, { name: image, keepLocally: true }, { parent: ctx.parent, provider: ctx.provider });
+  const volume = createRetainedVolume(ctx, `${name}-grafana-data`, monitoringVolumeNames(config).grafana, "grafana-data");
+  const dashboards = Object.entries(renderDashboards(config)).map(([file, content]) => ({ file: `${GRAFANA_DASHBOARDS_DIR}/${file}`, content }));
+  return new docker.Container(
+    `${name}-grafana`,
+    {
+      name: `${config.docker.namePrefix}-grafana`,
+      image,
+      envs: [
+        `GF_SECURITY_ADMIN_USER=${GRAFANA_ADMIN_USER}`,
+        // Grafana reads any setting from the file a `__FILE` variable names. It sets the admin
+        // password when it creates its database (the first start on an empty volume) only.
+        `GF_SECURITY_ADMIN_PASSWORD__FILE=${GRAFANA_ADMIN_PASSWORD_FILE}`,
+        // Anonymous access is off by Grafana's default; sign-up is closed here.
+        "GF_USERS_ALLOW_SIGN_UP=false",
+        // No calls home from the host.
+        "GF_ANALYTICS_REPORTING_ENABLED=false",
+        "GF_ANALYTICS_CHECK_FOR_UPDATES=false",
+        "GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES=false",
+      ],
+      uploads: [
+        { file: GRAFANA_ADMIN_PASSWORD_FILE, content: pulumi.secret(password) },
+        { file: GRAFANA_PATHS.datasources, content: renderGrafanaDatasources(dockerPrometheusUrl(config)) },
+        { file: GRAFANA_PATHS.dashboardProviders, content: renderGrafanaDashboardProviders(config, GRAFANA_DASHBOARDS_DIR) },
+        ...dashboards,
+      ],
+      volumes: [{ volumeName: volume.name, containerPath: GRAFANA_DATA_DIR }],
+      ports: [{ internal: GRAFANA_CONTAINER_PORT, external: grafana.port, ip: clusterNodes(config)[0].bindAddress, protocol: "tcp" }],
+      ...memoryWithoutSwap(GRAFANA_MEMORY_MB),
+      ...commonArgs(ctx, "grafana"),
+    },
+    { parent: ctx.parent, dependsOn: [pulled, volume, prometheus], deleteBeforeReplace: true, provider: ctx.provider },
+  );
+}
+
+/**
+ * Kept by `pulumi destroy` and replacements, like the JetStream volume (components/natsNode.ts):
+ * the metric history and Grafana's database (its admin password among them) outlive a redeploy.
+ */
+function createRetainedVolume(ctx: MonitoringContext, resourceName: string, volumeName: string, role: string): docker.Volume {
+  return new docker.Volume(
+    resourceName,
+    { name: volumeName, labels: [{ label: LABELS.role, value: role }, { label: LABELS.retainOnDelete, value: "true" }] },
+    { parent: ctx.parent, retainOnDelete: true, provider: ctx.provider },
+  );
+}

@@ -1,0 +1,257 @@
+// `nats-infra dev --monitoring`: NATS Surveyor and Prometheus as processes beside the dev servers,
+// with the stack's generated prometheus.yml and alert rules (the files the Prometheus container
+// gets), on 127.0.0.1. Surveyor logs in as the stack's `_surveyor` user with the dev server's
+// password (read from its credentials.json), with `--jsz all` as the component runs it when
+// monitoring is on. After each applied save the rules are rendered again and Prometheus reloads
+// them (SIGHUP); a change of the nodes restarts Surveyor on the new server list.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
+import path from "node:path";
+import { nodeCount } from "../config/cluster";
+import { endpoints } from "../config/endpoints";
+import { parseStackConfig, readStackFile } from "../config/load";
+import type { StackConfig } from "../config/schema";
+import { SURVEYOR_USER } from "../config/users";
+import { renderAlertRules } from "../render/monitoring/alerts";
+import { prometheusArgs, renderPrometheusConfig } from "../render/monitoring/prometheusConfig";
+import { writePrivate } from "./files";
+import { canListen, portHolder } from "./portHolder";
+
+export interface DevMonitoringOptions {
+  /** The stack file the dev server runs (read again on refresh()). */
+  stackFile: string;
+  /** The dev server's state dir: credentials.json is read there, files go to `<stateDir>/monitoring`. */
+  stateDir: string;
+  surveyorBinary: string;
+  prometheusBinary: string;
+  /** Host ports on 127.0.0.1; default the stack's docker.surveyor.port and monitoring.prometheus.port; 0 picks a free one. */
+  surveyorPort?: number;
+  prometheusPort?: number;
+  log: (line: string) => void;
+}
+
+/** Something needed is missing or taken: nothing was started (the dev command's exit 3). */
+export class DevMonitoringUnavailable extends Error {}
+
+export const DEV_MONITORING_DIR = "monitoring";
+const RULES_FILE = "nats-infra.rules.yml";
+const PROMETHEUS_FILE = "prometheus.yml";
+const SURVEYOR_FILE = "surveyor.yaml";
+const STOP_TIMEOUT_MS = 10_000;
+
+/** `prometheus` on PATH (Debian's package puts it there), or undefined. */
+export function findPrometheus(): string | undefined {
+  const found = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" });
+  return found.status === 0 && found.stdout.trim() ? found.stdout.trim() : undefined;
+}
+
+export class DevMonitoring {
+  private surveyor?: Child;
+  private prometheus?: Child;
+  private config!: StackConfig;
+  private surveyorPort = 0;
+  private prometheusPort = 0;
+
+  private constructor(readonly options: DevMonitoringOptions) {}
+
+  get dir(): string {
+    return path.join(this.options.stateDir, DEV_MONITORING_DIR);
+  }
+
+  get endpoints(): { surveyor: string; prometheus: string; rulesFile: string; logs: string } {
+    return {
+      surveyor: `http://127.0.0.1:${this.surveyorPort}/metrics`,
+      prometheus: `http://127.0.0.1:${this.prometheusPort}`,
+      rulesFile: path.join(this.dir, RULES_FILE),
+      logs: path.join(this.dir, "*.log"),
+    };
+  }
+
+  /** Starts Surveyor, then Prometheus; resolves once Prometheus is ready. Stops what it started on failure. */
+  static async start(options: DevMonitoringOptions): Promise<DevMonitoring> {
+    const monitoring = new DevMonitoring(options);
+    monitoring.config = monitoring.readConfig();
+    if (!monitoring.config.docker.surveyor.enabled) {
+      throw new DevMonitoringUnavailable("--monitoring scrapes Surveyor, which nats-infra:docker.surveyor.enabled turns off in this stack file");
+    }
+    monitoring.surveyorPort = await choosePort(options.surveyorPort ?? monitoring.config.docker.surveyor.port, "Surveyor", "nats-infra:docker.surveyor.port or --surveyor-port");
+    monitoring.prometheusPort = await choosePort(options.prometheusPort ?? monitoring.config.monitoring.prometheus.port, "Prometheus", "nats-infra:monitoring.prometheus.port or --prometheus-port");
+    if (monitoring.surveyorPort === monitoring.prometheusPort) throw new DevMonitoringUnavailable(`Surveyor and Prometheus cannot share port ${monitoring.surveyorPort}`);
+    mkdirSync(path.join(monitoring.dir, "prometheus-data"), { recursive: true, mode: 0o700 });
+    try {
+      await monitoring.startSurveyor();
+      monitoring.writePrometheusFiles();
+      await monitoring.startPrometheus();
+    } catch (error) {
+      await monitoring.stop();
+      throw error;
+    }
+    return monitoring;
+  }
+
+  /**
+   * After an applied save: the rules and prometheus.yml rendered again and reloaded by Prometheus
+   * (SIGHUP), and Surveyor restarted when the servers it surveys changed.
+   */
+  async refresh(): Promise<void> {
+    const previous = this.config;
+    this.config = this.readConfig();
+    if (JSON.stringify(surveyorEnv(previous)) !== JSON.stringify(surveyorEnv(this.config))) {
+      await this.surveyor?.stop();
+      await this.startSurveyor();
+      this.options.log(`monitoring: Surveyor restarted for ${nodeCount(this.config)} node(s)`);
+    }
+    this.writePrometheusFiles();
+    this.prometheus?.child.kill("SIGHUP");
+    this.options.log(`monitoring: Prometheus reloads ${path.relative(process.cwd(), this.endpoints.rulesFile)}`);
+  }
+
+  /** Prometheus first (it would record Surveyor as down), then Surveyor; each SIGTERM, SIGKILL after 10 s. */
+  async stop(): Promise<void> {
+    await this.prometheus?.stop();
+    await this.surveyor?.stop();
+  }
+
+  /** Both at once, nothing flushed (a second Ctrl-C). */
+  kill(): void {
+    for (const child of [this.prometheus, this.surveyor]) child?.child.kill("SIGKILL");
+  }
+
+  private readConfig(): StackConfig {
+    return parseStackConfig(readStackFile(this.options.stackFile)).config;
+  }
+
+  private async startSurveyor(): Promise<void> {
+    const credentials = JSON.parse(readFileSync(path.join(this.options.stateDir, "credentials.json"), "utf8")) as Record<string, { password: string }>;
+    const password = credentials[SURVEYOR_USER]?.password;
+    if (!password) throw new Error(`${this.options.stateDir}/credentials.json has no ${SURVEYOR_USER} user; is docker.surveyor.enabled on?`);
+    // Its password in a private file (Surveyor reads --config), not in its argv or environment.
+    const configFile = path.join(this.dir, SURVEYOR_FILE);
+    writePrivate(configFile, JSON.stringify({ password }) + "\n");
+    const args = ["--config", configFile, "--jsz", "all", "--addr", "127.0.0.1", "--port", String(this.surveyorPort)];
+    // Its own working directory: Surveyor would also read ./nats-surveyor.yaml.
+    this.surveyor = new Child("nats-surveyor", this.options.surveyorBinary, args, surveyorEnv(this.config), this.dir, path.join(this.dir, "surveyor.log"));
+    this.surveyor.onUnexpectedExit = (how) => this.options.log(`monitoring: nats-surveyor exited (${how}); its log: ${path.join(this.dir, "surveyor.log")}`);
+    await this.surveyor.waitUntil(async () => (await fetch(this.endpoints.surveyor)).ok, 30_000, `Surveyor did not serve ${this.endpoints.surveyor}`);
+  }
+
+  private writePrometheusFiles(): void {
+    const rulesFile = this.endpoints.rulesFile;
+    writePrivate(rulesFile, renderAlertRules(this.config, this.config.monitoring));
+    writePrivate(path.join(this.dir, PROMETHEUS_FILE), renderPrometheusConfig(this.config, this.config.monitoring, { surveyorTarget: `127.0.0.1:${this.surveyorPort}`, rulesFile }));
+  }
+
+  private async startPrometheus(): Promise<void> {
+    const args = prometheusArgs(this.config.monitoring, { config: path.join(this.dir, PROMETHEUS_FILE), data: path.join(this.dir, "prometheus-data"), listen: `127.0.0.1:${this.prometheusPort}` });
+    this.prometheus = new Child("prometheus", this.options.prometheusBinary, args, { PATH: process.env.PATH ?? "" }, this.dir, path.join(this.dir, "prometheus.log"));
+    this.prometheus.onUnexpectedExit = (how) => this.options.log(`monitoring: prometheus exited (${how}); its log: ${path.join(this.dir, "prometheus.log")}`);
+    await this.prometheus.waitUntil(async () => (await fetch(`${this.endpoints.prometheus}/-/ready`)).ok, 60_000, `Prometheus did not become ready on ${this.endpoints.prometheus}`);
+  }
+}
+
+/** Surveyor's environment as the component declares it, with the dev servers' local URLs. */
+function surveyorEnv(config: StackConfig): Record<string, string> {
+  return {
+    NATS_SURVEYOR_SERVERS: endpoints(config, "local").client,
+    NATS_SURVEYOR_USER: SURVEYOR_USER,
+    NATS_SURVEYOR_COUNT: String(nodeCount(config)),
+    NATS_SURVEYOR_ACCOUNTS: "true",
+  };
+}
+
+/** `port` when it is free, a free one for 0; a taken one is named with who holds it. */
+async function choosePort(port: number, what: string, key: string): Promise<number> {
+  if (port === 0) return freePort();
+  if (await canListen(port)) return port;
+  const holder = portHolder(port);
+  const who = holder ? `${holder.name} (pid ${holder.pid})` : "another program (`ss -ltnp` names it)";
+  throw new DevMonitoringUnavailable(`port ${port} (${what}) is taken by ${who}: stop it, or set another ${key} (0 picks a free port)`);
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * util-linux's setpriv gives the child a parent-death signal (as ops/localServer.ts does for the
+ * nats-servers): should this process be killed outright, the kernel still sends SIGTERM.
+ */
+const SETPRIV =
+  process.platform === "linux"
+    ? (process.env.PATH ?? "")
+        .split(path.delimiter)
+        .filter((dir) => path.isAbsolute(dir))
+        .map((dir) => path.join(dir, "setpriv"))
+        .find((file) => existsSync(file))
+    : undefined;
+
+const children = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+/** One monitoring process: its own process group (a Ctrl-C reaches only the dev command, which stops it), output to its log. */
+class Child {
+  readonly child: ChildProcess;
+  private stopping = false;
+  private log: WriteStream;
+  private tail = "";
+  onUnexpectedExit?: (how: string) => void;
+
+  constructor(
+    readonly name: string,
+    binary: string,
+    args: string[],
+    env: Record<string, string>,
+    cwd: string,
+    logFile: string,
+  ) {
+    this.log = createWriteStream(logFile, { flags: "a", mode: 0o600 });
+    const [command, argv] = SETPRIV ? [SETPRIV, ["--pdeathsig", "TERM", "--", binary, ...args]] : [binary, args];
+    this.child = spawn(command, argv, { env, cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    children.add(this.child);
+    const keep = (chunk: Buffer) => {
+      this.log.write(chunk);
+      this.tail = (this.tail + chunk.toString()).slice(-4000);
+    };
+    this.child.stdout!.on("data", keep);
+    this.child.stderr!.on("data", keep);
+    this.child.once("exit", (code, signal) => {
+      children.delete(this.child);
+      this.log.end();
+      if (!this.stopping) this.onUnexpectedExit?.(signal ?? `code ${code}`);
+    });
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  async waitUntil(ready: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited) throw new Error(`${this.name} exited at start:\n${this.tail}`);
+      if (await ready().catch(() => false)) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`${what} within ${timeoutMs / 1000} s:\n${this.tail}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    this.stopping = true;
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,150 @@
+// `nats-infra dev --monitoring` as a person runs it (node cli/nats-infra.cjs, its own process
+// group as a terminal's foreground job): the real Surveyor (.tools/bin/nats-surveyor) and
+// Debian's prometheus beside the dev server on 127.0.0.1, Prometheus scraping Surveyor with the
+// stack's generated rules loaded, stream metrics present (--jsz all), a save that adds a stream
+// reloading the rules, and one Ctrl-C stopping every process it started.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, expect, test } from "vitest";
+import { stringify as stringifyYaml } from "yaml";
+import { parseStackConfig, readStackFile } from "../../config/load";
+import { alertRuleGroups } from "../../render/monitoring/alerts";
+import { waitFor } from "../harness/natsServer";
+import { freePort } from "../harness/ports";
+import { surveyorBinary } from "../harness/surveyor";
+import { DEV_STACK_FIXTURE, REPO_ROOT } from "../harness/tools";
+import { prometheusTool, prometheusVersion } from "../monitoring/support/prometheusTools";
+
+const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-dev-monitoring-"));
+const stateDir = path.join(scratch, "state");
+let devPid: number | undefined;
+
+afterAll(() => {
+  // A failed test must not leave processes behind.
+  for (const pid of [...processesOf(stateDir), ...(devPid ? [devPid] : [])]) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Every process whose argv names the state dir (nats-server -c, nats-surveyor --config, prometheus --config.file), by program. */
+function processesOf(dir: string): number[] {
+  return programsOf(dir).map((p) => p.pid);
+}
+
+function programsOf(dir: string): { pid: number; program: string; argv: string[] }[] {
+  const found: { pid: number; program: string; argv: string[] }[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") continue;
+      if (argv.some((a) => a.includes(`${dir}/`))) found.push({ pid: Number(entry), program: path.basename(argv[0]), argv });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+const canBind = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+
+async function api<T>(base: string, endpoint: string): Promise<T> {
+  const body = (await (await fetch(`${base}/api/v1/${endpoint}`)).json()) as { status: string; data: T; error?: string };
+  if (body.status !== "success") throw new Error(`Prometheus ${endpoint}: ${body.error}`);
+  return body.data;
+}
+const query = (base: string, expr: string) => api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(base, `query?query=${encodeURIComponent(expr)}`).then((d) => d.result);
+type RuleGroups = { groups: { name: string; file: string; rules: { name: string; labels?: Record<string, string> }[] }[] };
+
+test("dev --monitoring: Surveyor and Prometheus beside the dev server, the target up, the rules loaded and reloaded on a save, Ctrl-C stops them all", async () => {
+  console.log(`prometheus: ${prometheusTool("prometheus")} (${prometheusVersion()}); surveyor: ${surveyorBinary().source}`);
+  const raw = readStackFile(DEV_STACK_FIXTURE);
+  const [client, monitor, surveyorPort, prometheusPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const stack = { ...raw, server: { ...(raw.server as object), clientPort: client, monitorPort: monitor }, docker: { surveyor: { port: surveyorPort } }, monitoring: { prometheus: { port: prometheusPort, scrapeInterval: "5s", scrapeTimeout: "5s", evaluationInterval: "1s" } } };
+  const stackFile = path.join(scratch, "Pulumi.devmon.yaml");
+  const write = (config: Record<string, unknown>) => writeFileSync(stackFile, stringifyYaml({ config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`nats-infra:${k}`, v])) }));
+  write(stack);
+
+  const started = Date.now();
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, "cli", "nats-infra.cjs"), "dev", "--stack-file", stackFile, "--state-dir", stateDir, "--monitoring"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  devPid = child.pid;
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  await waitFor(async () => /^ready$/m.test(output) || child.exitCode !== null, 120_000, () => `nats-infra dev --monitoring did not start:\n${output}`);
+  expect(child.exitCode, output).toBeNull();
+  const readyMs = Date.now() - started;
+
+  // Where to look: the configured ports, on 127.0.0.1.
+  const prometheus = `http://127.0.0.1:${prometheusPort}`;
+  expect(output).toContain(`  surveyor:    http://127.0.0.1:${surveyorPort}/metrics`);
+  expect(output).toContain(`  prometheus:  ${prometheus} (alerts: ${prometheus}/alerts`);
+  expect(output).toMatch(/ {2}rules: {7}.*monitoring\/nats-infra\.rules\.yml/);
+
+  // The Surveyor target up, as Prometheus itself reports it.
+  let targets: { labels: Record<string, string>; health: string; scrapeUrl: string }[] = [];
+  await waitFor(
+    async () => {
+      targets = (await api<{ activeTargets: typeof targets }>(prometheus, "targets")).activeTargets;
+      return targets.some((t) => t.labels.job === "nats-surveyor" && t.health === "up");
+    },
+    60_000,
+    () => `the Surveyor target never came up: ${JSON.stringify(targets)}\n${output}`,
+  );
+  const upMs = Date.now() - started;
+  expect(targets.map((t) => t.scrapeUrl)).toEqual([`http://127.0.0.1:${surveyorPort}/metrics`]);
+  expect((await query(prometheus, 'up{job="nats-surveyor"} == 1')).length).toBe(1);
+  // NATS metrics through Surveyor: the one node surveyed, and the EVENTS stream (only with --jsz all).
+  await waitFor(async () => (await query(prometheus, 'nats_stream_total_messages{stream="EVENTS"}')).length > 0, 30_000, () => "no nats_stream_total_messages for EVENTS");
+  expect((await query(prometheus, "nats_survey_surveyed_count"))[0].value[1]).toBe("1");
+
+  // Every generated rule loaded, from the generated file, in the same groups.
+  const { config } = parseStackConfig(stack);
+  const expected = alertRuleGroups(config, config.monitoring).groups;
+  const loaded = await api<RuleGroups>(prometheus, "rules");
+  expect(loaded.groups.map((g) => [g.name, g.rules.length])).toEqual(expected.map((g) => [g.name, g.rules.length]));
+  expect(loaded.groups[0].file).toBe(path.join(stateDir, "monitoring", "nats-infra.rules.yml"));
+  const ruleCount = expected.reduce((n, g) => n + g.rules.length, 0);
+  expect(ruleCount).toBeGreaterThan(5);
+
+  // Surveyor's password is in its private file, not on its command line.
+  const password = JSON.parse(readFileSync(path.join(stateDir, "credentials.json"), "utf8"))._surveyor.password as string;
+  const programs = programsOf(stateDir);
+  expect(programs.map((p) => p.program).sort()).toEqual(["nats-server", "nats-surveyor", "prometheus"]);
+  for (const p of programs) expect(p.argv.join(" ")).not.toContain(password);
+  expect(readFileSync(path.join(stateDir, "monitoring", "surveyor.yaml"), "utf8")).toContain(password);
+
+  // A save that adds a stream with maxBytes: its storage alert appears without a restart of Prometheus.
+  const prometheusPid = programs.find((p) => p.program === "prometheus")!.pid;
+  const streams = [...(raw.streams as object[]), { name: "AUDIT", subjects: ["audit.>"], storage: "file", maxBytes: "1GB" }];
+  write({ ...stack, streams });
+  const hasAuditRule = async () => (await api<RuleGroups>(prometheus, "rules")).groups.some((g) => g.rules.some((r) => r.name === "NatsStreamStorageHigh" && r.labels?.stream === "AUDIT"));
+  await waitFor(hasAuditRule, 60_000, () => `the AUDIT stream's rule was not loaded after the save:\n${output}`);
+  expect(output).toMatch(/^monitoring: Prometheus reloads /m);
+  expect(programsOf(stateDir).find((p) => p.program === "prometheus")!.pid).toBe(prometheusPid);
+
+  // Ctrl-C: the terminal's SIGINT to the whole foreground process group.
+  const sent = Date.now();
+  process.kill(-child.pid!, "SIGINT");
+  expect(await exited, output).toEqual({ code: 0, signal: null });
+  const stoppedMs = Date.now() - sent;
+  expect(output).toMatch(/^stopped$/m);
+  expect(programsOf(stateDir), "processes left").toEqual([]);
+  expect(await Promise.all([client, monitor, surveyorPort, prometheusPort].map(canBind))).toEqual([true, true, true, true]);
+  console.log(`dev --monitoring: ready after ${readyMs} ms, Surveyor target up after ${upMs} ms, ${ruleCount} rules in ${expected.length} group(s); Ctrl-C to everything stopped: ${stoppedMs} ms`);
+}, 240_000);
