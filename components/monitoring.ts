@@ -56,12 +56,6 @@ export const GRAFANA_CONTAINER_PORT = 3000;
 export const GRAFANA_ADMIN_USER = "admin";
 /** Where Grafana keeps its database (users, the admin password, preferences): the retained volume. */
 export const GRAFANA_DATA_DIR = "/var/lib/grafana";
-/**
- * The generated dashboards, outside the data volume: a file uploaded into the volume would outlive
- * the container, so a dashboard the stack no longer generates (JetStream or the cluster turned
- * off) would stay provisioned. Here each replacement starts from the image's empty directory.
- */
-export const GRAFANA_DASHBOARDS_DIR = "/etc/grafana/dashboards/nats-infra";
 /** Read by Grafana through GF_SECURITY_ADMIN_PASSWORD__FILE: `docker inspect` shows the path, not the password. */
 export const GRAFANA_ADMIN_PASSWORD_FILE = "/etc/nats-infra/grafana-admin-password";
 
@@ -145,7 +139,7 @@ function createGrafana(ctx: MonitoringContext, password: pulumi.Output<string>, 
   const image = grafana.image ?? GRAFANA_IMAGE;
   const pulled = new docker.RemoteImage(`${name}-grafana-image`, { name: image, keepLocally: true }, { parent: ctx.parent, provider: ctx.provider });
   const volume = createRetainedVolume(ctx, `${name}-grafana-data`, monitoringVolumeNames(config).grafana, "grafana-data");
-  const dashboards = Object.entries(renderDashboards(config)).map(([file, content]) => ({ file: `${GRAFANA_DASHBOARDS_DIR}/${file}`, content }));
+  const dashboards = Object.entries(renderDashboards(config)).map(([file, content]) => ({ file: `${GRAFANA_PATHS.dashboards}/${file}`, content }));
   return new docker.Container(
     `${name}-grafana`,
     {
@@ -166,7 +160,7 @@ function createGrafana(ctx: MonitoringContext, password: pulumi.Output<string>, 
       uploads: [
         { file: GRAFANA_ADMIN_PASSWORD_FILE, content: pulumi.secret(password) },
         { file: GRAFANA_PATHS.datasources, content: renderGrafanaDatasources(dockerPrometheusUrl(config)) },
-        { file: GRAFANA_PATHS.dashboardProviders, content: renderGrafanaDashboardProviders(config, GRAFANA_DASHBOARDS_DIR) },
+        { file: GRAFANA_PATHS.dashboardProviders, content: renderGrafanaDashboardProviders(config, GRAFANA_PATHS.dashboards) },
         ...dashboards,
       ],
       volumes: [{ volumeName: volume.name, containerPath: GRAFANA_DATA_DIR }],

@@ -103,6 +103,18 @@ export function crossFieldProblems(config: StackConfig): Finding[] {
   if (config.docker.surveyor.enabled && [server.clientPort, server.monitorPort].includes(config.docker.surveyor.port)) {
     add(["docker", "surveyor", "port"], "the Surveyor port must differ from the client and monitoring ports");
   }
+  // Every port published on docker.bindAddress by the monitoring containers is its own.
+  const published: { path: Path; port: number }[] = [
+    { path: ["server", "clientPort"], port: server.clientPort },
+    { path: ["server", "monitorPort"], port: server.monitorPort },
+    ...(config.docker.surveyor.enabled ? [{ path: ["docker", "surveyor", "port"], port: config.docker.surveyor.port }] : []),
+  ];
+  for (const [key, part] of [["prometheus", config.monitoring.prometheus], ["grafana", config.monitoring.grafana]] as const) {
+    if (!part.enabled) continue;
+    const taken = published.find((p) => p.port === part.port);
+    if (taken) add(["monitoring", key, "port"], `${part.port} is already ${taken.path.join(".")}; give ${key} a port of its own`);
+    published.push({ path: ["monitoring", key, "port"], port: part.port });
+  }
 
   problems.push(...clusterProblems(config), ...streamProblems(config), ...jetstreamIntentProblems(config), ...jetstreamKindProblems(config), ...inboxProblems(config), ...monitoringProblems(config.docker.surveyor.enabled, config.monitoring));
   return problems;

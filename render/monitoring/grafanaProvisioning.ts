@@ -10,7 +10,9 @@ export const PROMETHEUS_DATASOURCE_UID = "nats-infra-prometheus";
 export const GRAFANA_PATHS = {
   datasources: "/etc/grafana/provisioning/datasources/nats-infra.yml",
   dashboardProviders: "/etc/grafana/provisioning/dashboards/nats-infra.yml",
-  dashboards: "/var/lib/grafana/dashboards/nats-infra",
+  // Outside Grafana's data volume: a file uploaded into the volume would outlive the container,
+  // so a dashboard the stack no longer generates would stay provisioned.
+  dashboards: "/etc/grafana/dashboards/nats-infra",
 } as const;
 
 /** Prometheus as Grafana reaches it on the stack's Docker network. */

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, readStackFile } from "../../config/load";
 import { GRAFANA_IMAGE, monitoringSchema, PROMETHEUS_IMAGE } from "../../config/monitoring";
-import { GRAFANA_ADMIN_PASSWORD_FILE, GRAFANA_DASHBOARDS_DIR } from "../../components/monitoring";
+import { GRAFANA_ADMIN_PASSWORD_FILE } from "../../components/monitoring";
 import { renderAlertRules } from "../../render/monitoring/alerts";
 import { renderDashboards } from "../../render/monitoring/dashboards";
 import { GRAFANA_PATHS } from "../../render/monitoring/grafanaProvisioning";
@@ -136,13 +136,13 @@ describe("monitoring on", () => {
     const datasources = parse(files.get(GRAFANA_PATHS.datasources)!);
     expect(datasources.datasources[0]).toMatchObject({ uid: "nats-infra-prometheus", url: "http://nats-infra-prometheus:9090" });
     const providers = parse(files.get(GRAFANA_PATHS.dashboardProviders)!);
-    expect(providers.providers[0].options.path).toBe(GRAFANA_DASHBOARDS_DIR);
+    expect(providers.providers[0].options.path).toBe(GRAFANA_PATHS.dashboards);
     const dashboards = renderDashboards(config);
     expect(Object.keys(dashboards).length).toBeGreaterThanOrEqual(2);
-    for (const [file, json] of Object.entries(dashboards)) expect(files.get(`${GRAFANA_DASHBOARDS_DIR}/${file}`), file).toBe(json);
+    for (const [file, json] of Object.entries(dashboards)) expect(files.get(`${GRAFANA_PATHS.dashboards}/${file}`), file).toBe(json);
     // Outside the data volume, so a dashboard no longer generated goes with the old container.
     const dataPath = plain(on.byName("nats-grafana")).volumes[0].containerPath;
-    expect(GRAFANA_DASHBOARDS_DIR.startsWith(`${dataPath}/`)).toBe(false);
+    expect(GRAFANA_PATHS.dashboards.startsWith(`${dataPath}/`)).toBe(false);
   });
 
   test("metric history and Grafana's database live on named volumes that destroy and replacement keep", () => {

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseStackConfig, readStackFile } from "../../config/load";
-import { GRAFANA_ADMIN_PASSWORD_FILE, GRAFANA_DASHBOARDS_DIR } from "../../components/monitoring";
+import { GRAFANA_ADMIN_PASSWORD_FILE } from "../../components/monitoring";
 import { alertRuleGroups } from "../../render/monitoring/alerts";
 import { renderDashboards } from "../../render/monitoring/dashboards";
 import { dockerPrometheusUrl, GRAFANA_PATHS, renderGrafanaDashboardProviders, renderGrafanaDatasources } from "../../render/monitoring/grafanaProvisioning";
@@ -115,8 +115,8 @@ describe("monitoring turned on for a deployed stack", () => {
     const { config } = parseStackConfig(stack.config);
     const expected: Record<string, string> = {
       [GRAFANA_PATHS.datasources]: renderGrafanaDatasources(dockerPrometheusUrl(config)),
-      [GRAFANA_PATHS.dashboardProviders]: renderGrafanaDashboardProviders(config, GRAFANA_DASHBOARDS_DIR),
-      ...Object.fromEntries(Object.entries(renderDashboards(config)).map(([file, json]) => [`${GRAFANA_DASHBOARDS_DIR}/${file}`, json])),
+      [GRAFANA_PATHS.dashboardProviders]: renderGrafanaDashboardProviders(config, GRAFANA_PATHS.dashboards),
+      ...Object.fromEntries(Object.entries(renderDashboards(config)).map(([file, json]) => [`${GRAFANA_PATHS.dashboards}/${file}`, json])),
     };
     const lines = listing.trim().split("\n");
     for (const [file, content] of Object.entries(expected)) expect(lines, file).toContain(`${file} ${Buffer.byteLength(content)} ${sha256(content)}`);

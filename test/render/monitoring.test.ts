@@ -57,6 +57,10 @@ describe("monitoring config", () => {
     const on = monitoringSchema.parse({ prometheus: { enabled: true } });
     expect(monitoringProblems(false, on)).toEqual([{ path: ["monitoring", "prometheus", "enabled"], message: expect.stringContaining("docker.surveyor.enabled") }]);
     expect(monitoringProblems(true, on)).toEqual([]);
+    // A port another endpoint publishes is refused at the monitoring key, naming the other.
+    expect(() => parseStackConfig({ services: [{ name: "a" }], monitoring: { prometheus: { enabled: true, port: 7777 }, grafana: { enabled: true, port: 7777 } } })).toThrow(
+      /nats-infra:monitoring\.prometheus\.port: 7777 is already docker\.surveyor\.port[\s\S]*nats-infra:monitoring\.grafana\.port: 7777 is already docker\.surveyor\.port/,
+    );
     // And through the stack config, at its path, with no stack trace.
     expect(() => parseStackConfig({ services: [{ name: "a" }], docker: { surveyor: { enabled: false } }, monitoring: { prometheus: { enabled: true } } })).toThrow(
       /nats-infra:monitoring\.prometheus\.enabled: Prometheus scrapes Surveyor/,
@@ -160,7 +164,7 @@ describe("prometheus.yml and Grafana provisioning", () => {
       datasources: [{ name: "Prometheus", uid: PROMETHEUS_DATASOURCE_UID, type: "prometheus", access: "proxy", url: "http://nats-infra-prometheus:9090", isDefault: true, editable: false }],
     });
     const providers = parse(renderGrafanaDashboardProviders(devConfig));
-    expect(providers.providers[0]).toMatchObject({ folder: "NATS (nats-infra)", type: "file", allowUiUpdates: false, options: { path: "/var/lib/grafana/dashboards/nats-infra" } });
+    expect(providers.providers[0]).toMatchObject({ folder: "NATS (nats-infra)", type: "file", allowUiUpdates: false, options: { path: "/etc/grafana/dashboards/nats-infra" } });
   });
 });
 

@@ -97,17 +97,11 @@ export interface MonitoredStack {
   stop(): Promise<void>;
 }
 
-/**
- * The argument the component does not declare yet: Surveyor exports stream and consumer metrics
- * only with `--jsz all`, and reads that flag from its command line alone (NATS_SURVEYOR_JSZ and
- * a `jsz:` key in its config file are ignored; checked with v0.9.9-725f52d).
- */
-export const SURVEYOR_JSZ_ARGS = ["--jsz", "all"];
-
 /** Starts the whole chain for `raw` (a stack without prefix) on `nodes` servers. */
 export async function startMonitoredStack(raw: Record<string, unknown>, nodes: number, monitoringInput: MonitoringInput): Promise<MonitoredStack> {
   const monitoring = monitoringSchema.parse(monitoringInput);
-  const run = await runProgram({ ...raw, cluster: { nodes } });
+  // Surveyor as the component declares it with Prometheus on (which adds --jsz all).
+  const run = await runProgram({ ...raw, cluster: { nodes }, monitoring: { ...monitoringInput, prometheus: { ...monitoringInput.prometheus, enabled: true } } });
   const declared = declaredSurveyor(unwrapSecrets(run.byName("nats-surveyor").inputs) as never);
   const cluster = await startCluster(raw, nodes);
   const stopped: (() => Promise<void>)[] = [() => cluster.stop()];
@@ -117,8 +111,8 @@ export async function startMonitoredStack(raw: Record<string, unknown>, nodes: n
   try {
     await reconcileDeclared(cluster.config, cluster.urls, cluster.passwords);
     const local = localSurveyor(declared, cluster.urlList, cluster.passwords[SURVEYOR_USER]);
-    const args = local.args.includes("--jsz") ? local.args : [...local.args, ...SURVEYOR_JSZ_ARGS];
-    const surveyor = await startSurveyor({ ...local, args });
+    if (!local.args.includes("--jsz")) throw new Error(`the component's Surveyor has no --jsz all with Prometheus on: ${local.args.join(" ")}`);
+    const surveyor = await startSurveyor(local);
     stopped.push(() => surveyor.stop());
     const prometheus = await startPrometheus(cluster.config, monitoring, new URL(surveyor.metricsUrl).host);
     stopped.push(() => prometheus.stop());
