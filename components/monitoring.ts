@@ -10,7 +10,7 @@ import * as random from "@pulumi/random";
 import { clusterNodes } from "../config/cluster";
 import { LABELS } from "../config/container";
 import { memoryWithoutSwap } from "../config/dockerReadBack";
-import { GRAFANA_IMAGE, PROMETHEUS_IMAGE } from "../config/monitoring";
+import { GRAFANA_IMAGE, monitoringVolumeNames, PROMETHEUS_IMAGE } from "../config/monitoring";
 import { PASSWORD_LENGTH, PASSWORD_SPECIALS } from "../config/passwords";
 import type { StackConfig } from "../config/schema";
 import { renderAlertRules } from "../render/monitoring/alerts";
@@ -63,11 +63,6 @@ export const GRAFANA_ADMIN_PASSWORD_FILE = "/etc/nats-infra/grafana-admin-passwo
 export const PROMETHEUS_MEMORY_MB = 512;
 export const GRAFANA_MEMORY_MB = 512;
 
-/** The volumes' Docker names, from the stack's prefix (what `nats-infra clean` and backups find). */
-export const monitoringVolumeNames = (config: StackConfig) => ({
-  prometheus: `${config.docker.namePrefix}-prometheus-data`,
-  grafana: `${config.docker.namePrefix}-grafana-data`,
-});
 
 /** Settings both containers share. */
 function commonArgs(ctx: MonitoringContext, role: string) {

@@ -139,3 +139,9 @@ export function monitoringProblems(surveyorEnabled: boolean, monitoring: Monitor
   }
   return [];
 }
+
+/** The volumes' Docker names, from the stack's prefix (what `nats-infra clean` finds). */
+export const monitoringVolumeNames = (config: { docker: { namePrefix: string } }) => ({
+  prometheus: `${config.docker.namePrefix}-prometheus-data`,
+  grafana: `${config.docker.namePrefix}-grafana-data`,
+});

@@ -3,6 +3,7 @@
 // its config directories and its JetStream data volumes, which `pulumi destroy` keeps on
 // purpose (retainOnDelete); for a dev server its state directory. Only what exists is listed,
 // and only what is listed is deleted.
+import { monitoringVolumeNames } from "../config/monitoring";
 import { existsSync, readdirSync, lstatSync, rmSync } from "node:fs";
 import path from "node:path";
 import { clusterNodes } from "../config/cluster";
@@ -56,11 +57,26 @@ export function configDirsOf(config: StackConfig, stackFile: string, remoteBase?
   return clusterNodes(config).map((node) => (node.dockerHost ? { dir: `${remoteBase}${node.suffix}`, dockerHost: node.dockerHost } : { dir: `${local}${node.suffix}` }));
 }
 
-/** The Surveyor and nats-box containers beside node 0, as components/sidecars.ts names and labels them. */
+/**
+ * The containers beside node 0, as components/sidecars.ts and components/monitoring.ts name and
+ * label them: Surveyor, nats-box, Prometheus and Grafana. Looked for whether or not the config
+ * enables them now: one turned off since still belongs to the stack.
+ */
 const sidecarsOf = (config: StackConfig) => [
   { name: `${config.docker.namePrefix}-surveyor`, role: "surveyor" },
   { name: `${config.docker.namePrefix}-nats-box`, role: "nats-box" },
+  { name: `${config.docker.namePrefix}-prometheus`, role: "prometheus" },
+  { name: `${config.docker.namePrefix}-grafana`, role: "grafana" },
 ];
+
+/** Prometheus's and Grafana's retained volumes, by name and role label (components/monitoring.ts). */
+const monitoringVolumesOf = (config: StackConfig) => {
+  const names = monitoringVolumeNames(config);
+  return [
+    { name: names.prometheus, role: "prometheus-data" },
+    { name: names.grafana, role: "grafana-data" },
+  ];
+};
 
 /** Finds what exists of the stack on its Docker hosts; exit 3 (TargetError) when a host does not answer. */
 export async function planStackClean(nodes: ContainerNode[], config: StackConfig, options: { stack: string; configDirs: ConfigDir[]; graceSeconds: number }): Promise<StackCleanPlan> {
@@ -86,6 +102,13 @@ export async function planStackClean(nodes: ContainerNode[], config: StackConfig
     for (const node of declared.filter((n) => n.dockerHost === host && existing.has(n.volumeName))) {
       volumes.push({ name: node.volumeName, dockerHost: host, size: sizes.get(node.volumeName) });
     }
+  }
+
+  // A volume of that name without the role label is not nats-infra's: it stays.
+  const sidecarVolumes = new Map((await dockerText(sidecarHost, ["volume", "ls", "--format", `{{.Name}}|{{.Label "${LABELS.role}"}}`])).split("\n").map((line) => line.split("|") as [string, string]));
+  const sidecarSizes = await volumeSizes(sidecarHost);
+  for (const volume of monitoringVolumesOf(config).filter((v) => sidecarVolumes.get(v.name) === v.role)) {
+    volumes.push({ name: volume.name, dockerHost: sidecarHost, size: sidecarSizes.get(volume.name) });
   }
 
   const configDirs = options.configDirs.filter((d) => d.dockerHost !== undefined || existsSync(d.dir));

@@ -275,6 +275,14 @@ describe("the dev stack, one server", () => {
     dockerOk(["volume", "create", "--label", TEST_LABEL, "--label", "nats-infra.role=jetstream-data", bystander]);
     const { name } = d.specs[0];
     const volume = d.specs[0].volumes[0].volumeName;
+    // Prometheus's volume, left from a time monitoring was on: the stack's, by name and role label.
+    // A Grafana-named volume without the label is someone else's and stays.
+    const prefix = (d.raw.docker as { namePrefix: string }).namePrefix;
+    const prometheusData = `${prefix}-prometheus-data`;
+    const unlabelled = `${prefix}-grafana-data`;
+    for (const v of [prometheusData, unlabelled]) trackVolume(v);
+    dockerOk(["volume", "create", "--label", TEST_LABEL, "--label", "nats-infra.role=prometheus-data", prometheusData]);
+    dockerOk(["volume", "create", "--label", TEST_LABEL, unlabelled]);
 
     const cleaned = await runBody(CLEAN_SPEC, clean, d.target, "--yes");
     console.log(`clean --yes of the single server:\n${cleaned.stdout}`);
@@ -295,6 +303,9 @@ describe("the dev stack, one server", () => {
     expect(existsSync(d.configDirs[0])).toBe(false);
     expect(existsSync(path.dirname(d.configDirs[0]))).toBe(true);
     expect(exists("volume", bystander)).toBe(true);
+    expect(cleaned.stdout).toMatch(new RegExp(`^    ${prometheusData} \\(`, "m"));
+    expect(exists("volume", prometheusData)).toBe(false);
+    expect(exists("volume", unlabelled)).toBe(true);
 
     const again = await runBody(CLEAN_SPEC, clean, d.target, "--yes");
     expect(again.code).toBe(0);
