@@ -4,6 +4,7 @@
 // account at a time (`apply --from-stdin`). Credentials come from the environment only.
 import { parseStackConfig, readStackFile } from "../config/load";
 import { kvStreamName, objectStreamName, type KvDeclaration, type ObjectStoreDeclaration, type StreamDeclaration } from "../config/streams";
+import { natsUsers } from "../config/users";
 import { parseFlags, processOutput, runCommand, UsageError, type Output } from "./args";
 import { EXIT } from "./command";
 import { parseAccountStdin, StdinError, type AccountStdin } from "../streams/contract";
@@ -28,6 +29,9 @@ export const USAGE = `usage: npx nats-infra streams --stack-file Pulumi.<stack>.
 
 Credentials (environment only): NATS_PASSWORD, or NATS_PASSWORD_<ACCOUNT> when several accounts
 have streams; NATS_USER(_<ACCOUNT>) defaults to the account's JetStream admin _jsadmin_<ACCOUNT>.
+Replies arrive under the user's inbox prefix: the stack config's, else _INBOX_<user> for
+nats-infra's own users (_jsadmin_<ACCOUNT>); NATS_INBOX_PREFIX(_<ACCOUNT>) overrides it (a stack
+deployed before private inboxes grants its admins _INBOX only: NATS_INBOX_PREFIX=_INBOX).
 
 Nothing is ever deleted unless the stream says allowDelete: true and marks it delete: true.
 Exit codes: 0 done or nothing to do, 1 refused changes (those streams were left exactly as they
@@ -44,6 +48,8 @@ interface Selected {
   accounts: string[];
   where: Map<Declaration, string>;
   wholeConfig: boolean;
+  /** Each user's inbox prefix, from the stack config (absent for --from-stdin). */
+  inboxPrefixes?: Map<string, string>;
 }
 
 function fromStackFile(file: string, flags: Record<string, string | boolean>, output: Output): Selected {
@@ -64,7 +70,8 @@ function fromStackFile(file: string, flags: Record<string, string | boolean>, ou
     ? config.accounts.filter((a) => a.jetstream !== false && (typeof flags.account !== "string" || a.name === flags.account)).map((a) => a.name)
     : [];
   if (typeof flags.account === "string" && accounts.length === 0) throw new UsageError(`--account ${flags.account}: no JetStream account of that name in the stack config`);
-  return { streams, kv, objectStores, accounts, where, wholeConfig: typeof flags.stream !== "string" };
+  const inboxPrefixes = new Map(natsUsers(config).map((u) => [u.user, u.inboxPrefix]));
+  return { streams, kv, objectStores, accounts, where, wholeConfig: typeof flags.stream !== "string", inboxPrefixes };
 }
 
 /** Stdin per the contract with NatsStreams; not the contract's JSON is a usage error here. */
@@ -132,6 +139,7 @@ async function main(argv: string[], output: Output): Promise<number> {
     kv: selected.kv,
     objectStores: selected.objectStores,
     where: (declaration) => selected.where.get(declaration),
+    inboxPrefixOf: (user) => selected.inboxPrefixes?.get(user),
     log: (text) => output.out(`${text}\n`),
   });
   if (result.refused.length === 0) return 0;

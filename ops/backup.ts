@@ -1,6 +1,7 @@
 // Backs up the streams of a deployment into a directory: per stream the server's snapshot
 // (messages, consumers and their positions), then the manifest, last. Works as each account's
-// JetStream admin (Target.admins; config/users.ts grants it backupSubjects). A stream that fails ends the backup without a manifest.
+// JetStream admin (Target.admins; config/users.ts grants it backupSubjects), with its own inbox
+// prefix (Target.admins inboxPrefix). A stream that fails ends the backup without a manifest.
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { jetstreamManager, type ConsumerInfo, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
@@ -57,7 +58,7 @@ export async function backup({ dir, target, selection, onStream }: BackupOptions
     const streams: StreamRecord[] = [];
     for (const plan of plans) {
       for (const info of plan.streams) {
-        const record = await backupStream(plan.nc, plan.jsm, dir, plan.account, info.config.name).catch((error: Error) => {
+        const record = await backupStream(plan.nc, target.admins[plan.account].inboxPrefix, plan.jsm, dir, plan.account, info.config.name).catch((error: Error) => {
           throw streamError(plan.account, info.config.name, target.admins[plan.account].user, error, " (the backup is incomplete: no manifest written)");
         });
         streams.push(record);
@@ -127,13 +128,13 @@ function choose(target: Target, account: string, found: StreamInfo[], selection:
   return { streams, skipped };
 }
 
-async function backupStream(nc: NatsConnection, jsm: JetStreamManager, dir: string, account: string, stream: string): Promise<StreamRecord> {
+async function backupStream(nc: NatsConnection, inboxPrefix: string, jsm: JetStreamManager, dir: string, account: string, stream: string): Promise<StreamRecord> {
   const started = performance.now();
   const relative = streamDir(account, stream);
   mkdirSync(path.join(dir, relative), { recursive: true, mode: 0o700 });
   const before = await consumerPositions(jsm, stream);
   let hashing: ReturnType<typeof hashCounted> | undefined;
-  const snapshot = await snapshotToFile(nc, stream, path.join(dir, relative, ARCHIVE_FILE), ({ state }) => {
+  const snapshot = await snapshotToFile(nc, inboxPrefix, stream, path.join(dir, relative, ARCHIVE_FILE), ({ state }) => {
     hashing = hashCounted(nc, stream, countOf(state));
     hashing.catch(() => undefined); // awaited below, unless the snapshot fails first
   });

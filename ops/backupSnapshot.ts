@@ -4,9 +4,9 @@
 // carrying a reply subject to acknowledge it for flow control; a restore sends the archive back
 // as requests to a subject the server names, and an empty request to finish. The subjects a
 // user needs for all this: backupSubjects (config/users.ts, part of the JetStream admin).
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import type { Msg, Status } from "@nats-io/nats-core";
+import { createInbox, type Msg, type Status } from "@nats-io/nats-core";
 import { backupSubjects } from "../config/users";
 import type { NatsConnection } from "../streams/connect";
 
@@ -68,17 +68,18 @@ export interface SnapshotFile extends SnapshotMeta {
 
 /**
  * Takes a snapshot of `stream`, consumers included, into `file` (created owner-only; it must not
- * exist). `onStarted` hears the stream's config and state as the server counted them, while the
- * archive is still coming; the promise resolves when the server has sent the last chunk.
+ * exist). The chunks arrive under `inboxPrefix`, the connection's own (the one place a user may
+ * subscribe to: the JetStream admin's is `_INBOX__jsadmin_<ACCOUNT>`). `onStarted` hears the
+ * stream's config and state as the server counted them, while the archive is still coming; the
+ * promise resolves when the server has sent the last chunk.
  */
-export async function snapshotToFile(nc: NatsConnection, stream: string, file: string, onStarted?: (meta: SnapshotMeta) => void): Promise<SnapshotFile> {
+export async function snapshotToFile(nc: NatsConnection, inboxPrefix: string, stream: string, file: string, onStarted?: (meta: SnapshotMeta) => void): Promise<SnapshotFile> {
   const out = createWriteStream(file, { flags: "wx", mode: 0o600 });
   const opened = new Promise<void>((resolve, reject) => out.once("open", () => resolve()).once("error", reject));
   await opened;
   const hash = createHash("sha256");
   let bytes = 0;
-  // Under _INBOX.>, the one subscription the JetStream admin is granted.
-  const inbox = `_INBOX.${randomBytes(12).toString("hex")}`;
+  const inbox = createInbox(inboxPrefix);
   let settle!: (error?: Error) => void;
   const received = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
   // An error can end the snapshot before anything awaits it (a refused request): not unhandled.

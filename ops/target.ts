@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { clusterNodes } from "../config/cluster";
 import type { Credential } from "../config/credentials";
+import { SHARED_INBOX_PREFIX } from "../config/inboxes";
 import { parseStackConfig, readStackFile } from "../config/load";
 import type { StackConfig } from "../config/schema";
 import { jetstreamAdminUser, managedJetStreamAccounts } from "../config/users";
@@ -29,7 +30,7 @@ export interface Target {
   /** Per user, as far as known (a stack's outputs have the services; a dev server every user). */
   credentials: Record<string, Credential>;
   /** Per account with streams: its JetStream admin (the reconciler's user), when known. */
-  admins: Record<string, { user: string; password: string }>;
+  admins: Record<string, AdminCredential>;
   surveyorUrl?: string;
   /** The stack config, when the target has a stack file. */
   config?: StackConfig;
@@ -37,6 +38,20 @@ export interface Target {
   stateDir?: string;
   stackFile?: string;
 }
+
+/** A JetStream admin's login, with the inbox prefix its replies arrive under (config/inboxes.ts). */
+export interface AdminCredential {
+  user: string;
+  password: string;
+  inboxPrefix: string;
+}
+
+/**
+ * A credential without `inboxPrefix` was handed out before private inboxes (a stack output or a
+ * credentials.json from then), by a deployment whose auth.conf still grants its users `_INBOX.>`:
+ * the clients' default is the prefix that gets answers there.
+ */
+export const inboxPrefixOf = (credential: { inboxPrefix?: string }): string => credential.inboxPrefix ?? SHARED_INBOX_PREFIX;
 
 /** A target that cannot be reached or read: exit code 3, or 2 when the flags are wrong. */
 export class TargetError extends Error {
@@ -99,7 +114,8 @@ function fromDevServer(stateDir: string): Target {
 /** The outputs of index.ts that a command uses (`pulumi stack output --json --show-secrets`). */
 export interface StackOutputs {
   credentials?: Record<string, Credential>;
-  jetstreamAdmins?: Record<string, { user: string; password: string }>;
+  /** `inboxPrefix` since private inboxes (absent in the outputs of a stack deployed before). */
+  jetstreamAdmins?: Record<string, { user: string; password: string; inboxPrefix?: string }>;
   endpoints?: { client: string; monitor: string; surveyor?: string; nodes?: { server: string; client: string; monitor: string }[] };
 }
 
@@ -140,7 +156,7 @@ export function stackTarget(stack: string, stackFile: string, config: StackConfi
     nodes,
     url: joinUrls(nodes),
     credentials: outputs.credentials ?? {},
-    admins: outputs.jetstreamAdmins ?? {},
+    admins: Object.fromEntries(Object.entries(outputs.jetstreamAdmins ?? {}).map(([account, admin]) => [account, { ...admin, inboxPrefix: inboxPrefixOf(admin) }])),
     surveyorUrl: outputs.endpoints?.surveyor,
     config,
     stackFile,
@@ -164,7 +180,9 @@ function fromFlags(flags: TargetFlags): Target {
 function streamAdmins(credentials: Record<string, Credential>, config?: StackConfig): Target["admins"] {
   const accounts = config ? new Set(managedJetStreamAccounts(config)) : new Set(Object.values(credentials).map((c) => c.account));
   const admin = jetstreamAdminUser;
-  return Object.fromEntries([...accounts].filter((a) => credentials[admin(a)]).map((a) => [a, { user: admin(a), password: credentials[admin(a)].password }]));
+  return Object.fromEntries(
+    [...accounts].filter((a) => credentials[admin(a)]).map((a) => [a, { user: admin(a), password: credentials[admin(a)].password, inboxPrefix: inboxPrefixOf(credentials[admin(a)]) }]),
+  );
 }
 
 const joinUrls = (nodes: TargetNode[]) => nodes.map((n) => n.clientUrl).join(",");

@@ -1,8 +1,10 @@
 // Does the live server enforce, for every declared service, exactly what the stack config
 // declares? Per node and per service, as that service (its own password, its own connections),
-// and without delivering a message to anyone:
+// and without delivering a message to anyone (but, where another's inbox is open to it, a canary
+// to the service itself):
 //  - its password connects, and a wrong one is refused with "Authorization Violation";
-//  - its effective permissions equal the declared ones (config/users.ts natsUsers).
+//  - its effective permissions equal the declared ones (config/users.ts natsUsers);
+//  - it cannot read another user's replies (ops/testAuthInboxes.ts).
 //
 // How the permissions are read (checked on nats-server 2.14.10, server/events.go userInfoReq):
 // `$SYS.REQ.USER.INFO` answers a connection with its own account and permissions (allow and
@@ -23,14 +25,17 @@
 //    a copy of a message during that instant, taking nothing from any real subscriber.
 //    allow_responses cannot be seen this way (that needs a request delivered to the service),
 //    so responses are reported as not checked.
+// Each connection uses the inbox prefix of the service's credentials, as its clients do.
 // The server logs each refused probe as a permissions violation; that is expected.
 import { connect } from "@nats-io/transport-node";
 import { errors, type NatsConnection } from "@nats-io/nats-core";
 import type { Credential } from "../config/credentials";
+import { INBOX_WILDCARD } from "../config/inboxes";
 import { TEST_AUTH_CLIENT_NAME } from "../config/missingIntent";
 import type { StackConfig } from "../config/schema";
 import { natsUsers, type SubjectRules, type UserPermissions } from "../config/users";
-import type { TargetNode } from "./target";
+import { inboxPrefixOf, type TargetNode } from "./target";
+import { checkInboxes, foreignInboxes, type ForeignInbox, type InboxCheck } from "./testAuthInboxes";
 
 export const USER_INFO_SUBJECT = "$SYS.REQ.USER.INFO";
 
@@ -70,19 +75,23 @@ export interface ServiceCheck {
   publish?: AspectCheck;
   subscribe?: AspectCheck;
   responses?: AspectCheck;
+  /** Whether it can read replies meant for others: ops/testAuthInboxes.ts. */
+  inboxes?: InboxCheck;
 }
 
 export interface TestAuthResult {
   checks: ServiceCheck[];
   /** Nodes whose client port did not answer at all. */
   unreachable: string[];
+  /** Not failures: what the stack config itself allows and should not stay that way (services sharing `_INBOX.>`). */
+  warnings: string[];
 }
 
 export const ASPECTS: Aspect[] = ["publish", "subscribe", "responses"];
 
-/** Whether a check found a problem: no connection, a wrong password let in, or a mismatch. */
+/** Whether a check found a problem: no connection, a wrong password let in, a mismatch, or another's replies readable. */
 export function failed(check: ServiceCheck): boolean {
-  return !check.connects || check.wrongPasswordRefused !== true || ASPECTS.some((a) => check[a]?.ok === false);
+  return !check.connects || check.wrongPasswordRefused !== true || ASPECTS.some((a) => check[a]?.ok === false) || check.inboxes?.ok === false;
 }
 
 export async function testAuth(config: StackConfig, nodes: TargetNode[], credentials: Record<string, Credential>): Promise<TestAuthResult> {
@@ -93,7 +102,7 @@ export async function testAuth(config: StackConfig, nodes: TargetNode[], credent
   for (const node of nodes) {
     for (const service of config.services) {
       const declared = users.find((u) => u.user === service.name)!.permissions;
-      const check = await checkService(node, service.name, credentials[service.name], declared, probes);
+      const check = await checkService(node, service.name, credentials[service.name], declared, probes, foreignInboxes(config, service));
       checks.push(check);
       // A node that does not answer: one row says so; the other services would say the same.
       if (check.unreachable) {
@@ -102,15 +111,23 @@ export async function testAuth(config: StackConfig, nodes: TargetNode[], credent
       }
     }
   }
-  return { checks, unreachable };
+  return { checks, unreachable, warnings: sharedInboxWarnings(config) };
 }
 
-async function checkService(node: TargetNode, service: string, credential: Credential | undefined, declared: UserPermissions, probes: Probes): Promise<ServiceCheck> {
+async function checkService(
+  node: TargetNode,
+  service: string,
+  credential: Credential | undefined,
+  declared: UserPermissions,
+  probes: Probes,
+  foreign: ForeignInbox[],
+): Promise<ServiceCheck> {
   const base = { service, node: node.name };
   if (!credential) return { ...base, connects: false, error: "no credentials for this service in the target" };
+  const login = { user: service, pass: credential.password, inboxPrefix: inboxPrefixOf(credential) };
   let nc: NatsConnection;
   try {
-    nc = await open(node.clientUrl, service, credential.password);
+    nc = await open(node.clientUrl, login);
   } catch (error) {
     const outcome = outcomeOf(error);
     if (outcome === "unreachable") return { ...base, connects: false, unreachable: true, error: `${node.clientUrl}: ${(error as Error).message}` };
@@ -119,19 +136,46 @@ async function checkService(node: TargetNode, service: string, credential: Crede
   try {
     const wrongPasswordRefused = (await tryPassword(node.clientUrl, service, `${credential.password}-wrong`)) === "refused";
     const info = await askUserInfo(nc);
+    // On the same connection, now that USER.INFO is answered: refusals leave it usable.
+    const inboxes = await checkInboxes(nc, foreign);
     if (info.permissions) {
-      return { ...base, connects: true, wrongPasswordRefused, readBy: "user-info", ...compareLists(declared, info.permissions) };
+      return { ...base, connects: true, wrongPasswordRefused, readBy: "user-info", ...compareLists(declared, info.permissions), inboxes };
     }
-    const verdicts = await probe(node.clientUrl, service, credential.password, probes);
+    const verdicts = await withConnection(node.clientUrl, login, (probing) => probe(probing, service, probes));
     const refusal = `${USER_INFO_SUBJECT} refused (${info.refusal})`;
-    return { ...base, connects: true, wrongPasswordRefused, readBy: "probe", probes: probes.publish.length + probes.subscribe.length, ...compareVerdicts(declared, verdicts, refusal) };
+    return {
+      ...base,
+      connects: true,
+      wrongPasswordRefused,
+      readBy: "probe",
+      probes: probes.publish.length + probes.subscribe.length,
+      ...compareVerdicts(declared, verdicts, refusal),
+      inboxes,
+    };
   } finally {
     await nc.close();
   }
 }
 
-function open(url: string, user: string, pass: string): Promise<NatsConnection> {
-  return connect({ servers: [url], user, pass, name: TEST_AUTH_CLIENT_NAME, reconnect: false, ignoreClusterUpdates: true, timeout: TIMEOUT_MS });
+interface Login {
+  user: string;
+  pass: string;
+  /** Where replies arrive (USER.INFO is a request); the clients' default unless given. */
+  inboxPrefix?: string;
+}
+
+function open(url: string, login: Login): Promise<NatsConnection> {
+  return connect({ servers: [url], ...login, name: TEST_AUTH_CLIENT_NAME, reconnect: false, ignoreClusterUpdates: true, timeout: TIMEOUT_MS });
+}
+
+/** A connection of its own for `use`, closed after. */
+async function withConnection<T>(url: string, login: Login, use: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await open(url, login);
+  try {
+    return await use(nc);
+  } finally {
+    await nc.close();
+  }
 }
 
 /** What the server at `url` says to `user` with `password`: let in, refused (Authorization Violation), or nothing. */
@@ -139,7 +183,7 @@ export type PasswordOutcome = "accepted" | "refused" | "unreachable" | { error: 
 
 export async function tryPassword(url: string, user: string, password: string): Promise<PasswordOutcome> {
   try {
-    await (await open(url, user, password)).close();
+    await (await open(url, { user, pass: password })).close();
     return "accepted";
   } catch (error) {
     return outcomeOf(error);
@@ -249,34 +293,29 @@ interface Verdicts {
   subscribe: Map<string, boolean>;
 }
 
-/** The server's verdict on every probe subject, on a connection of its own, with nothing routed. */
-async function probe(url: string, user: string, password: string, probes: Probes): Promise<Verdicts> {
-  const nc = await open(url, user, password);
-  try {
-    const answers: string[] = [];
-    // Ends when the connection closes.
-    void (async () => {
-      for await (const status of nc.status()) if (status.type === "error") answers.push(status.error.message);
-    })();
-    probes.publish.forEach((subject, i) => nc.publish(subject, "", { reply: `${PROBE_REPLY_PREFIX}${i}` }));
-    for (const subject of probes.subscribe) nc.subscribe(subject, { callback: () => undefined }).unsubscribe();
-    // The server answers one connection's protocol in order: after the PONG every -ERR is read.
-    await nc.flush();
-    // Status events are handed to the iterator through promises: let them all land.
-    await new Promise((resolve) => setImmediate(resolve));
-    const publish = new Map<string, boolean>();
-    probes.publish.forEach((subject, i) => {
-      const allowed = answers.includes(`Permissions Violation for Publish with Reply of "${PROBE_REPLY_PREFIX}${i}"`);
-      const refused = answers.includes(`Permissions Violation for Publish to "${subject}"`);
-      // Exactly one of the two answers comes back for every probe; anything else is no verdict.
-      if (allowed === refused) throw new Error(`test-auth: no clear answer from the server to the publish probe ${subject} as ${user}`);
-      publish.set(subject, allowed);
-    });
-    const subscribe = new Map(probes.subscribe.map((s) => [s, !answers.includes(`Permissions Violation for Subscription to "${s}"`)]));
-    return { publish, subscribe };
-  } finally {
-    await nc.close();
-  }
+/** The server's verdict on every probe subject, on a connection of its own (`nc`), with nothing routed. */
+async function probe(nc: NatsConnection, user: string, probes: Probes): Promise<Verdicts> {
+  const answers: string[] = [];
+  // Ends when the connection closes.
+  void (async () => {
+    for await (const status of nc.status()) if (status.type === "error") answers.push(status.error.message);
+  })();
+  probes.publish.forEach((subject, i) => nc.publish(subject, "", { reply: `${PROBE_REPLY_PREFIX}${i}` }));
+  for (const subject of probes.subscribe) nc.subscribe(subject, { callback: () => undefined }).unsubscribe();
+  // The server answers one connection's protocol in order: after the PONG every -ERR is read.
+  await nc.flush();
+  // Status events are handed to the iterator through promises: let them all land.
+  await new Promise((resolve) => setImmediate(resolve));
+  const publish = new Map<string, boolean>();
+  probes.publish.forEach((subject, i) => {
+    const allowed = answers.includes(`Permissions Violation for Publish with Reply of "${PROBE_REPLY_PREFIX}${i}"`);
+    const refused = answers.includes(`Permissions Violation for Publish to "${subject}"`);
+    // Exactly one of the two answers comes back for every probe; anything else is no verdict.
+    if (allowed === refused) throw new Error(`test-auth: no clear answer from the server to the publish probe ${subject} as ${user}`);
+    publish.set(subject, allowed);
+  });
+  const subscribe = new Map(probes.subscribe.map((s) => [s, !answers.includes(`Permissions Violation for Subscription to "${s}"`)]));
+  return { publish, subscribe };
 }
 
 function compareVerdicts(declared: UserPermissions, verdicts: Verdicts, refusal: string): Record<Aspect, AspectCheck> {
@@ -292,6 +331,23 @@ function compareVerdicts(declared: UserPermissions, verdicts: Verdicts, refusal:
   };
   const responses: AspectCheck = { serverOnly: [], declaredOnly: [], note: `not checked: ${refusal}, and allow_responses shows only when a request reaches the service` };
   return { publish: compare("publish"), subscribe: compare("subscribe"), responses };
+}
+
+/**
+ * Per account, the services the stack config lets subscribe to `_INBOX.>` (inbox shared or both,
+ * or allows that reach it), when there are two or more: each can read the others' replies. A
+ * warning, not a failure: that is what `shared` means, and stacks move off it service by service.
+ */
+export function sharedInboxWarnings(config: StackConfig): string[] {
+  const sharing = natsUsers(config).filter((u) => u.role === "service" && permits(declaredRules(u.permissions, "subscribe"), INBOX_WILDCARD));
+  return [...new Set(sharing.map((u) => u.account))].flatMap((account) => {
+    const names = sharing.filter((u) => u.account === account).map((u) => u.user);
+    if (names.length < 2) return [];
+    return [
+      `services ${names.join(", ")} of account ${account} share ${INBOX_WILDCARD}: each can read the others' replies (KV and object reads included). ` +
+        `docs/inboxes.md says how to move them to private inboxes.`,
+    ];
+  });
 }
 
 const unique = (values: string[]) => [...new Set(values)];

@@ -26,6 +26,11 @@ export interface ReconcileOptions {
   /** KV buckets and object stores to reconcile too: streams underneath (kinds.ts). */
   kv?: KvDeclaration[];
   objectStores?: ObjectStoreDeclaration[];
+  /**
+   * The inbox prefix of a user, when a stack config says (config/users.ts); connect.ts
+   * credentialsFor says what wins over it and what applies without it.
+   */
+  inboxPrefixOf?(user: string): string | undefined;
   /** Where each stream, bucket or store is declared, for messages (`nats-infra:streams[2]`). */
   where?(declaration: StreamDeclaration | KvDeclaration | ObjectStoreDeclaration): string | undefined;
   log: (text: string) => void;
@@ -58,7 +63,7 @@ export async function reconcile(streams: StreamDeclaration[], options: Reconcile
     for (const account of accounts) {
       let credentials;
       try {
-        credentials = credentialsFor(account, options.env);
+        credentials = credentialsFor(account, options.env, options.inboxPrefixOf);
       } catch (error) {
         if (declaring.has(account)) throw error;
         options.log(`Account ${account}: not looked at (no streams declared, and no NATS_PASSWORD_${accountEnvSuffix(account)} to read its streams)`);

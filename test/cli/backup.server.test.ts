@@ -20,9 +20,11 @@ import type { Manifest } from "../../ops/backupManifest";
 import { backupSubjects } from "../../ops/backupSnapshot";
 import { natsInfra } from "../harness/cli";
 import { writeDevState } from "../harness/devState";
+import type { Login } from "../harness/login";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
 import { configLoadTime, startNats, waitFor, type RunningNats } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
+import { withInboxPrefixes } from "./support/devCredentials";
 
 /** `nats-infra backup|restore ...` in this process. */
 const nats = (name: "backup" | "restore", ...argv: string[]) => natsInfra(name, ...argv);
@@ -41,7 +43,7 @@ const newDir = (name: string) => path.join(scratch, `${name}-${++dirs}`);
 
 /** A --dev state directory for servers the harness started. */
 const devState = (input: Record<string, unknown>, config: StackConfig, passwords: Record<string, string>, url: string) =>
-  writeDevState(newDir("state"), input, config, passwords, url);
+  withInboxPrefixes(writeDevState(newDir("state"), input, config, passwords, url), config);
 
 /**
  * Grants (or takes away) the JetStream admin's rights to the subjects backup and restore use
@@ -67,8 +69,9 @@ interface Published {
   headers?: MsgHdrs;
 }
 
-async function asUser<T>(url: string, user: string, password: string, run: (nc: Connection) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: url.split(","), user, pass: password });
+/** As one user, with its inbox prefix (the JetStream admin's is its own). */
+async function asUser<T>(url: string, login: Login, run: (nc: Connection) => Promise<T>): Promise<T> {
+  const nc = await connect({ servers: url.split(","), ...login });
   try {
     return await run(nc);
   } finally {
@@ -158,8 +161,8 @@ describe("a single server", () => {
   let config: StackConfig;
   let stateDir: string;
   const published = new Map<number, Published>();
-  const asAdmin = <T>(run: (jsm: JetStreamManager) => Promise<T>) => asUser(server.url, ADMIN, server.passwords[ADMIN], async (nc) => run(await jetstreamManager(nc)));
-  const asService = <T>(run: (nc: Connection) => Promise<T>) => asUser(server.url, "orders-service", server.passwords["orders-service"], run);
+  const asAdmin = <T>(run: (jsm: JetStreamManager) => Promise<T>) => asUser(server.url, server.login(ADMIN), async (nc) => run(await jetstreamManager(nc)));
+  const asService = <T>(run: (nc: Connection) => Promise<T>) => asUser(server.url, server.login("orders-service"), run);
 
   beforeAll(async () => {
     const input = stackInput(1);
@@ -333,7 +336,7 @@ describe("a 3-node cluster with an R3 stream", () => {
   let cluster: RunningCluster;
   let stateDir: string;
   const published = new Map<number, Published>();
-  const asAdmin = <T>(run: (jsm: JetStreamManager) => Promise<T>) => asUser(cluster.urls, ADMIN, cluster.passwords[ADMIN], async (nc) => run(await jetstreamManager(nc)));
+  const asAdmin = <T>(run: (jsm: JetStreamManager) => Promise<T>) => asUser(cluster.urls, cluster.login(ADMIN), async (nc) => run(await jetstreamManager(nc)));
 
   beforeAll(async () => {
     const input = stackInput(3);
@@ -349,7 +352,7 @@ describe("a 3-node cluster with an R3 stream", () => {
       }),
     );
     await reconcileDeclared(cluster.config, cluster.urls, cluster.passwords);
-    await asUser(cluster.urls, "orders-service", cluster.passwords["orders-service"], async (nc) => {
+    await asUser(cluster.urls, cluster.login("orders-service"), async (nc) => {
       await publishOrders(nc, 1_000, 4_096, published);
       await ackOrders(nc, 100);
     });
@@ -358,7 +361,7 @@ describe("a 3-node cluster with an R3 stream", () => {
 
   test("every node loses its JetStream store; restore brings the R3 stream and its consumer back", async () => {
     const dir = newDir("backup");
-    await asUser(cluster.urls, "orders-service", cluster.passwords["orders-service"], async (nc) => {
+    await asUser(cluster.urls, cluster.login("orders-service"), async (nc) => {
       const running = startPublisher(nc, published, 5_000);
       const run = await nats("backup", dir, "--dev", stateDir);
       await running.stop();

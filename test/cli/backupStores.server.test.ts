@@ -16,6 +16,7 @@ import type { StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser } from "../../config/users";
 import { natsInfra } from "../harness/cli";
 import { writeDevState } from "../harness/devState";
+import { withInboxPrefixes } from "./support/devCredentials";
 import { startNats, type RunningNats } from "../harness/natsServer";
 import { reconcileDeclared } from "../harness/reconcileDeclared";
 
@@ -36,7 +37,7 @@ let stateDir: string;
 const report = randomBytes(300 * 1024);
 
 const as = async <T>(user: string, run: (nc: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> => {
-  const nc = await connect({ servers: server.url, user, pass: server.passwords[user] });
+  const nc = await connect({ servers: server.url, ...server.login(user) });
   try {
     return await run(nc);
   } finally {
@@ -46,7 +47,7 @@ const as = async <T>(user: string, run: (nc: Awaited<ReturnType<typeof connect>>
 
 beforeAll(async () => {
   server = await startNats(input as Record<string, unknown>);
-  stateDir = writeDevState(path.join(scratch, "state"), input as Record<string, unknown>, server.config, server.passwords, server.url);
+  stateDir = withInboxPrefixes(writeDevState(path.join(scratch, "state"), input as Record<string, unknown>, server.config, server.passwords, server.url), server.config);
   await reconcileDeclared(server.config, server.url, server.passwords);
   await as(SERVICE, async (nc) => {
     const settings = await new Kvm(nc).open("settings");

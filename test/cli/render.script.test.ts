@@ -61,7 +61,7 @@ function spawnRender(args: string[]): Promise<Run> {
 let dirs = 0;
 const freshDir = (name: string) => path.join(scratch, `${name}-${++dirs}`);
 
-type Credentials = Record<string, { user: string; password: string; account: string; url: string }>;
+type Credentials = Record<string, { user: string; password: string; account: string; url: string; inboxPrefix: string }>;
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, "utf8")) as T;
 
 /** auth.conf is a comment line and then one JSON-compatible object; hashes by user name. */
@@ -109,10 +109,13 @@ describe.concurrent("render command", { timeout: 2 * RUN_TIMEOUT_MS }, () => {
     const users = natsUsers(config);
     expect(Object.keys(credentials).sort()).toEqual(users.map((u) => u.user).sort());
     for (const user of users) {
-      // The URL the deployment publishes (docker.bindAddress, the stack's client port).
-      expect(credentials[user.user]).toEqual({ user: user.user, password: expect.any(String), account: user.account, url: "nats://127.0.0.1:4222" });
+      // The URL the deployment publishes (docker.bindAddress, the stack's client port), and the
+      // prefix the user's replies arrive under (the dev stack is private).
+      expect(credentials[user.user]).toEqual({ user: user.user, password: expect.any(String), account: user.account, url: "nats://127.0.0.1:4222", inboxPrefix: user.inboxPrefix });
       expect(credentials[user.user].password).toMatch(/^[A-Za-z0-9_-]{32}$/);
     }
+    expect(credentials["teacher-service"].inboxPrefix).toBe("_INBOX_teacher-service");
+    expect(credentials._jsadmin_APP.inboxPrefix).toBe("_INBOX__jsadmin_APP");
     const passwords = Object.values(credentials).map((c) => c.password);
     expect(new Set(passwords).size).toBe(passwords.length);
 

@@ -18,6 +18,7 @@ import { reconcile } from "../../streams/reconcile";
 import { clusterStack, createDeclaredStreams, STREAM, STREAM_SUBJECT } from "../cluster/support/clusterStack";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
 import { configLoadTime, startNats, waitFor, type RunningNats } from "../harness/natsServer";
+import type { Login } from "../harness/login";
 import { freePort } from "../harness/ports";
 import { DEV_STACK_FIXTURE } from "../harness/tools";
 
@@ -35,8 +36,9 @@ function twoAccountStack(): Record<string, unknown> {
 
 type Connection = Awaited<ReturnType<typeof connect>>;
 const opened: Connection[] = [];
-async function open(servers: string, user: string, passwords: Record<string, string>): Promise<Connection> {
-  const nc = await connect({ servers, user, pass: passwords[user] });
+/** As `user` of a harness server or cluster, with its inbox prefix (the dev stack is private). */
+async function open(servers: string, user: string, running: { login(user: string): Login }): Promise<Connection> {
+  const nc = await connect({ servers, ...running.login(user) });
   opened.push(nc);
   return nc;
 }
@@ -62,8 +64,8 @@ describe("a single server", () => {
   });
 
   test("connections, messages and the stream count are what the clients did; exit 0; --json says the same", async () => {
-    for (let i = 0; i < 3; i++) await open(server.url, BILLING, server.passwords);
-    const teacher = await open(server.url, "teacher-service", server.passwords);
+    for (let i = 0; i < 3; i++) await open(server.url, BILLING, server);
+    const teacher = await open(server.url, "teacher-service", server);
     const billing = opened[0];
     for (let i = 0; i < 7; i++) billing.publish("billing.invoice", "0123456789");
     await billing.flush();
@@ -139,19 +141,19 @@ describe("a cluster of three", () => {
   });
 
   test("routes by name, connections summed over nodes, an R3 stream counted once, routed traffic counted once", async () => {
-    for (const node of cluster.nodes) await open(node.url, "teacher-service", cluster.passwords);
-    const subscriber = await open(cluster.nodes[1].url, BILLING, cluster.passwords);
+    for (const node of cluster.nodes) await open(node.url, "teacher-service", cluster);
+    const subscriber = await open(cluster.nodes[1].url, BILLING, cluster);
     let received = 0;
     subscriber.subscribe("billing.>", { callback: () => received++ });
     await subscriber.flush();
-    const publisher = await open(cluster.nodes[0].url, BILLING, cluster.passwords);
+    const publisher = await open(cluster.nodes[0].url, BILLING, cluster);
     // The subscription reaches node 0 over the route a moment after node 1 has it.
     await waitFor(async () => {
       publisher.publish("billing.probe", "x");
       await publisher.flush();
       return received > 0;
     }, 10_000, () => "the subscriber on node 1 never got a message published on node 0");
-    const producer = await open(cluster.urls, "order-service", cluster.passwords);
+    const producer = await open(cluster.urls, "order-service", cluster);
     for (let i = 0; i < 40; i++) await jetstream(producer).publish(STREAM_SUBJECT, `order ${i}`);
     // Start counting once every probe in flight has arrived: the report and the subscriber agree.
     const billingNow = async () => json(await nats("status", ...targetFlags(), "--json")).accounts.find((a) => a.name === "BILLING")!;
@@ -230,7 +232,7 @@ async function makeSlowConsumer(server: RunningNats): Promise<void> {
   });
   socket.removeAllListeners("data");
   socket.pause();
-  const publisher = await open(server.url, BILLING, server.passwords);
+  const publisher = await open(server.url, BILLING, server);
   const payload = new Uint8Array(512 * 1024);
   const slowConsumers = async () => ((await (await fetch(`${server.monitorUrl}/varz`)).json()) as { slow_consumers: number }).slow_consumers;
   try {

@@ -1,8 +1,10 @@
 // `nats-infra test-auth` against the dev stack run by the dev server (a real nats-server): every
-// service as declared, with no message delivered to its real subscribers or the EVENTS stream;
-// then the live auth.conf edited by hand and reloaded: an over-grant read from the server's own
-// lists ($SYS.REQ.USER.INFO answers once `>` is publishable), and an over-grant plus a missing
-// grant seen by the probes; no stack config: exit 2; the server down: exit 3.
+// service as declared, its inbox private, with no message delivered to its real subscribers or
+// the EVENTS stream; then the live auth.conf edited by hand and reloaded: an over-grant read from
+// the server's own lists ($SYS.REQ.USER.INFO answers once `>` is publishable), an over-grant plus
+// a missing grant seen by the probes, and grants on other users' inboxes, each reported with the
+// service that could read whose replies; the same stack with shared inboxes: a warning, exit 0;
+// no stack config: exit 2; the server down: exit 3.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -46,7 +48,8 @@ afterAll(async () => {
 });
 
 const credentials = (): Record<string, Credential> => JSON.parse(readFileSync(path.join(stateDir, "credentials.json"), "utf8"));
-const connectAs = (user: string): Promise<NatsConnection> => connect({ servers: dev.endpoints.client, user, pass: credentials()[user].password });
+const connectAs = (user: string): Promise<NatsConnection> =>
+  connect({ servers: dev.endpoints.client, user, pass: credentials()[user].password, inboxPrefix: credentials()[user].inboxPrefix });
 const checksOf = (run: CliRun) => (JSON.parse(run.stdout) as { checks: ServiceCheck[] }).checks;
 
 /** Edits the live auth.conf as a person would (it is JSON after its comment line) and reloads the server. */
@@ -79,15 +82,21 @@ test("the dev stack as declared: every service connects, a wrong password is ref
   expect(text.code, text.stdout + text.stderr).toBe(0);
   const rows = text.stdout.split("\n").filter((line) => /^(teacher|user|notification)-service\s/.test(line));
   expect(rows).toHaveLength(3);
-  for (const row of rows) expect(row).toMatch(/^\S+\s+ok\s+refused\s+ok\s+ok\s+not checked\s+probes \(\d+\)$/);
+  for (const row of rows) expect(row).toMatch(/^\S+\s+ok\s+refused\s+ok\s+ok\s+not checked\s+private\s+probes \(\d+\)$/);
   expect(text.stdout).toContain("every service as declared");
+  expect(text.stdout).not.toContain("warnings:");
 
   const json = await testAuth("--dev", stateDir, "--json");
   expect(json.code).toBe(0);
   const checks = checksOf(json);
-  expect(checks.map((c) => [c.service, c.connects, c.wrongPasswordRefused, c.readBy, c.publish?.ok, c.subscribe?.ok])).toEqual(
-    ["teacher-service", "user-service", "notification-service"].map((s) => [s, true, true, "probe", true, true]),
+  expect(checks.map((c) => [c.service, c.connects, c.wrongPasswordRefused, c.readBy, c.publish?.ok, c.subscribe?.ok, c.inboxes?.ok])).toEqual(
+    ["teacher-service", "user-service", "notification-service"].map((s) => [s, true, true, "probe", true, true, true]),
   );
+  // Every other private prefix of the account (services' and nats-infra's own users'), and
+  // `_INBOX.>`: each refused outright, so no canary was published anywhere.
+  const user = checks.find((c) => c.service === "user-service")!.inboxes!;
+  expect(user.tried).toEqual(["_INBOX.>", "_INBOX_teacher-service.>", "_INBOX_notification-service.>", "_INBOX__tools.>", "_INBOX__jsadmin_APP.>"]);
+  expect(user).toMatchObject({ readable: [], filtered: [] });
 
   for (const nc of subscribers) await nc.flush();
   expect(received).toEqual([]);
@@ -100,7 +109,8 @@ test("over-granted by hand (`>` added to teacher-service's publish allow) and re
   await handEditAuthConf((users) => users["teacher-service"].permissions.publish.allow!.push(">"));
   const run = await testAuth("--dev", stateDir);
   expect(run.code, run.stdout + run.stderr).toBe(1);
-  expect(run.stdout).toMatch(/^teacher-service\s+ok\s+refused\s+MISMATCH\s+ok\s+ok\s+\$SYS\.REQ\.USER\.INFO$/m);
+  // USER.INFO is a request: its answer reached teacher-service under its own prefix.
+  expect(run.stdout).toMatch(/^teacher-service\s+ok\s+refused\s+MISMATCH\s+ok\s+ok\s+private\s+\$SYS\.REQ\.USER\.INFO$/m);
   expect(run.stdout).toContain("teacher-service (nats-0) publish: on the server, not declared: allow >");
   expect(run.stdout).toMatch(/^user-service\s+ok\s+refused\s+ok\s+ok\s+not checked/m);
   const teacher = checksOf(await testAuth("--dev", stateDir, "--json")).find((c) => c.service === "teacher-service")!;
@@ -116,9 +126,66 @@ test("a grant added and one taken away where the server refuses USER.INFO: the p
   });
   const run = await testAuth("--dev", stateDir);
   expect(run.code).toBe(1);
-  expect(run.stdout).toMatch(/^user-service\s+ok\s+refused\s+MISMATCH\s+MISMATCH\s+not checked\s+probes/m);
+  expect(run.stdout).toMatch(/^user-service\s+ok\s+refused\s+MISMATCH\s+MISMATCH\s+not checked\s+private\s+probes/m);
   expect(run.stdout).toContain("user-service (nats-0) subscribe: on the server, not declared: allow teacher.test-auth, allow teacher.>");
   expect(run.stdout).toContain("user-service (nats-0) publish: declared, not on the server: allow events.user");
+});
+
+test("another's inbox granted by hand: exit 1, each service named with whose replies it could read and what to do", async () => {
+  await handEditAuthConf((users) => {
+    // A subscription only: user-service may not publish there, so no canary shows delivery.
+    users["user-service"].permissions.subscribe.allow!.push("_INBOX_teacher-service.>");
+    // teacher-service may publish everywhere since the test above: its canary reaches it.
+    users["teacher-service"].permissions.subscribe.allow!.push("_INBOX_user-service.>");
+    users["notification-service"].permissions.subscribe.allow!.push("_INBOX.>");
+  });
+  const run = await testAuth("--dev", stateDir);
+  expect(run.code, run.stdout + run.stderr).toBe(1);
+  for (const service of ["teacher-service", "user-service", "notification-service"]) expect(run.stdout).toMatch(new RegExp(`^${service}\\s.*\\sREADABLE\\s`, "m"));
+  const redeploy = "The stack config denies that, so the live auth.conf is not the stack's: deploy it again (npm run up; a dev server: restart it), then run test-auth again.";
+  expect(run.stdout).toContain(
+    "user-service (nats-0) inboxes: can read teacher-service's replies: the server lets it subscribe to _INBOX_teacher-service.> " +
+      `(the server accepted the subscription; the service may not publish a canary there to see whether it is filtered). ${redeploy}`,
+  );
+  expect(run.stdout).toContain(
+    `teacher-service (nats-0) inboxes: can read user-service's replies: the server lets it subscribe to _INBOX_user-service.> (a canary published there reached it). ${redeploy}`,
+  );
+  expect(run.stdout).toContain(
+    "notification-service (nats-0) inboxes: can read the replies of every client of its account on the default prefix _INBOX, though its own inbox is private: " +
+      "the server lets it subscribe to _INBOX.> (the server accepted the subscription",
+  );
+  const checks = checksOf(await testAuth("--dev", stateDir, "--json"));
+  expect(checks.map((c) => [c.service, c.inboxes?.ok, c.inboxes?.readable])).toEqual([
+    ["teacher-service", false, [{ subject: "_INBOX_user-service.>", owner: "user-service", proof: "received" }]],
+    ["user-service", false, [{ subject: "_INBOX_teacher-service.>", owner: "teacher-service", proof: "subscribed" }]],
+    ["notification-service", false, [{ subject: "_INBOX.>", owner: "_INBOX", proof: "subscribed" }]],
+  ]);
+});
+
+test("the dev stack with shared inboxes: its services sharing _INBOX.> is a warning, not a failure: exit 0", async () => {
+  const sharedDir = path.join(scratch, "shared");
+  const { config } = parseYaml(readFileSync(DEV_STACK_FIXTURE, "utf8")) as { config: Record<string, unknown> };
+  config["nats-infra:inboxes"] = "shared";
+  config["nats-infra:server"] = { ...(config["nats-infra:server"] as object), clientPort: await freePort(), monitorPort: await freePort() };
+  const stackFile = path.join(scratch, "Pulumi.shared.yaml");
+  writeFileSync(stackFile, stringifyYaml({ config }));
+  const shared = await DevServer.start({ stackFile, stateDir: sharedDir, binary: toolPath("nats-server"), log: () => undefined, bcryptCost: TEST_BCRYPT_COST });
+  try {
+    const run = await testAuth("--dev", sharedDir);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain("every service as declared");
+    expect(run.stdout).toContain(
+      "warnings:\n  services teacher-service, user-service, notification-service of account APP share _INBOX.>: each can read the others' replies (KV and object reads included). " +
+        "docs/inboxes.md says how to move them to private inboxes.",
+    );
+    // `_INBOX.>` is theirs to read; nats-infra's own users' inboxes are still closed to them.
+    const checks = checksOf(await testAuth("--dev", sharedDir, "--json"));
+    expect(checks.map((c) => [c.service, c.inboxes?.ok, c.inboxes?.tried])).toEqual(
+      ["teacher-service", "user-service", "notification-service"].map((s) => [s, true, ["_INBOX__tools.>", "_INBOX__jsadmin_APP.>"]]),
+    );
+  } finally {
+    await shared.kill();
+  }
 });
 
 test("a target without a stack config: exit 2, one line, nothing checked", async () => {

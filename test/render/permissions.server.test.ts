@@ -1,6 +1,7 @@
 // The dev stack (Pulumi.dev.yaml) on the real nats-server: the rendered config is accepted, and
 // the server grants each service exactly what the stack config declares, for publish and
-// subscribe, request/reply and JetStream.
+// subscribe, request/reply and JetStream. Its inboxes are private: each service receives replies
+// under its own prefix only, never under another's or `_INBOX`.
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -9,7 +10,6 @@ import { jetstreamAdminUser } from "../../config/users";
 import { startNats, type RunningNats } from "../harness/natsServer";
 import {
   checkStackConfig,
-  declaredAllows,
   denySamples,
   isLiteral,
   PermissionProbe,
@@ -37,7 +37,19 @@ afterAll(async () => {
   console.log(`permissions.test (dev stack): ${JSON.stringify(counts)} probe cases`);
 });
 
-const elsewhere = (name: string) => services.filter((s) => s.name !== name).flatMap((s) => [...s.publish, ...s.subscribe]);
+/** Where a service's replies arrive in the dev stack (`inboxes: private`), written out rather than derived. */
+const ownInbox = (name: string) => `_INBOX_${name}.>`;
+/** What the stack file declares for a service, and its inbox where it makes requests. */
+const declaredAllows = (service: (typeof services)[number]) => ({
+  publish: service.publish,
+  subscribe: service.requests ? [...service.subscribe, ownInbox(service.name)] : service.subscribe,
+});
+/** Other services' subjects and reply inboxes, and the shared `_INBOX`: nothing there is this one's. */
+const elsewhere = (name: string) => [
+  ...services.filter((s) => s.name !== name).flatMap((s) => [...s.publish, ...s.subscribe, ownInbox(s.name)]),
+  "_INBOX.>",
+  ownInbox(jetstreamAdminUser("APP")),
+];
 const serviceNamed = (name: string) => services.find((s) => s.name === name)!;
 
 test("nats-server -t accepts the dev stack as rendered", () => {
@@ -46,8 +58,9 @@ test("nats-server -t accepts the dev stack as rendered", () => {
   expect(result.ok).toBe(true);
 });
 
-test("the dev stack declares the three services this file checks", () => {
+test("the dev stack declares the three services this file checks, on private inboxes", () => {
   expect(serviceNames).toEqual(["teacher-service", "user-service", "notification-service"]);
+  expect(config.inboxes).toBe("private");
 });
 
 describe.each(serviceNames)("%s", (name) => {
@@ -61,7 +74,7 @@ describe.each(serviceNames)("%s", (name) => {
     counts.publishAllowed += verdicts.length;
   });
 
-  test("may publish nothing else: siblings, parents, other services' subjects, $SYS, $JS.API, inboxes", async () => {
+  test("may publish nothing else: siblings, parents, other services' subjects and inboxes, $SYS, $JS.API", async () => {
     const subjects = denySamples(allows.publish, elsewhere(name));
     expect(subjects.length).toBeGreaterThan(15);
     const verdicts = await probe.publish(name, subjects);
@@ -76,7 +89,7 @@ describe.each(serviceNames)("%s", (name) => {
     counts.subscribeAllowed += verdicts.length;
   });
 
-  test("receives nothing else, through literal or wider wildcard subscriptions", async () => {
+  test("receives nothing else, through literal or wider wildcard subscriptions: no other service's subjects, no one else's replies", async () => {
     const cases = subscribeDenyCases(allows.subscribe, elsewhere(name));
     expect(cases.length).toBeGreaterThan(15);
     const verdicts = await probe.subscribe(name, cases);
@@ -130,7 +143,7 @@ describe("request/reply", () => {
   test("user-service may publish into teacher-service's inbox once, as the reply, and never otherwise", async () => {
     const teacher = await probe.connectAs("teacher-service");
     try {
-      const replyTo = "_INBOX.teacherbox.1";
+      const replyTo = "_INBOX_teacher-service.teacherbox.1";
       const inbox = teacher.subscribe(replyTo, { max: 1 });
       await teacher.flush();
       // Before any request the inbox is just a subject user-service has no right to.

@@ -38,7 +38,7 @@ async function converge(input: Input): Promise<ReconcileResult & { output: strin
 }
 
 async function as<T>(user: string, run: (jsm: JetStreamManager, nc: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: nats.url, user, pass: nats.passwords[user] });
+  const nc = await connect({ servers: nats.url, ...nats.login(user) });
   try {
     return await run(await jetstreamManager(nc), nc);
   } finally {

@@ -52,7 +52,8 @@ beforeAll(async () => {
 afterAll(async () => nats?.stop());
 
 async function asAdmin<T>(user: string, run: (jsm: JetStreamManager, nc: Connection) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: nats.url, user, pass: nats.passwords[user] });
+  // With the admin's own inbox prefix, as the reconciler connects (streams/connect.ts).
+  const nc = await connect({ servers: nats.url, ...nats.login(user) });
   try {
     return await run(await jetstreamManager(nc), nc);
   } finally {
@@ -126,7 +127,7 @@ describe("what the admin may not do", () => {
     });
   });
 
-  test("publish or subscribe to application subjects", async () => {
+  test("publish or subscribe to application subjects, or read replies outside its own inbox", async () => {
     await asAdmin(APP_ADMIN, async (jsm, nc) => {
       const errors: string[] = [];
       const watching = (async () => {
@@ -134,11 +135,16 @@ describe("what the admin may not do", () => {
       })();
       nc.publish("events.x", "forged");
       nc.subscribe("events.>");
+      // Replies: the shared inbox and the other account's admin's are not its own.
+      nc.subscribe("_INBOX.>");
+      nc.subscribe(`_INBOX_${BILLING_ADMIN}.>`);
       await nc.flush();
       // The server's -ERR lines arrive before the flush's PONG; the status loop may lag a tick.
-      await waitFor(async () => errors.length >= 2, 2_000, () => `expected two permission errors, got: ${errors.join("; ")}`);
+      await waitFor(async () => errors.length >= 4, 2_000, () => `expected four permission errors, got: ${errors.join("; ")}`);
       expect(errors.join("\n")).toContain('Permissions Violation for Publish to "events.x"');
       expect(errors.join("\n")).toContain('Permissions Violation for Subscription to "events.>"');
+      expect(errors.join("\n")).toContain('Permissions Violation for Subscription to "_INBOX.>"');
+      expect(errors.join("\n")).toContain(`Permissions Violation for Subscription to "_INBOX_${BILLING_ADMIN}.>"`);
       expect((await jsm.streams.info("EVENTS")).state.messages).toBe(3);
       void watching;
     });
@@ -160,7 +166,7 @@ describe("what the admin may not do", () => {
 test("the admin's rights name only declared streams and consumers, and deletion only where allowDelete", () => {
   const config = parseStackConfig(STACK).config;
   const { publish, subscribe, allowResponses } = jetstreamAdminPermissions(config, "APP");
-  expect(subscribe).toEqual({ allow: ["_INBOX.>"] });
+  expect(subscribe).toEqual({ allow: ["_INBOX__jsadmin_APP.>"] });
   expect(allowResponses).toBe(false);
   const allow = publish.allow!;
   expect(allow.filter((s) => s.includes("DELETE"))).toEqual(["$JS.API.STREAM.DELETE.LOGS", "$JS.API.CONSUMER.DELETE.LOGS.shipper"]);

@@ -2,7 +2,7 @@
 // create, update in place with messages kept, idempotent reruns, refusals that leave data alone,
 // streams removed from the config, adoption, consumers, explicit deletion.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
@@ -56,7 +56,7 @@ async function converge(streams: StreamInput[], options: { dryRun?: boolean } = 
 }
 
 async function withManager<T>(user: string, run: (jsm: JetStreamManager, nc: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: nats.url, user, pass: nats.passwords[user] });
+  const nc = await connect({ servers: nats.url, ...nats.login(user) });
   try {
     return await run(await jetstreamManager(nc), nc);
   } finally {
@@ -417,6 +417,38 @@ describe("the command line", () => {
     const result = run(["--stack-file", stackFile([streamDecl("CLI")]), "--url", nats.url], {});
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("no password for account APP: set NATS_PASSWORD");
+  });
+
+  test("a server that grants the admin `_INBOX.>` only (deployed before private inboxes): stops before reading, says what to do; NATS_INBOX_PREFIX_APP=_INBOX runs; the reverse mismatch names the admin's own prefix", async () => {
+    const streams = [streamDecl("CLI")];
+    nats.rewrite({ services: SERVICES, streams });
+    const authConf = path.join(nats.dir, "auth.conf");
+    const rendered = readFileSync(authConf, "utf8");
+    expect(rendered).toContain(`"_INBOX__jsadmin_APP.>"`);
+    writeFileSync(authConf, rendered.replace(`"_INBOX__jsadmin_APP.>"`, `"_INBOX.>"`));
+    await nats.reload();
+    const file = stackFile(streams);
+
+    const stale = run(["--stack-file", file, "--url", nats.url, "--dry-run"]);
+    expect(stale.status, stale.stdout).toBe(1);
+    expect(stale.stdout).toBe("");
+    expect(stale.stderr).toContain(`error: the server does not let ${ADMIN} subscribe to _INBOX__jsadmin_APP.>, where its replies arrive`);
+    expect(stale.stderr).toContain("NATS_INBOX_PREFIX_APP=_INBOX");
+
+    const overridden = run(["--stack-file", file, "--url", nats.url, "--dry-run"], { NATS_PASSWORD: nats.passwords[ADMIN], NATS_INBOX_PREFIX_APP: "_INBOX" });
+    expect(overridden.status, overridden.stderr).toBe(0);
+    expect(overridden.stdout).toContain("Account APP:");
+
+    // The rendered auth.conf again: the admin on its own prefix, the default, runs.
+    writeFileSync(authConf, rendered);
+    await nats.reload();
+    const current = run(["--stack-file", file, "--url", nats.url, "--dry-run"]);
+    expect(current.status, current.stderr).toBe(0);
+    // The other way round: the shared prefix where the admin has its own says which one that is.
+    const shared = run(["--stack-file", file, "--url", nats.url, "--dry-run"], { NATS_PASSWORD: nats.passwords[ADMIN], NATS_INBOX_PREFIX: "_INBOX" });
+    expect(shared.status).toBe(1);
+    expect(shared.stderr).toContain(`error: the server does not let ${ADMIN} subscribe to _INBOX.>, where its replies arrive`);
+    expect(shared.stderr).toContain(`gives ${ADMIN} a prefix of its own, _INBOX__jsadmin_APP for nats-infra's users: connect with it (NATS_INBOX_PREFIX_APP for npm run streams`);
   });
 
   test("a wrong password fails cleanly without echoing it", () => {
