@@ -24,7 +24,6 @@ import type { Login } from "../harness/login";
 import { startCluster, type RunningCluster } from "../harness/natsCluster";
 import { configLoadTime, startNats, waitFor, type RunningNats } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
-import { withInboxPrefixes } from "./support/devCredentials";
 
 /** `nats-infra backup|restore ...` in this process. */
 const nats = (name: "backup" | "restore", ...argv: string[]) => natsInfra(name, ...argv);
@@ -43,7 +42,7 @@ const newDir = (name: string) => path.join(scratch, `${name}-${++dirs}`);
 
 /** A --dev state directory for servers the harness started. */
 const devState = (input: Record<string, unknown>, config: StackConfig, passwords: Record<string, string>, url: string) =>
-  withInboxPrefixes(writeDevState(newDir("state"), input, config, passwords, url), config);
+  writeDevState(newDir("state"), input, config, passwords, url);
 
 /**
  * Grants (or takes away) the JetStream admin's rights to the subjects backup and restore use

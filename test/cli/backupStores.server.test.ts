@@ -16,7 +16,6 @@ import type { StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser } from "../../config/users";
 import { natsInfra } from "../harness/cli";
 import { writeDevState } from "../harness/devState";
-import { withInboxPrefixes } from "./support/devCredentials";
 import { startNats, type RunningNats } from "../harness/natsServer";
 import { reconcileDeclared } from "../harness/reconcileDeclared";
 
@@ -47,7 +46,7 @@ const as = async <T>(user: string, run: (nc: Awaited<ReturnType<typeof connect>>
 
 beforeAll(async () => {
   server = await startNats(input as Record<string, unknown>);
-  stateDir = withInboxPrefixes(writeDevState(path.join(scratch, "state"), input as Record<string, unknown>, server.config, server.passwords, server.url), server.config);
+  stateDir = writeDevState(path.join(scratch, "state"), input as Record<string, unknown>, server.config, server.passwords, server.url);
   await reconcileDeclared(server.config, server.url, server.passwords);
   await as(SERVICE, async (nc) => {
     const settings = await new Kvm(nc).open("settings");

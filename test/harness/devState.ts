@@ -12,7 +12,7 @@ export function writeDevState(stateDir: string, input: Record<string, unknown>, 
   const stackFile = path.join(stateDir, "Pulumi.test.yaml");
   writeFileSync(stackFile, stringifyYaml({ config: Object.fromEntries(Object.entries(stack).map(([key, value]) => [`nats-infra:${key}`, value])) }));
   writeFileSync(path.join(stateDir, "dev.json"), JSON.stringify({ stackFile }));
-  const credentials = Object.fromEntries(natsUsers(config).map(({ user, account }) => [user, { user, account, password: passwords[user], url }]));
+  const credentials = Object.fromEntries(natsUsers(config).map(({ user, account, inboxPrefix }) => [user, { user, account, password: passwords[user], url, inboxPrefix }]));
   writeFileSync(path.join(stateDir, "credentials.json"), JSON.stringify(credentials));
   return stateDir;
 }

@@ -315,7 +315,11 @@ export function goUnquote(quoted: string): string {
 // The expectation side: what the stack config declares, and subjects to try. Written here from
 // the NATS subject rules, independently of config/subjects.ts, so the two can disagree.
 
-/** What a declared service may do, in the words of the stack config's contract. */
+/**
+ * What a declared service may do, in the words of the stack config's contract, on a stack whose
+ * services share `_INBOX` (the generated and adversarial stacks leave `inboxes` out). A stack on
+ * private inboxes writes its own (test/render/permissions.server.test.ts).
+ */
 export function declaredAllows(service: { publish: string[]; subscribe: string[]; requests: boolean }): { publish: string[]; subscribe: string[] } {
   return { publish: service.publish, subscribe: service.requests ? [...service.subscribe, "_INBOX.>"] : service.subscribe };
 }
