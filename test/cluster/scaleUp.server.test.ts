@@ -91,7 +91,8 @@ async function grow(single: RunningNats, raw: Record<string, unknown>): Promise<
 function natsCli(cluster: RunningNats | RunningCluster, args: string[]): string {
   const url = "urls" in cluster ? cluster.urls : cluster.url;
   const env = { ...process.env, NATS_URL: url, NATS_USER: OPERATOR, NATS_PASSWORD: cluster.passwords[OPERATOR] };
-  const result = spawnSync(toolPath("nats"), [...args, "--no-context"], { env, encoding: "utf8", timeout: 30_000 });
+  const inbox = ["--inbox-prefix", cluster.login(OPERATOR).inboxPrefix];
+  const result = spawnSync(toolPath("nats"), [...args, ...inbox, "--no-context"], { env, encoding: "utf8", timeout: 30_000 });
   const output = `${result.stdout}${result.stderr}`;
   if (result.status !== 0) throw new Error(`nats ${args.join(" ")} failed (${result.status}):\n${output}`);
   return output;

@@ -180,7 +180,7 @@ const jetstreamText = (where: "stream" | "consumer"): Field => ({
   accepts: (h) => h.text,
   verify: async (value, raw) => {
     const nats = await startNats(raw);
-    const admin = await connect({ servers: nats.url, user: jetstreamAdminUser("APP"), pass: nats.passwords[jetstreamAdminUser("APP")], reconnect: false });
+    const admin = await connect({ servers: nats.url, ...nats.login(jetstreamAdminUser("APP")), reconnect: false });
     try {
       // The text travels as JSON to the JetStream API and must come back as written.
       const jsm = await jetstreamManager(admin);
@@ -205,7 +205,7 @@ const neverAccepted = () => false;
 async function adminCreates(stream: string, consumer: string): Promise<void> {
   const raw = { services: services([], []), streams: [{ name: stream, subjects: ["s.>"], consumers: [{ name: consumer }] }] };
   const nats = await startNats(raw);
-  const admin = await connect({ servers: nats.url, user: jetstreamAdminUser("APP"), pass: nats.passwords[jetstreamAdminUser("APP")], reconnect: false });
+  const admin = await connect({ servers: nats.url, ...nats.login(jetstreamAdminUser("APP")), reconnect: false });
   try {
     const jsm = await jetstreamManager(admin);
     expect((await jsm.streams.add({ name: stream, subjects: ["s.>"] })).config.name).toBe(stream);
@@ -283,7 +283,7 @@ const FIELDS: Record<string, Field> = {
     accepts: (h) => h.subject,
     verify: async (value, raw) => {
       const nats = await startNats(raw);
-      const admin = await connect({ servers: nats.url, user: jetstreamAdminUser("APP"), pass: nats.passwords[jetstreamAdminUser("APP")], reconnect: false });
+      const admin = await connect({ servers: nats.url, ...nats.login(jetstreamAdminUser("APP")), reconnect: false });
       const svc = await connect({ servers: nats.url, user: "svc", pass: nats.passwords.svc, reconnect: false });
       try {
         const jsm = await jetstreamManager(admin);

@@ -47,7 +47,7 @@ afterAll(async () => {
 
 /** The stream's message count and consumers, as its own account's admin sees them. */
 async function ordersState(): Promise<{ messages: number; consumers: string[] }> {
-  const admin = await connect({ servers: nats.url, user: jetstreamAdminUser("APP"), pass: nats.passwords[jetstreamAdminUser("APP")] });
+  const admin = await connect({ servers: nats.url, ...nats.login(jetstreamAdminUser("APP")) });
   try {
     const jsm = await jetstreamManager(admin);
     const info = await jsm.streams.info("ORDERS");
@@ -139,7 +139,7 @@ describe("the observer changes nothing", () => {
     expect(await configLoadTime(nats.monitorUrl)).toBe(loaded);
     expect(shop.isClosed()).toBe(false);
     await shop.flush();
-    const admin = await connect({ servers: nats.url, user: jetstreamAdminUser("APP"), pass: nats.passwords[jetstreamAdminUser("APP")] });
+    const admin = await connect({ servers: nats.url, ...nats.login(jetstreamAdminUser("APP")) });
     try {
       const streams = (await (await jetstreamManager(admin)).streams.list().next()).map((s) => s.config.name);
       expect(streams).toEqual(["ORDERS"]);
