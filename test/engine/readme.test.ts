@@ -117,7 +117,7 @@ describe("npm run down, then up again", () => {
   test("connected clients get the lame duck notice, the JetStream volume stays, and the next up finds the stream and its messages", async () => {
     const outputs = await stack.outputs();
     const teacher = outputs.credentials["teacher-service"];
-    const nc = await connect({ servers: teacher.url.split(","), user: teacher.user, pass: teacher.password, reconnect: false });
+    const nc = await connect({ servers: teacher.url.split(","), user: teacher.user, pass: teacher.password, inboxPrefix: teacher.inboxPrefix, reconnect: false });
     const notices: string[] = [];
     void (async () => {
       for await (const status of nc.status()) notices.push(status.type);

@@ -88,7 +88,7 @@ afterAll(async () => {
 describe("a single server with two accounts, streams, KV, object store, Surveyor and nats-box", () => {
   test("what was deployed works: the KV bucket and object store through the intents, nats-box through its context", async () => {
     const billing = (await stack.outputs()).credentials["billing-service"];
-    const nc = await connect({ servers: billing.url.split(","), user: billing.user, pass: billing.password });
+    const nc = await connect({ servers: billing.url.split(","), user: billing.user, pass: billing.password, inboxPrefix: billing.inboxPrefix });
     try {
       const kv = await new Kvm(nc).open("prices");
       await kv.put("apple", "3");
@@ -110,7 +110,7 @@ describe("a single server with two accounts, streams, KV, object store, Surveyor
       `update nats-config`,
     ]);
     const audit = (await stack.outputs()).credentials["audit-service"];
-    const nc = await connect({ servers: audit.url.split(","), user: audit.user, pass: audit.password });
+    const nc = await connect({ servers: audit.url.split(","), user: audit.user, pass: audit.password, inboxPrefix: audit.inboxPrefix });
     await nc.close();
   });
 
