@@ -4,8 +4,9 @@
 // password (read from its credentials.json), with `--jsz all` as the component runs it when
 // monitoring is on. After each applied save the rules are rendered again and Prometheus reloads
 // them (SIGHUP); a change of the nodes restarts Surveyor on the new server list.
+import { SETPRIV } from "./localServer";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import { nodeCount } from "../config/cluster";
 import { endpoints } from "../config/endpoints";
@@ -180,19 +181,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-/**
- * util-linux's setpriv gives the child a parent-death signal (as ops/localServer.ts does for the
- * nats-servers): should this process be killed outright, the kernel still sends SIGTERM.
- */
-const SETPRIV =
-  process.platform === "linux"
-    ? (process.env.PATH ?? "")
-        .split(path.delimiter)
-        .filter((dir) => path.isAbsolute(dir))
-        .map((dir) => path.join(dir, "setpriv"))
-        .find((file) => existsSync(file))
-    : undefined;
-
+// setpriv (ops/localServer.ts SETPRIV) gives each child a parent-death signal, as for the nats-servers.
 const children = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const child of children) child.kill("SIGKILL");

@@ -31,7 +31,7 @@ process.once("exit", () => {
  * clean shutdown, the moment this process is gone, however it ended. (Strictly: when the thread
  * that spawned it ends; that is the main thread, unless a worker thread starts servers.)
  */
-const SETPRIV =
+export const SETPRIV =
   process.platform === "linux"
     ? (process.env.PATH ?? "")
         .split(path.delimiter)

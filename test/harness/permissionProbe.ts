@@ -45,8 +45,11 @@ export function checkStackConfig(raw: Record<string, unknown>): { ok: boolean; o
 export interface ProbedNats {
   nats: RunningNats;
   probe: PermissionProbe;
-  /** A new connection for `user` with its test password; `close()` closes it. */
-  as(user: string): Promise<NatsConnection>;
+  /**
+   * A new connection for `user` with its test password and inbox prefix (`inboxPrefix`: another
+   * one; null: the client's default `_INBOX`); `close()` closes it.
+   */
+  as(user: string, inboxPrefix?: string | null): Promise<NatsConnection>;
   /** Closes the connections `as` opened, then the probe, then stops the server. */
   close(): Promise<void>;
 }
@@ -71,8 +74,8 @@ export async function startProbed(raw: Record<string, unknown>): Promise<ProbedN
   return {
     nats,
     probe,
-    async as(user) {
-      const nc = await probe.connectAs(user);
+    async as(user, inboxPrefix) {
+      const nc = await probe.connectAs(user, undefined, inboxPrefix);
       open.push(nc);
       return nc;
     },
@@ -138,8 +141,8 @@ export class PermissionProbe {
   }
 
   /** A connection for `user` with its test password; errors are collected for the probe. */
-  async connectAs(user: string, pass = this.nats.passwords[user]): Promise<NatsConnection> {
-    return connect({ servers: this.nats.url, user, pass, inboxPrefix: inboxPrefixOf(this.nats.config, user), reconnect: false, name: `probe:${user}` });
+  async connectAs(user: string, pass = this.nats.passwords[user], inboxPrefix: string | null = inboxPrefixOf(this.nats.config, user)): Promise<NatsConnection> {
+    return connect({ servers: this.nats.url, user, pass, ...(inboxPrefix === null ? {} : { inboxPrefix }), reconnect: false, name: `probe:${user}` });
   }
 
   /** For each subject: could `user` publish it? (Observed in its account, and no violation.) */

@@ -4,47 +4,19 @@
 // service's prefix (nats.CustomInboxPrefix), and the same calls without it fail with the server's
 // own permission violation on the `_INBOX.` subscription. Next to each grant, a refusal shows
 // the grants are still exactly the intent's.
+import { intentStack, privatePrefix, SHARED_INBOX_REFUSED } from "../harness/intentStack";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { StackConfigInput } from "../../config/schema";
 import { goClientMissing, runGoClient, startGoClient, type GoClientEnv } from "../harness/goClient";
 import { api, checkStackConfig, startProbed, type ProbedNats } from "../harness/permissionProbe";
 
-const STACK: StackConfigInput = {
-  inboxes: "private",
-  services: [
-    { name: "orders-client", publish: ["svc.orders"] },
-    { name: "orders-svc", subscribe: ["svc.orders"], requests: false },
-    { name: "snooper", subscribe: ["svc.>"], publish: ["svc.>"] },
-    { name: "pub", jetstream: { publish: ["ORDERS"] } },
-    { name: "puller", jetstream: { consume: [{ stream: "ORDERS", consumer: "puller" }] } },
-    { name: "pusher", jetstream: { consume: [{ stream: "ORDERS", consumer: "pusher" }] } },
-    { name: "reader", jetstream: { read: ["ORDERS"] } },
-    { name: "kv-reader", jetstream: { kv: [{ bucket: "sessions", access: "read" }] } },
-    { name: "kv-writer", jetstream: { kv: [{ bucket: "sessions", access: "write" }] } },
-    { name: "obj-reader", jetstream: { objects: [{ store: "files", access: "read" }] } },
-    { name: "obj-writer", jetstream: { objects: [{ store: "files", access: "write" }] } },
-  ],
-  streams: [
-    {
-      name: "ORDERS",
-      subjects: ["orders.>"],
-      consumers: [
-        { name: "puller", filterSubjects: ["orders.pull"] },
-        // A short ackWait: a message pushed before the client subscribed comes again soon.
-        { name: "pusher", type: "push", deliverSubject: "deliver.pusher", filterSubjects: ["orders.push"], ackWait: "1s" },
-      ],
-    },
-  ],
-  kv: [{ bucket: "sessions", history: 5 }],
-  objectStores: [{ store: "files", maxBytes: "16MB" }],
-};
+const STACK: StackConfigInput = intentStack([
+  { name: "orders-client", publish: ["svc.orders"] },
+  { name: "orders-svc", subscribe: ["svc.orders"], requests: false },
+  { name: "snooper", subscribe: ["svc.>"], publish: ["svc.>"] },
+]);
 const raw = STACK as Record<string, unknown>;
 
-/** The prefix a service's clients are told to use under private inboxes, in the issue's words. */
-const privatePrefix = (service: string) => `_INBOX_${service}`;
-
-/** The server's refusal of the shared inbox: nats.go's muxed reply subscription `_INBOX.<nuid>.*`. */
-const SHARED_INBOX_REFUSED = /Permissions Violation for Subscription to "_INBOX\.[A-Za-z0-9]+\.\*"/;
 const publishRefused = (subject: string) => `Permissions Violation for Publish to "${subject}"`;
 
 const binary = goClientMissing();

@@ -21,40 +21,12 @@ import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vit
 import type { StackConfigInput } from "../../config/schema";
 import { checkStackConfig, startProbed, type ProbedNats } from "../harness/permissionProbe";
 import { runNatsPy, toolPath } from "../harness/tools";
+import { intentStack, privatePrefix, SHARED_INBOX_REFUSED } from "../harness/intentStack";
 
-const STACK: StackConfigInput = {
-  inboxes: "private",
-  services: [
-    { name: "pub", jetstream: { publish: ["ORDERS"] } },
-    { name: "puller", jetstream: { consume: [{ stream: "ORDERS", consumer: "puller" }] } },
-    { name: "pusher", jetstream: { consume: [{ stream: "ORDERS", consumer: "pusher" }] } },
-    { name: "reader", jetstream: { read: ["ORDERS"] } },
-    { name: "kv-reader", jetstream: { kv: [{ bucket: "sessions", access: "read" }] } },
-    { name: "kv-writer", jetstream: { kv: [{ bucket: "sessions", access: "write" }] } },
-    { name: "obj-reader", jetstream: { objects: [{ store: "files", access: "read" }] } },
-    { name: "obj-writer", jetstream: { objects: [{ store: "files", access: "write" }] } },
-    { name: "bystander", publish: ["misc.>"], subscribe: ["misc.>"] },
-  ],
-  streams: [
-    {
-      name: "ORDERS",
-      subjects: ["orders.>"],
-      consumers: [
-        { name: "puller", filterSubjects: ["orders.pull"] },
-        // A short ackWait: a message the server pushed before a client subscribed comes again soon.
-        { name: "pusher", type: "push", deliverSubject: "deliver.pusher", filterSubjects: ["orders.push"], ackWait: "1s" },
-      ],
-    },
-  ],
-  kv: [{ bucket: "sessions", history: 5 }],
-  objectStores: [{ store: "files", maxBytes: "16MB" }],
-};
+const STACK: StackConfigInput = intentStack();
+STACK.services!.push({ name: "bystander", publish: ["misc.>"], subscribe: ["misc.>"] });
 const raw = STACK as Record<string, unknown>;
 
-/** The prefix a service's clients are told to use under private inboxes, in the issue's words. */
-const privatePrefix = (service: string) => `_INBOX_${service}`;
-/** The server's refusal of a client left on the shared prefix: its muxed reply subscription `_INBOX.<id>.*`. */
-const SHARED_INBOX_REFUSED = /Permissions Violation for Subscription to "_INBOX\.[A-Za-z0-9]+\.\*"/i;
 
 let stack: ProbedNats;
 let dir: string;

@@ -6,9 +6,9 @@
 //
 // The stack has private reply inboxes: each client connects with its service's inbox prefix
 // (nats.js inboxPrefix, nats-py inbox_prefix), and one left on the default `_INBOX` gets no answer.
+import { privatePrefix, SHARED_INBOX_REFUSED } from "../harness/intentStack";
 import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { StackConfigInput } from "../../config/schema";
 import { jetstreamAdminUser } from "../../config/users";
@@ -50,24 +50,13 @@ beforeAll(async () => {
   stack = await startProbed(raw);
 }, 30_000);
 
-const opened: NatsConnection[] = [];
-
 afterAll(async () => {
-  await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
   await stack?.close();
 });
 
-/** The prefix a user's clients are told to use under private inboxes, in the issue's words. */
-const privatePrefix = (user: string) => `_INBOX_${user}`;
-/** nats.js's refusal when left on the shared prefix: the server refuses its muxed reply subscription `_INBOX.<id>.*`. */
-const SHARED_INBOX_REFUSED = /Permissions Violation for Subscription to "_INBOX\.[A-Za-z0-9]+\.\*"/;
 
 /** nats.js as `user` with its inbox prefix (null: the client's default `_INBOX`). */
-async function as(user: string, inboxPrefix: string | null = privatePrefix(user)): Promise<NatsConnection> {
-  const nc = await connect({ servers: stack.nats.url, user, pass: stack.nats.passwords[user], reconnect: false, ...(inboxPrefix === null ? {} : { inboxPrefix }) });
-  opened.push(nc);
-  return nc;
-}
+const as = (user: string, inboxPrefix: string | null = privatePrefix(user)): Promise<NatsConnection> => stack.as(user, inboxPrefix);
 
 describe("granted: every operation an intent names works with the real clients", () => {
   test("publish intent: orders-api publishes to the stream's subjects and gets the stream's ack", async () => {
