@@ -51,7 +51,17 @@ export function clusterProblems(config: StackConfig): Finding[] {
         }
         claim(node.dockerHost, port, path, `node ${node.index}'s ${kind} port, ${source}`);
       }
-      if (acrossHosts) claim(node.dockerHost, config.cluster.routePort, ["cluster", "routePort"], `node ${node.index}'s route port`);
+      if (acrossHosts) {
+        // Every node publishes the one cluster.routePort on its host: another port cannot help,
+        // only another host can (seen on the real engine, test/engine/multiHost.test.ts).
+        const sharer = nodes.find((other) => other.index < node.index && other.dockerHost === node.dockerHost);
+        if (sharer) {
+          add(
+            ["cluster", "nodes", node.index, "dockerHost"],
+            `node ${node.index} is on ${node.dockerHost ?? "this Docker host"} with node ${sharer.index}: across Docker hosts every node publishes cluster.routePort (${config.cluster.routePort}) on its host, so each Docker host holds one node; give node ${node.index} a dockerHost of its own`,
+          );
+        } else claim(node.dockerHost, config.cluster.routePort, ["cluster", "routePort"], `node ${node.index}'s route port`);
+      }
     }
     // Surveyor runs beside node 0.
     if (config.docker.surveyor.enabled) claim(nodes[0].dockerHost, config.docker.surveyor.port, ["docker", "surveyor", "port"], "Surveyor, docker.surveyor.port");

@@ -395,4 +395,15 @@ describe("ports a cluster derives for its nodes", () => {
     const problem = problemAt(problems, "nats-infra:server.clientPort");
     expect(problem.message).toContain("port 4223 (node 1's client port, server.clientPort + 1) is already taken on this Docker host by node 0's monitoring port, server.monitorPort + 0");
   });
+
+  test("across Docker hosts, two nodes on one host are refused at the second node's dockerHost: the one route port cannot be published twice there", () => {
+    const tls = { cert: "/tls/cert.pem", key: "/tls/key.pem", ca: "/tls/ca.pem" };
+    const nodes = [{ address: "10.0.0.5" }, { address: "10.0.0.6", dockerHost: "ssh://admin@10.0.0.6", clientPort: 4300, monitorPort: 8300 }, { address: "10.0.0.6", dockerHost: "ssh://admin@10.0.0.6", clientPort: 4301, monitorPort: 8301 }];
+    const problems = problemsOf({ ...minimal, cluster: { nodes, tls } });
+    const problem = problemAt(problems, "nats-infra:cluster.nodes[2].dockerHost");
+    expect(problem.message).toBe(
+      "node 2 is on ssh://admin@10.0.0.6 with node 1: across Docker hosts every node publishes cluster.routePort (6222) on its host, so each Docker host holds one node; give node 2 a dockerHost of its own",
+    );
+    expect(problems.map((p) => p.path)).not.toContain("nats-infra:cluster.routePort");
+  });
 });
