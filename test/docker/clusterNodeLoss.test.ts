@@ -53,7 +53,7 @@ let run: ProgramRun;
 let specs: Record<string, any>[];
 let monitors: { name: string; monitorUrl: string }[];
 let creds: Record<string, Credential>;
-let admin: { user: string; password: string };
+let admin: { user: string; password: string; inboxPrefix: string };
 
 const declared = (program: ProgramRun, name: string) => unwrapSecrets(program.byName(name).inputs) as DeclaredCommand & Record<string, any>;
 const specsOf = (program: ProgramRun) => SUFFIXES.map((suffix) => declared(program, `nats-nats${suffix}`));
@@ -68,7 +68,7 @@ async function runOk(program: ProgramRun, name: string, which: "create" | "updat
 /** Traffic on the URL list, as the services would connect (test/harness/steadyTraffic.ts). */
 function startTraffic(): Promise<SteadyTraffic> {
   return SteadyTraffic.start(
-    { servers: creds["teacher-service"].url.split(","), as: (service) => ({ user: creds[service].user, pass: creds[service].password, inboxPrefix: creds[service].inboxPrefix }), admin: { user: admin.user, pass: admin.password, inboxPrefix: creds[admin.user].inboxPrefix } },
+    { servers: creds["teacher-service"].url.split(","), as: (service) => ({ user: creds[service].user, pass: creds[service].password, inboxPrefix: creds[service].inboxPrefix }), admin: { user: admin.user, pass: admin.password, inboxPrefix: admin.inboxPrefix } },
     DEV_TRAFFIC,
   );
 }
@@ -132,7 +132,7 @@ beforeAll(async () => {
   dockerOk(["network", "create", "--label", TEST_LABEL, network]);
   monitors = (JSON.parse(declared(run, "nats-rollout").stdin!) as RolloutStdin).nodes.map((n) => ({ name: n.server, monitorUrl: n.monitorUrl }));
   creds = await outputValue(run.exports.credentials as pulumi.Output<Record<string, Credential>>);
-  admin = (await outputValue(run.exports.jetstreamAdmins as pulumi.Output<Record<string, { user: string; password: string }>>)).APP;
+  admin = (await outputValue(run.exports.jetstreamAdmins as pulumi.Output<Record<string, { user: string; password: string; inboxPrefix: string }>>)).APP;
 }, 120_000);
 
 afterAll(() => {
