@@ -23,6 +23,9 @@ export async function threeNodes(mode: InboxesMode): Promise<{ deployment: Deplo
   const cluster: RunningCluster = await startCluster(eavesdropStack(mode, 3), 3);
   try {
     await createDeclaredStreams(cluster);
+    // The R3 bucket and store just created: every node's full /healthz (their assets current)
+    // before the first run, so no victim's first JetStream call waits on an election instead.
+    await cluster.waitHealthy(60_000);
   } catch (error) {
     await cluster.stop();
     throw error;
