@@ -115,6 +115,42 @@ export class HostAddress {
   }
 }
 
+/**
+ * The machine's own engine's default bridge, as it was before another engine started. Docker
+ * 20.10 deletes the interface named `docker0` (its own default bridge's name, whatever `--bridge`
+ * says) when an engine with `--default-address-pool` starts again on a data root that still holds
+ * its default network and live restore is off: exactly another host coming back after a stop or
+ * a crash. Without the bridge, the machine's engine refuses every container on its default
+ * network ("could not find bridge docker0") until it restarts. `putBack()` recreates it with its
+ * addresses, so the machine is left as found.
+ */
+export class DefaultBridge {
+  static readonly NAME = "docker0";
+
+  private constructor(private readonly addresses: string[] | undefined) {}
+
+  /** The bridge's IPv4 addresses now (undefined: there is none, and none is put back). */
+  static remember(): DefaultBridge {
+    const shown = spawnSync("ip", ["-j", "-4", "addr", "show", "dev", DefaultBridge.NAME], { encoding: "utf8" });
+    if (shown.status !== 0) return new DefaultBridge(undefined);
+    const [link] = JSON.parse(shown.stdout) as { addr_info: { local: string; prefixlen: number }[] }[];
+    return new DefaultBridge((link?.addr_info ?? []).map((address) => `${address.local}/${address.prefixlen}`));
+  }
+
+  static exists(): boolean {
+    return spawnSync("ip", ["link", "show", "dev", DefaultBridge.NAME], { stdio: "ignore" }).status === 0;
+  }
+
+  /** Recreates the bridge when it was there and is gone; true when it had to. */
+  putBack(): boolean {
+    if (this.addresses === undefined || DefaultBridge.exists()) return false;
+    run("ip", ["link", "add", DefaultBridge.NAME, "type", "bridge"]);
+    for (const address of this.addresses) run("ip", ["addr", "add", address, "dev", DefaultBridge.NAME]);
+    run("ip", ["link", "set", DefaultBridge.NAME, "up"]);
+    return true;
+  }
+}
+
 /** The throwaway key the stack logs in to every other host with (cluster.ssh.privateKey is one key). */
 export class ClientKey {
   readonly dir = mkdtempSync(path.join(tmpdir(), "nih-key-"));
@@ -198,6 +234,7 @@ export class SecondHost implements OtherHost {
    * keeps its rules to itself.
    */
   async startEngine(): Promise<void> {
+    const machineBridge = DefaultBridge.remember();
     const file = (name: string) => path.join(this.dir, name);
     mkdirSync(file("data"), { recursive: true });
     const log = file("dockerd.log");
@@ -217,7 +254,12 @@ export class SecondHost implements OtherHost {
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     this.dockerd.stderr!.on("data", (chunk) => writeFileSync(log, chunk, { flag: "a" }));
-    await waitUntil(`dockerd on ${this.socket}`, () => this.engineAnswers(), 60_000, () => readFileSync(log, "utf8").slice(-3000));
+    try {
+      await waitUntil(`dockerd on ${this.socket}`, () => this.engineAnswers(), 60_000, () => readFileSync(log, "utf8").slice(-3000));
+    } finally {
+      // The engine deletes the bridge while it sets up its networks, before its API answers.
+      if (machineBridge.putBack()) writeFileSync(log, `nats-infra test harness: put ${DefaultBridge.NAME} back after this engine deleted it\n`, { flag: "a" });
+    }
   }
 
   /** Stops the engine by its pid (the host is lost: its containers stop with it). */
