@@ -12,32 +12,20 @@
 //    victims' KV history and objects with every client).
 //  - inboxes: shared, the same stack otherwise (the control): it hears every reply, KV value and
 //    object, so the test can fail.
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { describeReport, eavesdrop, type Deployment, type Placement } from "./support/eavesdrop";
-import { CLIENTS } from "./support/eavesdroppers";
+import { describe, expect, test } from "vitest";
+import type { Placement } from "./support/eavesdrop";
 import { singleServer } from "./support/deployments";
+import { deployedForBlock, overhear, runs } from "./support/eavesdropRuns";
 import { expectEverythingHeard, expectNothingHeard } from "./support/verdicts";
-import { eavesdroppersOf, eavesdropStack, type InboxesMode } from "./support/eavesdropStack";
+import { eavesdropStack } from "./support/eavesdropStack";
 import { parseStackConfig, StackConfigError } from "../../config/load";
 
 const ONE_SERVER: Placement = { responder: 0, writer: 0, victims: { "victim-a": 0, "victim-b": 0 }, eavesdropper: 0 };
-const runs = (mode: InboxesMode) => eavesdroppersOf(mode).flatMap((who) => CLIENTS.map((client) => ({ who, client })));
-
-function onOneServer(mode: InboxesMode): () => Deployment {
-  let running: Awaited<ReturnType<typeof singleServer>> | undefined;
-  beforeAll(async () => {
-    running = await singleServer(mode);
-  }, 30_000);
-  afterAll(() => running?.stop());
-  return () => running!.deployment;
-}
 
 describe("inboxes: private", () => {
-  const deployment = onOneServer("private");
+  const deployment = deployedForBlock(() => singleServer("private"), 30_000);
   test.each(runs("private"))("$who on $client hears none of the victims' replies, KV values or objects; the server refuses it their prefixes", async ({ who, client }) => {
-    const report = await eavesdrop(deployment(), who, client, ONE_SERVER);
-    console.log(describeReport(report));
-    expectNothingHeard(report);
+    expectNothingHeard(await overhear(deployment(), who, client, ONE_SERVER));
   }, 30_000);
 });
 
@@ -54,10 +42,8 @@ test("inboxes: private: tap, subscribing `>`, is refused by the config, naming t
 });
 
 describe("inboxes: shared (the control)", () => {
-  const deployment = onOneServer("shared");
+  const deployment = deployedForBlock(() => singleServer("shared"), 30_000);
   test.each(runs("shared"))("$who on $client hears every reply, KV value and object the victims got", async ({ who, client }) => {
-    const report = await eavesdrop(deployment(), who, client, ONE_SERVER);
-    console.log(describeReport(report));
-    expectEverythingHeard(report);
+    expectEverythingHeard(await overhear(deployment(), who, client, ONE_SERVER));
   }, 30_000);
 });

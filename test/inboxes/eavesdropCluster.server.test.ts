@@ -6,12 +6,12 @@
 //  - inboxes: private: no eavesdropper hears what the victims got back; every node refuses it
 //    their prefixes (a refused subscription is not propagated, so no route carries it either).
 //  - inboxes: shared (the control): it hears all of it, across the routes.
-import { afterAll, beforeAll, describe, test } from "vitest";
-import { describeReport, eavesdrop, type Deployment, type Placement } from "./support/eavesdrop";
+import { describe, test } from "vitest";
+import type { Placement } from "./support/eavesdrop";
 import { CLIENTS, type ClientName } from "./support/eavesdroppers";
 import { threeNodes } from "./support/deployments";
+import { deployedForBlock, overhear, runs } from "./support/eavesdropRuns";
 import { expectEverythingHeard, expectNothingHeard } from "./support/verdicts";
-import { eavesdroppersOf, type InboxesMode } from "./support/eavesdropStack";
 
 const placement = (client: ClientName): Placement => ({
   responder: 0,
@@ -19,31 +19,17 @@ const placement = (client: ClientName): Placement => ({
   victims: { "victim-a": 1, "victim-b": 2 },
   eavesdropper: CLIENTS.indexOf(client) % 3,
 });
-const runs = (mode: InboxesMode) => eavesdroppersOf(mode).flatMap((who) => CLIENTS.map((client) => ({ who, client })));
-
-function onThreeNodes(mode: InboxesMode): () => Deployment {
-  let running: Awaited<ReturnType<typeof threeNodes>> | undefined;
-  beforeAll(async () => {
-    running = await threeNodes(mode);
-  }, 90_000);
-  afterAll(() => running?.stop());
-  return () => running!.deployment;
-}
 
 describe("3 nodes, inboxes: private", () => {
-  const deployment = onThreeNodes("private");
+  const deployment = deployedForBlock(() => threeNodes("private"), 90_000);
   test.each(runs("private"))("$who on $client hears none of the victims' replies, KV values or objects; no node lets it have their prefixes", async ({ who, client }) => {
-    const report = await eavesdrop(deployment(), who, client, placement(client));
-    console.log(describeReport(report));
-    expectNothingHeard(report);
+    expectNothingHeard(await overhear(deployment(), who, client, placement(client)));
   }, 45_000);
 });
 
 describe("3 nodes, inboxes: shared (the control)", () => {
-  const deployment = onThreeNodes("shared");
+  const deployment = deployedForBlock(() => threeNodes("shared"), 90_000);
   test.each(runs("shared"))("$who on $client hears every reply, KV value and object the victims got, across the routes", async ({ who, client }) => {
-    const report = await eavesdrop(deployment(), who, client, placement(client));
-    console.log(describeReport(report));
-    expectEverythingHeard(report);
+    expectEverythingHeard(await overhear(deployment(), who, client, placement(client)));
   }, 45_000);
 });
