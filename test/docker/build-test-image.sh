@@ -130,6 +130,26 @@ for applet in $("$busybox_bin" --list); do
 done
 
 changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')
+# The monitoring images run as a user of their own, as their upstream images do: /etc/passwd
+# names it, it owns the data directory (so a fresh named volume there is writable to it, as in
+# production) and the tar keeps that owner; then the container's user, working directory, port,
+# entrypoint and any further --change.
+#   run_as_own_user PASSWD OWNER DATA_DIR USER WORKDIR PORT ENTRYPOINT [--change ...]
+run_as_own_user() {
+  local passwd=$1 data_owner=$2 data_dir=$3 user=$4 workdir=$5 port=$6 entrypoint=$7
+  shift 7
+  mkdir -p "$rootfs/etc" "$rootfs$data_dir" "$rootfs$workdir"
+  printf '%s\n' "$passwd" >"$rootfs/etc/passwd"
+  chown "$data_owner" "$rootfs$data_dir"
+  owner=()
+  changes+=(
+    --change "USER $user"
+    --change "WORKDIR $workdir"
+    --change "EXPOSE $port"
+    --change "ENTRYPOINT [\"$entrypoint\"]"
+    "$@"
+  )
+}
 if [ "$kind" = nats ]; then
   mkdir -p "$rootfs/etc/nats" "$rootfs/data"
   cp -L "$app_bin" "$rootfs/usr/local/bin/nats-server"
@@ -163,21 +183,11 @@ elif [ "$kind" = prometheus ]; then
   done
   cp -L "$app_bin" "$rootfs/bin/prometheus"
   [ ! -d /usr/share/prometheus/web ] || { mkdir -p "$rootfs/usr/share/prometheus" && cp -r /usr/share/prometheus/web "$rootfs/usr/share/prometheus/"; }
-  mkdir -p "$rootfs/etc/prometheus" "$rootfs/prometheus"
-  echo 'nobody:x:65534:65534:nobody:/home:/bin/false' >"$rootfs/etc/passwd"
-  chown 65534:65534 "$rootfs/prometheus"
-  owner=()
-  changes+=(
-    --change 'USER 65534:65534'
-    --change 'WORKDIR /prometheus'
-    --change 'EXPOSE 9090'
-    --change 'ENTRYPOINT ["/bin/prometheus"]'
+  mkdir -p "$rootfs/etc/prometheus"
+  run_as_own_user 'nobody:x:65534:65534:nobody:/home:/bin/false' 65534:65534 /prometheus 65534:65534 /prometheus 9090 /bin/prometheus \
     --change 'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
-  )
 elif [ "$kind" = grafana ]; then
-  mkdir -p "$rootfs/etc/grafana/provisioning/datasources" "$rootfs/etc/grafana/provisioning/dashboards" "$rootfs/var/lib/grafana" "$rootfs/usr/share/grafana"
-  printf 'root:x:0:0:root:/root:/bin/sh\ngrafana:x:472:0:grafana:/usr/share/grafana:/bin/false\n' >"$rootfs/etc/passwd"
-  chown 472:0 "$rootfs/var/lib/grafana"
+  mkdir -p "$rootfs/etc/grafana/provisioning/datasources" "$rootfs/etc/grafana/provisioning/dashboards"
   cat >"$rootfs/run.sh" <<'RUN_SH'
 #!/bin/sh
 # Not Grafana: reports what the container gives Grafana (see test/docker/build-test-image.sh).
@@ -195,13 +205,7 @@ done >"$www/provisioning.txt"
 exec httpd -f -p 3000 -h "$www"
 RUN_SH
   chmod 755 "$rootfs/run.sh"
-  owner=()
-  changes+=(
-    --change 'USER 472'
-    --change 'WORKDIR /usr/share/grafana'
-    --change 'EXPOSE 3000'
-    --change 'ENTRYPOINT ["/run.sh"]'
-  )
+  run_as_own_user $'root:x:0:0:root:/root:/bin/sh\ngrafana:x:472:0:grafana:/usr/share/grafana:/bin/false' 472:0 /var/lib/grafana 472 /usr/share/grafana 3000 /run.sh
 else
   mkdir -p "$rootfs/root"
   cp -L "$app_bin" "$rootfs/usr/local/bin/nats-surveyor"
