@@ -13,6 +13,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import type { RecordedResource } from "./pulumiMocks";
 
 export interface ResourceRecord {
   type: string;
@@ -23,6 +24,23 @@ export interface ResourceRecord {
   outputs?: Record<string, unknown>;
   urn?: string;
   opts?: Partial<PolicyResourceOptions>;
+}
+
+/**
+ * The record of a resource the program registered under Pulumi mocks (harness/pulumiMocks.ts),
+ * as the engine shows it to policies: resource policies get the inputs (secrets still wrapped, as
+ * mocks keep them); stack policies get outputs, the mock's state overlaid with those inputs, so
+ * computed outputs (a password's result) are there and secret marks are kept. Options carry only
+ * what the engine shows a policy: protect and parent, never retainOnDelete.
+ */
+export function toRecord(resource: RecordedResource): ResourceRecord {
+  return {
+    type: resource.type,
+    name: resource.name,
+    props: resource.inputs,
+    outputs: { ...resource.state, ...resource.inputs },
+    opts: { protect: resource.options?.protect ?? false, parent: resource.options?.parent || undefined },
+  };
 }
 
 export interface Violation {

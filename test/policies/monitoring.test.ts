@@ -8,8 +8,8 @@ import type { PolicyPackConfig } from "@pulumi/policy";
 import { readStackFile } from "../../config/load";
 import { GRAFANA_ADMIN_PASSWORD_FILE } from "../../components/monitoring";
 import { natsInfraPolicies } from "../../policies/natsInfraPolicies";
-import { runPolicies, type ResourceRecord, type RunResult } from "../harness/runPolicies";
-import { runProgram, unwrapSecrets, type ProgramRun, type RecordedResource } from "../harness/pulumiMocks";
+import { runPolicies, toRecord, type ResourceRecord, type RunResult } from "../harness/runPolicies";
+import { runProgram, unwrapSecrets, type ProgramRun } from "../harness/pulumiMocks";
 import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const DEV = readStackFile(DEV_STACK_FIXTURE);
@@ -17,17 +17,6 @@ const MONITORING = { prometheus: { enabled: true }, grafana: { enabled: true } }
 const SECRET_POLICIES = ["no-plaintext-secrets", "no-password-leaks"];
 const MARKS_VISIBLE: PolicyPackConfig = Object.fromEntries(SECRET_POLICIES.map((name) => [name, { secretMarkersVisible: true }]));
 const MONITORING_CONTAINERS = ["nats-prometheus", "nats-grafana"];
-
-/** As test/policies/stack.test.ts builds them: inputs as props, state overlaid with inputs as outputs. */
-function toRecord(resource: RecordedResource): ResourceRecord {
-  return {
-    type: resource.type,
-    name: resource.name,
-    props: resource.inputs,
-    outputs: { ...resource.state, ...resource.inputs },
-    opts: { protect: resource.options?.protect ?? false, parent: resource.options?.parent || undefined },
-  };
-}
 
 const summary = (result: RunResult) => result.violations.map((v) => `${v.policy} ${v.resource ?? ""}: ${v.message}`);
 

@@ -2,33 +2,24 @@
 // default stack must pass untouched, and a deliberately unsafe stack config must be caught by
 // the policies meant to catch it.
 //
-// What the policies see here, and why it is faithful: resource policies get the inputs the
-// engine received (secrets still wrapped, as mocks keep them); stack policies get outputs,
-// built as the mock's state overlaid with those inputs, so computed outputs (a password's
-// result and hash) are there and secret marks are kept. Options carry only what the engine
-// shows a policy: protect and parent, never retainOnDelete (see policies/jetstreamDataRetained.ts).
+// What the policies see here (toRecord in harness/runPolicies.ts), and why it is faithful:
+// resource policies get the inputs the engine received (secrets still wrapped, as mocks keep
+// them); stack policies get outputs, built as the mock's state overlaid with those inputs, so
+// computed outputs (a password's result and hash) are there and secret marks are kept. Options
+// carry only what the engine shows a policy: protect and parent, never retainOnDelete (see
+// policies/jetstreamDataRetained.ts).
 import { beforeAll, describe, expect, test } from "vitest";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { readStackFile } from "../../config/load";
 import { natsInfraPolicies } from "../../policies/natsInfraPolicies";
-import { runPolicies, type ResourceRecord, type RunResult } from "../harness/runPolicies";
-import { runProgram, type ProgramRun, type RecordedResource } from "../harness/pulumiMocks";
+import { runPolicies, toRecord, type RunResult } from "../harness/runPolicies";
+import { runProgram, type ProgramRun } from "../harness/pulumiMocks";
 import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const DEV = readStackFile(DEV_STACK_FIXTURE);
 const SECRET_POLICIES = ["no-plaintext-secrets", "no-password-leaks"];
 /** Mocks keep the secret mark, so the secret policies can demand it. */
 const MARKS_VISIBLE: PolicyPackConfig = Object.fromEntries(SECRET_POLICIES.map((name) => [name, { secretMarkersVisible: true }]));
-
-function toRecord(resource: RecordedResource): ResourceRecord {
-  return {
-    type: resource.type,
-    name: resource.name,
-    props: resource.inputs,
-    outputs: { ...resource.state, ...resource.inputs },
-    opts: { protect: resource.options?.protect ?? false, parent: resource.options?.parent || undefined },
-  };
-}
 
 async function check(run: ProgramRun, packConfig: PolicyPackConfig = MARKS_VISIBLE): Promise<RunResult> {
   return runPolicies(natsInfraPolicies, run.resources.map(toRecord), packConfig);
