@@ -49,6 +49,14 @@ export function parseStackConfig(raw: unknown): ParsedStackConfig {
   throw new StackConfigError([...schemaProblems, ...crossProblems].map((p) => toProblem(raw, p)));
 }
 
+/**
+ * What a value set with `pulumi config set --secret` reads as from the stack file, where it is
+ * stored encrypted (`{ secure: "v1:..." }`). The commands that read the file themselves (status,
+ * health, rotate, dev, ...) never need such a value: only the Pulumi program does, and the engine
+ * decrypts it for the program. Checks that need its contents happen there.
+ */
+export const SECRET_IN_STACK_FILE = "(secret: encrypted in the stack file)";
+
 /** Reads `Pulumi.<stack>.yaml` and returns the values under `nats-infra:` without the prefix. */
 export function readStackFile(file: string): Record<string, unknown> {
   let document: unknown;
@@ -58,7 +66,16 @@ export function readStackFile(file: string): Record<string, unknown> {
     throw new StackConfigError([{ path: file, value: "(file)", message: `cannot read the stack file: ${(error as Error).message}` }]);
   }
   const config = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
-  return stripNamespace(config);
+  return stripNamespace(withoutCiphertexts(config) as Record<string, unknown>);
+}
+
+/** The value with every encrypted secret (`{ secure: "..." }`, at any depth) as SECRET_IN_STACK_FILE. */
+function withoutCiphertexts(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutCiphertexts);
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0][0] === "secure" && typeof entries[0][1] === "string") return SECRET_IN_STACK_FILE;
+  return Object.fromEntries(entries.map(([key, inner]) => [key, withoutCiphertexts(inner)]));
 }
 
 /** Keeps `nats-infra:<key>` entries, keyed by `<key>`; other namespaces belong to other programs. */

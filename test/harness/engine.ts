@@ -111,6 +111,8 @@ export class EngineStack {
   readonly dir: string;
   private env: NodeJS.ProcessEnv;
   private raw: Record<string, unknown>;
+  /** Values set with `pulumi config set --secret`, by their path under `nats-infra:`: the plain value and its ciphertext in the stack file. */
+  private readonly secrets = new Map<string, { plain: unknown; secure: unknown }>();
 
   /** `raw`: the `nats-infra:*` config (without the prefix); docker.namePrefix and the images are set here. */
   constructor(raw: Record<string, unknown>, options: EngineStackOptions = {}) {
@@ -145,8 +147,33 @@ export class EngineStack {
         natsBox: { image: images.natsBox, ...given.natsBox },
       },
     };
-    const config = Object.fromEntries(Object.entries(this.raw).map(([key, value]) => [`nats-infra:${key}`, value]));
-    writeFileSync(this.stackFile, YAML.stringify({ config }));
+    const config: Record<string, unknown> = Object.fromEntries(Object.entries(structuredClone(this.raw)).map(([key, value]) => [`nats-infra:${key}`, value]));
+    // A secret keeps its ciphertext while its value is unchanged, as `pulumi config set` leaves it.
+    for (const [dotted, { plain, secure }] of this.secrets) {
+      const parts = `nats-infra:${dotted}`.split(".");
+      const parent = parts.slice(0, -1).reduce<any>((node, part) => node?.[part], config);
+      if (parent && parent[parts.at(-1)!] === plain) parent[parts.at(-1)!] = secure;
+    }
+    const existing = existsSync(this.stackFile) ? (YAML.parse(readFileSync(this.stackFile, "utf8")) ?? {}) : {};
+    writeFileSync(this.stackFile, YAML.stringify({ ...(existing.encryptionsalt ? { encryptionsalt: existing.encryptionsalt } : {}), config }));
+  }
+
+  /**
+   * Stores the config value at `dotted` (a path under `nats-infra:`, e.g. `cluster.ssh.privateKey`)
+   * encrypted, the way a user sets a secret: `pulumi config set --secret --path`, the value on
+   * stdin. Creates the stack first if it does not exist yet (as tools/pulumi.sh would).
+   */
+  async setSecret(dotted: string): Promise<void> {
+    const plain = dotted.split(".").reduce<any>((node, part) => node?.[part], this.raw);
+    if (typeof plain !== "string") throw new Error(`setSecret: no string at nats-infra:${dotted}`);
+    const init = await this.run("bash", ["-c", 'source tools/pulumi-env.sh && { pulumi stack select "$1" 2>/dev/null || pulumi stack init "$1" --secrets-provider passphrase; }', "init", this.stack], 60_000);
+    if (init.status !== 0) throw new Error(`pulumi stack init ${this.stack} failed:\n${init.stdout}${init.stderr}`);
+    const set = await this.pulumiWithInput(["config", "set", "--secret", "--path", `nats-infra:${dotted}`], plain);
+    if (set.status !== 0) throw new Error(`pulumi config set --secret nats-infra:${dotted} failed:\n${set.stdout}${set.stderr}`);
+    const written = YAML.parse(readFileSync(this.stackFile, "utf8"));
+    const secure = `nats-infra:${dotted}`.split(".").reduce<any>((node, part) => node?.[part], written.config);
+    if (typeof secure?.secure !== "string") throw new Error(`pulumi config set --secret left no ciphertext at nats-infra:${dotted} in ${this.stackFile}`);
+    this.secrets.set(dotted, { plain, secure });
   }
 
   get config(): Record<string, unknown> {
@@ -178,13 +205,19 @@ export class EngineStack {
     return this.run("bash", ["-c", 'source tools/pulumi-env.sh && exec pulumi "$@"', "pulumi", ...args, "--stack", this.stack, "--non-interactive"], timeoutMs);
   }
 
-  private run(file: string, args: string[], timeoutMs: number): Promise<CommandResult> {
+  /** The Pulumi CLI with `input` on its stdin (a secret's value never goes on a command line). */
+  private pulumiWithInput(args: string[], input: string): Promise<CommandResult> {
+    return this.run("bash", ["-c", 'source tools/pulumi-env.sh && exec pulumi "$@"', "pulumi", ...args, "--stack", this.stack, "--non-interactive"], 60_000, input);
+  }
+
+  private run(file: string, args: string[], timeoutMs: number, input?: string): Promise<CommandResult> {
     const start = Date.now();
     return new Promise((resolve) => {
-      execFile(file, args, { cwd: this.dir, env: this.env, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const child = execFile(file, args, { cwd: this.dir, env: this.env, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
         const status = error ? (typeof error.code === "number" ? error.code : null) : 0;
         resolve({ status, stdout, stderr: stderr || (error && status === null ? String(error) : ""), ms: Date.now() - start });
       });
+      child.stdin?.end(input ?? "");
     });
   }
 
