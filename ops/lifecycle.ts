@@ -60,6 +60,8 @@ export async function containerStates(nodes: ContainerNode[]): Promise<Container
 export interface StopResult {
   node: string;
   container: string;
+  /** The node's Docker host, when not the local one. */
+  dockerHost?: string;
   /** "stopped": now; "not running": it was not. */
   outcome: "stopped" | "not running";
   /** The server's exit code: 0 after a lame duck stop, 137 when Docker killed it at the end of the grace. */
@@ -77,15 +79,15 @@ export async function stopContainers(nodes: ContainerNode[], graceSeconds: numbe
   for (const [i, node] of nodes.entries()) {
     const { name, dockerHost } = node.container;
     if (states[i].state !== "running") {
-      results.push({ node: node.name, container: name, outcome: "not running" });
-      log(`${node.name}: ${name} is not running (${states[i].state})`);
+      results.push({ node: node.name, container: name, ...where(node), outcome: "not running" });
+      log(`${node.name}: ${name}${at(node)} is not running (${states[i].state})`);
       continue;
     }
-    log(`${node.name}: stopping ${name} (lame duck, up to ${graceSeconds} s)`);
+    log(`${node.name}: stopping ${name}${at(node)} (lame duck, up to ${graceSeconds} s)`);
     const started = Date.now();
     await dockerText(dockerHost, ["stop", "-t", String(graceSeconds), name], (graceSeconds + 60) * 1000);
     const exitCode = Number((await dockerText(dockerHost, ["inspect", "--type", "container", "--format", "{{.State.ExitCode}}", name])).trim());
-    results.push({ node: node.name, container: name, outcome: "stopped", exitCode, ms: Date.now() - started });
+    results.push({ node: node.name, container: name, ...where(node), outcome: "stopped", exitCode, ms: Date.now() - started });
   }
   return results;
 }
@@ -93,6 +95,8 @@ export async function stopContainers(nodes: ContainerNode[], graceSeconds: numbe
 export interface StartResult {
   node: string;
   container: string;
+  /** The node's Docker host, when not the local one. */
+  dockerHost?: string;
   outcome: "started" | "already running";
 }
 
@@ -104,10 +108,10 @@ export async function startContainers(nodes: ContainerNode[], options: { healthT
   for (const [i, node] of nodes.entries()) {
     const running = states[i].state === "running";
     if (!running) {
-      log(`${node.name}: starting ${node.container.name}`);
+      log(`${node.name}: starting ${node.container.name}${at(node)}`);
       await dockerText(node.container.dockerHost, ["start", node.container.name]);
     }
-    results.push({ node: node.name, container: node.container.name, outcome: running ? "already running" : "started" });
+    results.push({ node: node.name, container: node.container.name, ...where(node), outcome: running ? "already running" : "started" });
   }
   log(`waiting until ${nodes.map((n) => n.name).join(", ")} ${nodes.length > 1 ? "are" : "is"} healthy`);
   await waitHealthy(
@@ -147,3 +151,4 @@ export async function restartContainers(
 }
 
 const at = (node: ContainerNode) => (node.container.dockerHost ? ` at ${node.container.dockerHost}` : "");
+const where = (node: ContainerNode) => (node.container.dockerHost ? { dockerHost: node.container.dockerHost } : {});

@@ -17,6 +17,7 @@
 //   remote_name the peer's server_name.
 // - /healthz: ops/health.ts.
 // /connz and /accountz add nothing here: accstatz already counts connections per account.
+import { quorumLoss, type QuorumLoss } from "./quorum";
 import { checkHealth, describeHealth, type HealthAnswer } from "./health";
 import { inspectContainer, type ContainerState } from "./docker";
 import type { Target, TargetNode } from "./target";
@@ -94,6 +95,8 @@ export interface NodeStatus {
   error?: string;
   /** For a deployed stack: the node's container. */
   container?: ContainerState;
+  /** The node's Docker host (its dockerHost) when it is not the local one. */
+  dockerHost?: string;
 }
 
 /** An account over every node that answered. */
@@ -129,6 +132,7 @@ const REQUEST_TIMEOUT_MS = 2_000;
 export async function collectStatus(target: Target, options: CollectOptions = {}): Promise<Status> {
   const nodes = await Promise.all(target.nodes.map((node) => collectNode(node, options.containers ?? true)));
   const streams = distinctStreams(nodes);
+  const quorum = quorumLossOf(nodes);
   return {
     target: target.source,
     surveyorUrl: target.surveyorUrl,
@@ -136,7 +140,7 @@ export async function collectStatus(target: Target, options: CollectOptions = {}
     nodes,
     accounts: summarizeAccounts(nodes, streams),
     streams,
-    problems: nodes.flatMap(problemsOf),
+    problems: [...(quorum ? [quorum.message] : []), ...nodes.flatMap(problemsOf)],
   };
 }
 
@@ -154,7 +158,8 @@ async function collectNode(node: TargetNode, containers: boolean): Promise<NodeS
     ),
     containers && node.container ? inspectContainer(node.container.name, node.container.dockerHost) : undefined,
   ]);
-  return { name: node.name, monitorUrl: node.monitorUrl, health, ...server, ...(container ? { container } : {}) };
+  const dockerHost = node.container?.dockerHost;
+  return { name: node.name, monitorUrl: node.monitorUrl, health, ...server, ...(container ? { container } : {}), ...(dockerHost ? { dockerHost } : {}) };
 }
 
 interface Varz {
@@ -321,19 +326,26 @@ function summarizeAccounts(nodes: NodeStatus[], streams: StreamStatus[]): Accoun
 
 const add = (a: Traffic, b: Traffic): Traffic => ({ msgs: a.msgs + b.msgs, bytes: a.bytes + b.bytes });
 
+/** Whether the nodes that answer (any status) are still a majority; see ops/quorum.ts. */
+export function quorumLossOf(nodes: NodeStatus[]): QuorumLoss | undefined {
+  return quorumLoss(nodes.map((n) => ({ name: n.name, answers: n.server !== undefined || n.health.status !== undefined })));
+}
+
 function problemsOf(node: NodeStatus): string[] {
-  if (!node.server && node.health.status === undefined) return [`${node.name}: ${node.health.detail}`];
+  // Across Docker hosts, each problem says where its node runs.
+  const who = `${node.name}${node.dockerHost ? ` at ${node.dockerHost}` : ""}`;
+  if (!node.server && node.health.status === undefined) return [`${who}: ${node.health.detail}`];
   const problems: string[] = [];
-  if (!node.health.ok) problems.push(`${node.name}: not healthy: ${describeHealth(node.health)}`);
-  if (!node.server) problems.push(`${node.name}: /varz did not answer: ${node.error}`);
+  if (!node.health.ok) problems.push(`${who}: not healthy: ${describeHealth(node.health)}`);
+  if (!node.server) problems.push(`${who}: /varz did not answer: ${node.error}`);
   const slow = node.server?.slowConsumers ?? 0;
   if (slow > 0) {
     const accounts = node.server!.accounts.filter((a) => a.slowConsumers > 0).map((a) => `${a.name} ${a.slowConsumers}`);
-    problems.push(`${node.name}: ${slow} slow consumer${slow === 1 ? "" : "s"} since it started${accounts.length ? ` (${accounts.join(", ")})` : ""}`);
+    problems.push(`${who}: ${slow} slow consumer${slow === 1 ? "" : "s"} since it started${accounts.length ? ` (${accounts.join(", ")})` : ""}`);
   }
   const container = node.container;
-  if (container?.state && container.state !== "running") problems.push(`${node.name}: container ${container.name} is ${container.state}`);
-  if (container?.health === "unhealthy") problems.push(`${node.name}: container ${container.name} is unhealthy by its Docker healthcheck`);
+  if (container?.state && container.state !== "running") problems.push(`${who}: container ${container.name} is ${container.state}`);
+  if (container?.health === "unhealthy") problems.push(`${who}: container ${container.name} is unhealthy by its Docker healthcheck`);
   return problems;
 }
 

@@ -2,6 +2,8 @@
 // for scripts; `--wait 60s` waits until every node is healthy.
 import { parseDuration } from "../../config/units";
 import { checkHealth, describeHealth, type HealthAnswer } from "../../ops/health";
+import { quorumLoss } from "../../ops/quorum";
+import { LOCAL_DOCKER } from "./status";
 import { UsageError } from "../args";
 import { EXIT, printData, type Command } from "../command";
 import { operate } from "../operate";
@@ -9,7 +11,8 @@ import { operate } from "../operate";
 const USAGE = `usage: npx nats-infra health [--wait DURATION] [--json] [target]
 
 Asks every node's /healthz, which is ok once the server runs and, with JetStream, its streams and
-consumers are current. Exit codes: 0 every node healthy, 1 a node not healthy, 3 no node answers.
+consumers are current. In a cluster, says so when fewer than a majority of the nodes answer
+(JetStream then accepts no change and no message for a replicated stream). Exit codes: 0 every node healthy, 1 a node not healthy, 3 no node answers.
 
   --wait DURATION   wait until every node is healthy, up to DURATION (e.g. 60s); exit 1 if not by then`;
 
@@ -29,10 +32,22 @@ export const command: Command = {
       if (answers.every((a) => a.ok) || Date.now() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    const rows = target.nodes.map((n, i) => ({ node: n.name, monitor: n.monitorUrl, healthy: answers[i].ok, status: answers[i].status ?? null, detail: answers[i].detail }));
-    printData(output, json, { target: target.source, healthy: rows.every((r) => r.healthy), nodes: rows }, () => {
+    const rows = target.nodes.map((n, i) => ({
+      node: n.name,
+      ...(n.container?.dockerHost ? { dockerHost: n.container.dockerHost } : {}),
+      monitor: n.monitorUrl,
+      healthy: answers[i].ok,
+      status: answers[i].status ?? null,
+      detail: answers[i].detail,
+    }));
+    const quorum = quorumLoss(rows.map((r) => ({ name: r.node, answers: r.status !== null })));
+    printData(output, json, { target: target.source, healthy: rows.every((r) => r.healthy), nodes: rows, ...(quorum ? { quorumLost: quorum } : {}) }, () => {
+      // Across Docker hosts, a column says where each node runs.
+      const hosts = rows.some((r) => r.dockerHost) ? rows.map((r) => r.dockerHost ?? LOCAL_DOCKER) : undefined;
       const width = Math.max(...rows.map((r) => r.node.length));
-      return rows.map((r, i) => `${r.node.padEnd(width)}  ${r.healthy ? "ok" : describeHealth(answers[i])}`).join("\n");
+      const hostWidth = Math.max(0, ...(hosts ?? []).map((h) => h.length));
+      const lines = rows.map((r, i) => `${r.node.padEnd(width)}  ${hosts ? `${hosts[i].padEnd(hostWidth)}  ` : ""}${r.healthy ? "ok" : describeHealth(answers[i])}`);
+      return [...lines, ...(quorum ? [quorum.message] : [])].join("\n");
     });
     if (rows.every((r) => r.healthy)) return EXIT.ok;
     return answers.every((a) => a.status === undefined) ? EXIT.unreachable : EXIT.problem;

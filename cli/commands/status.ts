@@ -38,13 +38,17 @@ export function formatStatus(status: Status): string {
 
 function nodeTable(nodes: NodeStatus[]): string {
   const withContainers = nodes.some((n) => n.container);
-  const header = [...nodeHeader(nodes), "health", "version", "uptime", "config loaded", "conns", "slow", "JetStream memory", "JetStream storage", "streams", "consumers", "routes"];
-  const rows = nodes.map((node) => {
+  // Across Docker hosts, where each node runs.
+  const hosts = nodes.some((n) => n.dockerHost) ? nodes.map((n) => n.dockerHost ?? LOCAL_DOCKER) : undefined;
+  const header = [...nodeHeader(nodes), ...(hosts ? ["docker host"] : []), "health", "version", "uptime", "config loaded", "conns", "slow", "JetStream memory", "JetStream storage", "streams", "consumers", "routes"];
+  const rows = nodes.map((node, i) => {
     const s = node.server;
     const js = s?.jetstream;
+    const where = hosts ? [hosts[i]] : [];
     const cells = s
       ? [
           ...nodeCells(node, nodes),
+          ...where,
           node.health.ok ? "ok" : node.health.status === undefined ? "no answer" : String(node.health.status),
           s.version,
           s.uptime,
@@ -57,11 +61,14 @@ function nodeTable(nodes: NodeStatus[]): string {
           js ? String(js.consumers) : "-",
           s.routes.join(", ") || "-",
         ]
-      : [...nodeCells(node, nodes), "no answer", ...Array<string>(header.length - nodeHeader(nodes).length - 1).fill("-")];
+      : [...nodeCells(node, nodes), ...where, "no answer", ...Array<string>(header.length - nodeHeader(nodes).length - where.length - 1).fill("-")];
     return withContainers ? [...cells, describeContainer(node.container)] : cells;
   });
   return table(withContainers ? [...header, "container"] : header, rows);
 }
+
+/** A node without a dockerHost runs where `docker` points by default (DOCKER_HOST, else the local engine). */
+export const LOCAL_DOCKER = "local";
 
 /** Nodes given by URL (--url) are named by it: then a column says which server_name answered there, as routes name them. */
 const namedByUrl = (nodes: NodeStatus[]) => nodes.some((n) => n.server && n.server.serverName !== n.name);
