@@ -8,6 +8,7 @@ import path from "node:path";
 import { clusterNodes } from "../config/cluster";
 import type { Credential } from "../config/credentials";
 import { SHARED_INBOX_PREFIX } from "../config/inboxes";
+import { endpoints } from "../config/endpoints";
 import { parseStackConfig, readStackFile } from "../config/load";
 import type { StackConfig } from "../config/schema";
 import { jetstreamAdminUser, managedJetStreamAccounts } from "../config/users";
@@ -80,10 +81,18 @@ export const TARGET_HELP = `target (one of; default: the dev server, when one ha
   --dev [STATE_DIR]    the dev server (npx nats-infra dev); default state dir ${DEFAULT_DEV_STATE_DIR}
   --url URLS           servers, comma-separated, with --monitor-url URLS and --credentials credentials.json`;
 
-export function resolveTarget(flags: TargetFlags, repoRoot: string): Target {
+export interface ResolveOptions {
+  /**
+   * A stack with no outputs (never deployed, or after `npm run down`) is a target too: its nodes
+   * come from its config. For `clean`, whose work is what `npm run down` leaves behind.
+   */
+  undeployed?: boolean;
+}
+
+export function resolveTarget(flags: TargetFlags, repoRoot: string, options: ResolveOptions = {}): Target {
   const chosen = [flags.stack !== undefined, flags.dev !== undefined, flags.url !== undefined].filter(Boolean).length;
   if (chosen > 1) throw new TargetError("give one target: --stack, --dev or --url", "usage");
-  if (flags.stack !== undefined) return fromStack(flags.stack, repoRoot);
+  if (flags.stack !== undefined) return fromStack(flags.stack, repoRoot, options);
   if (flags.url !== undefined) return fromFlags(flags);
   const stateDir = path.resolve(typeof flags.dev === "string" ? flags.dev : DEFAULT_DEV_STATE_DIR);
   if (flags.dev === undefined && !existsSync(path.join(stateDir, DEV_STATE_FILE))) {
@@ -119,7 +128,7 @@ export interface StackOutputs {
   endpoints?: { client: string; monitor: string; surveyor?: string; nodes?: { server: string; client: string; monitor: string }[] };
 }
 
-function fromStack(stack: string, repoRoot: string): Target {
+function fromStack(stack: string, repoRoot: string, options: ResolveOptions): Target {
   if (!/^[A-Za-z0-9._-]+$/.test(stack)) throw new TargetError(`--stack ${JSON.stringify(stack)}: a stack name is letters, digits, '.', '_' and '-'`, "usage");
   const stackFile = path.join(repoRoot, `Pulumi.${stack}.yaml`);
   if (!existsSync(stackFile)) throw new TargetError(`--stack ${stack}: no ${path.basename(stackFile)} in ${repoRoot}`, "usage");
@@ -130,20 +139,25 @@ function fromStack(stack: string, repoRoot: string): Target {
     encoding: "utf8",
     timeout: 60_000,
   });
-  if (run.status !== 0) throw new TargetError(`cannot read the outputs of stack ${stack}: ${(run.stderr || run.stdout || String(run.error)).trim().split("\n").pop()}`, "unreachable");
+  if (run.status !== 0) {
+    // Removed from Pulumi's state altogether (pulumi stack rm): what it left on the hosts is still in its config.
+    if (options.undeployed) return stackTarget(stack, stackFile, config, {}, options);
+    throw new TargetError(`cannot read the outputs of stack ${stack}: ${(run.stderr || run.stdout || String(run.error)).trim().split("\n").pop()}`, "unreachable");
+  }
   let outputs: StackOutputs;
   try {
     outputs = JSON.parse(run.stdout) as StackOutputs;
   } catch {
     throw new TargetError(`stack ${stack}: its outputs are not JSON; is it deployed (npm run up)?`, "unreachable");
   }
-  return stackTarget(stack, stackFile, config, outputs);
+  return stackTarget(stack, stackFile, config, outputs, options);
 }
 
 /** A deployed stack's nodes, containers and credentials, from its config and its outputs. */
-export function stackTarget(stack: string, stackFile: string, config: StackConfig, outputs: StackOutputs): Target {
+export function stackTarget(stack: string, stackFile: string, config: StackConfig, outputs: StackOutputs, options: ResolveOptions = {}): Target {
   const declared = clusterNodes(config);
-  const listed = outputs.endpoints?.nodes ?? (outputs.endpoints ? [{ server: declared[0].serverName, client: outputs.endpoints.client, monitor: outputs.endpoints.monitor }] : []);
+  const deployed = outputs.endpoints ?? (options.undeployed ? endpoints(config, "container") : undefined);
+  const listed = deployed?.nodes ?? (deployed ? [{ server: declared[0].serverName, client: deployed.client, monitor: deployed.monitor }] : []);
   if (listed.length === 0) throw new TargetError(`stack ${stack} has no endpoints output; deploy it first (npm run up)`, "unreachable");
   const nodes = listed.map((n, i) => ({
     name: n.server,

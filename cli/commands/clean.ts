@@ -17,10 +17,10 @@ import {
   type StackCleanPlan,
 } from "../../ops/clean";
 import { containerNodes } from "../../ops/lifecycle";
-import type { Target } from "../../ops/target";
+import { resolveTarget, type Target } from "../../ops/target";
 import { UsageError } from "../args";
 import { EXIT, type Command } from "../command";
-import { operate, type OperateContext } from "../operate";
+import { operate, REPO_ROOT, type OperateContext } from "../operate";
 import { formatBytes } from "./status";
 
 const KEPT_BY_DOWN = "npm run down (pulumi destroy) keeps the JetStream volumes on purpose; clean is the way to delete the data.";
@@ -133,5 +133,6 @@ export const command: Command = {
   name: "clean",
   summary: "delete a stack's containers, config dirs and JetStream volumes (or the dev server's state dir), after confirmation",
   usage: USAGE,
-  run: operate(CLEAN_SPEC, (context) => clean(context)),
+  // After `npm run down` a stack has no outputs, and what clean deletes is exactly what is left.
+  run: operate(CLEAN_SPEC, (context) => clean(context), (flags) => resolveTarget(flags, REPO_ROOT, { undeployed: true })),
 };

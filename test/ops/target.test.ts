@@ -22,3 +22,10 @@ test("outputs from before private inboxes (no inboxPrefix): _INBOX, what that de
   const target = stackTarget("dev", "Pulumi.dev.yaml", config, { endpoints, jetstreamAdmins: { APP: { user: "_jsadmin_APP", password: "pw" } } });
   expect(target.admins.APP.inboxPrefix).toBe("_INBOX");
 });
+
+test("a stack with no outputs (after npm run down): refused, except for clean, which gets its nodes and containers from the config", () => {
+  expect(() => stackTarget("dev", "Pulumi.dev.yaml", config, {})).toThrow(/stack dev has no endpoints output; deploy it first/);
+  const target = stackTarget("dev", "Pulumi.dev.yaml", config, {}, { undeployed: true });
+  expect(target.nodes).toEqual([{ name: "nats-0", clientUrl: expect.stringMatching(/^nats:\/\/127\.0\.0\.1:\d+$/), monitorUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), container: { name: `${config.docker.namePrefix}-nats`, dockerHost: undefined } }]);
+  expect(target.credentials).toEqual({});
+});
