@@ -4,19 +4,28 @@
 // network, publish on its bind address only, and keep their data on retained volumes. Every file
 // they read is uploaded into the container at creation (as the sidecars' files are), so a change
 // of the stack that changes a rule or a dashboard replaces that container, never the nats servers.
+// Beside Prometheus runs the exporter of refused logins (tools/auth-events), which Prometheus
+// scrapes over the network for NatsAuthErrorsRising.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { clusterNodes } from "../config/cluster";
 import { LABELS } from "../config/container";
+import { SURVEYOR } from "../config/pinnedVersions";
 import { memoryWithoutSwap } from "../config/dockerReadBack";
 import { GRAFANA_IMAGE, monitoringVolumeNames, PROMETHEUS_IMAGE } from "../config/monitoring";
 import { PASSWORD_LENGTH, PASSWORD_SPECIALS } from "../config/passwords";
 import type { StackConfig } from "../config/schema";
+import { AUTH_EVENTS_USER, natsUsers } from "../config/users";
 import { renderAlertRules } from "../render/monitoring/alerts";
 import { renderDashboards } from "../render/monitoring/dashboards";
 import { dockerPrometheusUrl, GRAFANA_PATHS, renderGrafanaDashboardProviders, renderGrafanaDatasources } from "../render/monitoring/grafanaProvisioning";
-import { dockerSurveyorTarget, PROMETHEUS_CONTAINER_PORT, PROMETHEUS_PATHS, prometheusArgs, renderPrometheusConfig } from "../render/monitoring/prometheusConfig";
+import { innerServerUrls, secretUpload } from "./sidecars";
+import type { UserSecret } from "./credentials";
+import { AUTH_EVENTS_CONTAINER_PORT, dockerAuthEventsTarget, dockerSurveyorTarget, PROMETHEUS_CONTAINER_PORT, PROMETHEUS_PATHS, prometheusArgs, renderPrometheusConfig } from "../render/monitoring/prometheusConfig";
 
 export interface MonitoringContext {
   /** The NatsCluster's name; children are `<name>-prometheus`, `<name>-grafana`, ... */
@@ -28,6 +37,8 @@ export interface MonitoringContext {
   provider?: docker.Provider;
   /** Prometheus starts after the container it scrapes. */
   surveyor?: docker.Container;
+  /** Every user's password (NatsCluster.users): the exporter's is among them. */
+  users: Record<string, UserSecret>;
 }
 
 export interface MonitoringEndpoints {
@@ -49,6 +60,7 @@ export interface Monitoring {
   grafanaAdmin?: pulumi.Output<GrafanaAdmin>;
   prometheus: docker.Container;
   grafana?: docker.Container;
+  authEvents: docker.Container;
 }
 
 /** The port Grafana listens on inside its container. */
@@ -62,6 +74,13 @@ export const GRAFANA_ADMIN_PASSWORD_FILE = "/etc/nats-infra/grafana-admin-passwo
 /** Enough for a few thousand series over the default 15 days, and for Grafana's start-up migrations. */
 export const PROMETHEUS_MEMORY_MB = 512;
 export const GRAFANA_MEMORY_MB = 512;
+/** The exporter keeps one counter per node and user; a few MB of Go heap. */
+export const AUTH_EVENTS_MEMORY_MB = 64;
+
+/** The exporter of refused logins, built by `npm run tools` (tools/build-go-client.sh) from tools/auth-events. */
+export const AUTH_EVENTS_BINARY = path.resolve(__dirname, "..", ".tools", "bin", "nats-infra-auth-events");
+/** Where the exporter and its password land in its container. */
+export const AUTH_EVENTS_PATHS = { binary: "/usr/local/bin/nats-infra-auth-events", password: "/etc/nats-infra/auth-events-password" } as const;
 
 
 /** Settings both containers share. */
@@ -79,15 +98,71 @@ function commonArgs(ctx: MonitoringContext, role: string) {
 export function createMonitoring(ctx: MonitoringContext): Monitoring | undefined {
   const { monitoring } = ctx.config;
   if (!monitoring.prometheus.enabled) return undefined;
+  const authEvents = createAuthEvents(ctx);
   const prometheus = createPrometheus(ctx);
   const host = clusterNodes(ctx.config)[0].host;
   const endpoints: MonitoringEndpoints = { prometheus: `http://${host}:${monitoring.prometheus.port}` };
-  if (!monitoring.grafana.enabled) return { endpoints, prometheus };
+  if (!monitoring.grafana.enabled) return { endpoints, prometheus, authEvents };
   const url = `http://${host}:${monitoring.grafana.port}`;
   const password = createGrafanaPassword(ctx);
   const grafana = createGrafana(ctx, password, prometheus);
   const grafanaAdmin = pulumi.secret(password.apply((secret) => ({ user: GRAFANA_ADMIN_USER, password: secret, url })));
-  return { endpoints: { ...endpoints, grafana: url }, grafanaAdmin, prometheus, grafana };
+  return { endpoints: { ...endpoints, grafana: url }, grafanaAdmin, prometheus, grafana, authEvents };
+}
+
+/**
+ * The exporter's binary and its sha256 (a new build replaces the container), or an error saying
+ * how to build it: the program fails at preview rather than deploying a container that cannot start.
+ */
+export function authEventsBinary(file: string = AUTH_EVENTS_BINARY): { source: string; sourceHash: string } {
+  if (!existsSync(file)) {
+    throw new Error(`monitoring.prometheus needs the exporter of refused logins, ${file}, which is not built: run \`npm run tools\` (it builds tools/auth-events with Go)`);
+  }
+  return { source: file, sourceHash: createHash("sha256").update(readFileSync(file)).digest("hex") };
+}
+
+/**
+ * tools/auth-events in a container of the stack's Surveyor image: it is on node 0's host already
+ * (Prometheus needs Surveyor), and the exporter is a static binary, so any base runs it. Not the
+ * nats image: the policy pack takes every container of that image for a nats-server (it would
+ * demand a JetStream volume on /data). Logs in as _auth_events with its password
+ * from an uploaded file (never its environment or command line), counts the servers' refused
+ * logins, serves /metrics on the stack's network only (no published port; Prometheus scrapes it
+ * by name).
+ */
+function createAuthEvents(ctx: MonitoringContext): docker.Container {
+  const { name, config } = ctx;
+  const binary = authEventsBinary();
+  const password = ctx.users[AUTH_EVENTS_USER]?.password;
+  if (!password) throw new Error(`no password for ${AUTH_EVENTS_USER}: the monitoring needs NatsCluster's users`);
+  const user = natsUsers(config).find((u) => u.user === AUTH_EVENTS_USER)!;
+  return new docker.Container(
+    `${name}-auth-events`,
+    {
+      // The name Prometheus scrapes it by (dockerAuthEventsTarget).
+      name: `${config.docker.namePrefix}-auth-events`,
+      image: config.docker.surveyor.image ?? SURVEYOR.image,
+      entrypoints: [AUTH_EVENTS_PATHS.binary],
+      command: [
+        "--servers", innerServerUrls(config),
+        "--user", AUTH_EVENTS_USER,
+        "--password-file", AUTH_EVENTS_PATHS.password,
+        "--inbox-prefix", user.inboxPrefix,
+        "--listen", `:${AUTH_EVENTS_CONTAINER_PORT}`,
+        // Every user of the stack by name (a bounded set); any other name counts as "other".
+        "--users", natsUsers(config).map((u) => u.user).join(","),
+        // Each node's counters start at 0, so the first refused login is an increase.
+        "--server-names", clusterNodes(config).map((n) => n.serverName).join(","),
+      ],
+      uploads: [{ file: AUTH_EVENTS_PATHS.binary, ...binary, executable: true }, secretUpload(AUTH_EVENTS_PATHS.password, password)],
+      // Go's collector keeps the heap under this, below the container's limit (as for nats-server).
+      envs: [`GOMEMLIMIT=${Math.floor(AUTH_EVENTS_MEMORY_MB * 0.8)}MiB`],
+      ...memoryWithoutSwap(AUTH_EVENTS_MEMORY_MB),
+      ...commonArgs(ctx, "auth-events"),
+    },
+    // After Surveyor: its image is then on the host, and every nats container is up.
+    { parent: ctx.parent, dependsOn: ctx.surveyor ? [ctx.surveyor] : [], deleteBeforeReplace: true, provider: ctx.provider },
+  );
 }
 
 function createPrometheus(ctx: MonitoringContext): docker.Container {
@@ -96,7 +171,7 @@ function createPrometheus(ctx: MonitoringContext): docker.Container {
   const image = prometheus.image ?? PROMETHEUS_IMAGE;
   const pulled = new docker.RemoteImage(`${name}-prometheus-image`, { name: image, keepLocally: true }, { parent: ctx.parent, provider: ctx.provider });
   const volume = createRetainedVolume(ctx, `${name}-prometheus-data`, monitoringVolumeNames(config).prometheus, "prometheus-data");
-  const prometheusYml = renderPrometheusConfig(config, config.monitoring, { surveyorTarget: dockerSurveyorTarget(config), rulesFile: PROMETHEUS_PATHS.rules });
+  const prometheusYml = renderPrometheusConfig(config, config.monitoring, { surveyorTarget: dockerSurveyorTarget(config), authEventsTarget: dockerAuthEventsTarget(config), rulesFile: PROMETHEUS_PATHS.rules });
   return new docker.Container(
     `${name}-prometheus`,
     {

@@ -144,7 +144,7 @@ export class NatsCluster extends pulumi.ComponentResource {
     const sidecars = { name, config, parent: this, network, provider, nats: containers };
     const surveyor = config.docker.surveyor.enabled ? createSurveyor(sidecars, this.users[SURVEYOR_USER].password) : undefined;
     if (config.docker.natsBox.enabled) createNatsBox(sidecars, this.users[OBSERVER_USER].password);
-    this.monitoring = createMonitoring({ name, config, parent: this, network, provider, surveyor });
+    this.monitoring = createMonitoring({ name, config, parent: this, network, provider, surveyor, users: this.users });
 
     const admins = streamAdmins(config, this.users);
     if (config.streams.length + config.kv.length + config.objectStores.length > 0) {

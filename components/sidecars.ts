@@ -28,8 +28,8 @@ export interface SidecarContext {
   nats: docker.Container[];
 }
 
-/** Where the sidecars connect, on the Docker network: the server list NATS clients take. */
-function innerServerUrls(config: StackConfig): string {
+/** Where the sidecars (and the monitoring's exporter) connect, on the Docker network: the server list NATS clients take. */
+export function innerServerUrls(config: StackConfig): string {
   if (!isClustered(config)) return `nats://${NATS_NETWORK_ALIAS}:${CONTAINER.clientPort}`;
   // Container names resolve only on the node's own host.
   if (spansHosts(config)) return clientUrls(config);
@@ -42,7 +42,7 @@ export const SIDECAR_SECRET_FILES = {
 } as const;
 
 /** A file written into the container at creation; its content stays a secret in the state. */
-function secretUpload(file: string, content: pulumi.Output<string>): docker.types.input.ContainerUpload {
+export function secretUpload(file: string, content: pulumi.Output<string>): docker.types.input.ContainerUpload {
   return { file, content: pulumi.secret(content) };
 }
 

@@ -17,6 +17,8 @@ export const GRAFANA_IMAGE = "grafana/grafana:12.3.0";
 
 /** The Surveyor scrape job: alert rules and dashboard queries select on it. */
 export const SURVEYOR_JOB = "nats-surveyor";
+/** The scrape job of the exporter of refused logins (tools/auth-events): NatsAuthErrorsRising selects on it. */
+export const AUTH_EVENTS_JOB = "nats-auth-events";
 
 /**
  * A Prometheus duration (its own syntax: units y, w, d, h, m, s, ms, largest first, whole
@@ -79,6 +81,15 @@ export const alertsSchema = z
      * 2.14.10: 8 routes on each node of 3, 4 on each after one was killed).
      */
     routeDown: z.object({ routesPerPeer: positiveCount.default(4), for: forDuration("1m") }).strict().prefault({}),
+    /**
+     * At least `increase` logins refused by one server for one user name within `window`
+     * (counted by the exporter of the server's auth-error events, tools/auth-events). 5 in 5m:
+     * one or two typos by a person stay quiet, while a client retrying with a wrong or
+     * outdated password (nats.js and nats.go reconnect every 2 s) or someone guessing passes it
+     * within seconds; `for` 0s since the window already spans the burst. Prometheus's
+     * increase() extrapolates, so a count near the threshold can land on either side of it.
+     */
+    authErrors: z.object({ increase: positiveCount.default(5), window: promDuration.default("5m"), for: forDuration("0s") }).strict().prefault({}),
   })
   .strict();
 

@@ -22,7 +22,7 @@ export interface UserPermissions {
   allowResponses: boolean;
 }
 
-export type UserRole = "service" | "surveyor" | "tools" | "jetstream-admin" | "observer";
+export type UserRole = "service" | "surveyor" | "tools" | "jetstream-admin" | "observer" | "auth-events";
 
 export interface NatsUser {
   user: string;
@@ -42,6 +42,10 @@ const NOTHING: SubjectRules = { deny: [">"] };
 /** Internal user names start with "_", which service names cannot, so the two never clash. */
 export const SURVEYOR_USER = "_surveyor";
 export const TOOLS_USER = "_tools";
+/** The exporter of refused logins (tools/auth-events), beside Prometheus (components/monitoring.ts). */
+export const AUTH_EVENTS_USER = "_auth_events";
+/** Where nats-server (2.14) publishes each refused login, in the system account; `*` is the server's id. */
+export const AUTH_ERROR_SUBJECT = "$SYS.SERVER.*.CLIENT.AUTH.ERR";
 export const jetstreamAdminUser = (account: string) => `_jsadmin_${account}`;
 
 /**
@@ -94,6 +98,23 @@ function computeUsers(config: StackConfig): NatsUser[] {
       const user = jetstreamAdminUser(account.name);
       users.push({ user, account: account.name, role: "jetstream-admin", inboxPrefix: privateInboxPrefix(user), permissions: jetstreamAdminPermissions(config, account.name) });
     }
+  }
+  // Only with Prometheus on, which runs the exporter: a stack without monitoring gets no new
+  // password and no auth.conf change when nats-infra is upgraded.
+  if (config.monitoring.prometheus.enabled) {
+    users.push({
+      user: AUTH_EVENTS_USER,
+      account: SYSTEM_ACCOUNT,
+      role: "auth-events",
+      inboxPrefix: privateInboxPrefix(AUTH_EVENTS_USER),
+      // Listens to the refused-login events and nothing else of the system account; it publishes
+      // nothing (nats.go needs no publish permission to subscribe, and it makes no request).
+      permissions: {
+        publish: NOTHING,
+        subscribe: { allow: [AUTH_ERROR_SUBJECT, inboxSubjects(privateInboxPrefix(AUTH_EVENTS_USER))] },
+        allowResponses: false,
+      },
+    });
   }
   users.push({
     user: OBSERVER_USER,

@@ -59,14 +59,15 @@ export function configDirsOf(config: StackConfig, stackFile: string, remoteBase?
 
 /**
  * The containers beside node 0, as components/sidecars.ts and components/monitoring.ts name and
- * label them: Surveyor, nats-box, Prometheus and Grafana. Looked for whether or not the config
- * enables them now: one turned off since still belongs to the stack.
+ * label them: Surveyor, nats-box, Prometheus, Grafana and the exporter of refused logins. Looked
+ * for whether or not the config enables them now: one turned off since still belongs to the stack.
  */
-const sidecarsOf = (config: StackConfig) => [
+export const sidecarsOf = (config: StackConfig) => [
   { name: `${config.docker.namePrefix}-surveyor`, role: "surveyor" },
   { name: `${config.docker.namePrefix}-nats-box`, role: "nats-box" },
   { name: `${config.docker.namePrefix}-prometheus`, role: "prometheus" },
   { name: `${config.docker.namePrefix}-grafana`, role: "grafana" },
+  { name: `${config.docker.namePrefix}-auth-events`, role: "auth-events" },
 ];
 
 /** Prometheus's and Grafana's retained volumes, by name and role label (components/monitoring.ts). */

@@ -163,8 +163,11 @@ fi
 echo "install-tools: nats-py $py_version -> .tools/py"
 
 # The nats.go test client (test/clients/go) that the private-inbox tests and the README's Go
-# snippet check run; built with the machine's Go against the pinned nats.go, cached by content.
+# snippet check run, and the exporter of refused logins (tools/auth-events) that the monitoring
+# deployment uploads into its container; built with the machine's Go against the pinned nats.go,
+# cached by content.
 bash tools/build-go-client.sh || status=1
+bash tools/build-go-client.sh nats-infra-auth-events tools/auth-events || status=1
 
 # The Pulumi engine (CLI, language host, plugins) where none is on PATH.
 bash tools/install-pulumi.sh || status=1

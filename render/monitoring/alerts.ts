@@ -4,7 +4,7 @@
 // (config/monitoring.ts). The file is data serialised to YAML; names reach PromQL only as quoted
 // literals (promql.ts) and the annotations only as plain text.
 import { stringify } from "yaml";
-import { SURVEYOR_JOB, type MonitoringConfig } from "../../config/monitoring";
+import { AUTH_EVENTS_JOB, SURVEYOR_JOB, type MonitoringConfig } from "../../config/monitoring";
 import type { StackConfig } from "../../config/schema";
 import { formatBytes } from "./format";
 import { maxBy, promNumber, selector } from "./promql";
@@ -38,6 +38,7 @@ export const ALERT_NAMES = [
   "NatsSlowConsumers",
   "NatsConnectionsHigh",
   "NatsRouteDown",
+  "NatsAuthErrorsRising",
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
@@ -124,7 +125,37 @@ export function generatedRules(config: StackConfig, monitoring: MonitoringConfig
       );
     }
   }
+  authErrorRules(facts, monitoring, rules);
   return rules;
+}
+
+/**
+ * The user a refused login named, as the exporter labels it: a user of the stack by its name,
+ * any other name as "other" (tools/auth-events). A Go template on purpose, built here and never
+ * from stack text: the alert says which user without a rule per user.
+ */
+export const AUTH_ERRORS_USER_TEMPLATE = '{{ if eq $labels.user "other" }}user names the stack does not have{{ else }}its user {{ $labels.user }}{{ end }}';
+
+/** One rule per node, firing per (node, user): the exporter counts by the server's name. */
+function authErrorRules(facts: StackFacts, monitoring: MonitoringConfig, rules: GeneratedRule[]): void {
+  const { increase, window, for: forDuration } = monitoring.alerts.authErrors;
+  for (const server of facts.servers) {
+    const node = { server_name: server };
+    rules.push({
+      rule: {
+        alert: "NatsAuthErrorsRising",
+        expr: `${maxBy(["server_name", "user"], `increase(${selector("nats_infra_auth_errors_total", { job: AUTH_EVENTS_JOB, ...node })}[${window}])`)} >= ${increase}`,
+        for: forDuration,
+        labels: { severity: "warning", stack: facts.stack, ...node },
+        annotations: {
+          summary: plain(`Refused logins on NATS node ${server} of ${facts.stack}`),
+          description: `${plain(`NATS node ${server} of stack ${facts.stack} refused at least ${increase} logins within ${window} for`)} ${AUTH_ERRORS_USER_TEMPLATE}: a wrong or outdated password (a client not given its rotated password retries every few seconds) or someone guessing.`,
+        },
+      },
+      // Plus `user`, which only the firing series knows.
+      resultLabels: node,
+    });
+  }
 }
 
 type Add = (alert: AlertName, severity: Severity, expr: string, forDuration: string, resultLabels: Record<string, string>, summary: string, description: string, extra?: Record<string, string>) => void;

@@ -1,14 +1,18 @@
 // Prometheus and Grafana as the component declares them, under Pulumi mocks: nothing without
 // `monitoring`, and with it two containers on loopback with pinned images, memory limits, their
-// files uploaded, Grafana's password only in a secret file, data on retained volumes; and a stack
-// deployed before monitoring existed sees no change at all.
+// files uploaded, Grafana's password only in a secret file, data on retained volumes; the exporter
+// of refused logins beside them, unpublished, its password in a secret file; and a stack deployed
+// before monitoring existed sees no change at all.
 import { isDeepStrictEqual } from "node:util";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, test } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, readStackFile } from "../../config/load";
 import { GRAFANA_IMAGE, monitoringSchema, PROMETHEUS_IMAGE } from "../../config/monitoring";
-import { GRAFANA_ADMIN_PASSWORD_FILE } from "../../components/monitoring";
+import { AUTH_EVENTS_BINARY, AUTH_EVENTS_PATHS, authEventsBinary, GRAFANA_ADMIN_PASSWORD_FILE } from "../../components/monitoring";
+import { SURVEYOR } from "../../config/pinnedVersions";
+import { sidecarsOf } from "../../ops/clean";
+import { AUTH_ERROR_SUBJECT, AUTH_EVENTS_USER } from "../../config/users";
 import { renderAlertRules } from "../../render/monitoring/alerts";
 import { renderDashboards } from "../../render/monitoring/dashboards";
 import { GRAFANA_PATHS } from "../../render/monitoring/grafanaProvisioning";
@@ -56,16 +60,28 @@ describe("off by default", () => {
 });
 
 describe("monitoring on", () => {
-  test("turning it on creates its own resources and changes only Surveyor's command (--jsz all); no nats container, config or password changes", () => {
+  test("turning it on creates its own resources and changes only Surveyor's command (--jsz all) and the config (the exporter's user); no nats container or password changes", () => {
     const before = inputsByName(dev);
     const after = inputsByName(on);
     const created = [...after.keys()].filter((n) => !before.has(n));
     expect(created.sort()).toEqual(
-      ["nats-grafana", "nats-grafana-admin-password", "nats-grafana-data", "nats-grafana-image", "nats-prometheus", "nats-prometheus-data", "nats-prometheus-image"].sort(),
+      [
+        "nats-auth-events",
+        "nats-grafana",
+        "nats-grafana-admin-password",
+        "nats-grafana-data",
+        "nats-grafana-image",
+        "nats-password-_auth_events",
+        "nats-prometheus",
+        "nats-prometheus-data",
+        "nats-prometheus-image",
+      ].sort(),
     );
     expect([...before.keys()].filter((n) => !after.has(n))).toEqual([]);
     const changed = [...before.keys()].filter((n) => !isDeepStrictEqual(after.get(n), before.get(n)));
-    expect(changed).toEqual(["nats-surveyor"]);
+    // The config command (an update: auth.conf gains _auth_events, applied by a reload).
+    expect(changed).toEqual(["nats-config", "nats-surveyor"]);
+    expect(after.get("nats-config")!.environment.NATS_PERMISSIONS__AUTH_EVENTS).toBeDefined();
     expect(after.get("nats-surveyor")!.command).toEqual(["--config", "/etc/nats-infra/surveyor.yaml", "--jsz", "all"]);
   });
 
@@ -117,7 +133,10 @@ describe("monitoring on", () => {
     const files = uploadsOf(on.byName("nats-prometheus"));
     expect([...files.keys()]).toEqual([PROMETHEUS_PATHS.config, PROMETHEUS_PATHS.rules]);
     const yml = parse(files.get(PROMETHEUS_PATHS.config)!);
-    expect(yml.scrape_configs).toEqual([{ job_name: "nats-surveyor", static_configs: [{ targets: ["nats-infra-surveyor:7777"] }] }]);
+    expect(yml.scrape_configs).toEqual([
+      { job_name: "nats-surveyor", static_configs: [{ targets: ["nats-infra-surveyor:7777"] }] },
+      { job_name: "nats-auth-events", static_configs: [{ targets: ["nats-infra-auth-events:7778"] }] },
+    ]);
     expect(yml.rule_files).toEqual([PROMETHEUS_PATHS.rules]);
     expect(files.get(PROMETHEUS_PATHS.rules)).toBe(renderAlertRules(config, monitoringSchema.parse(ON)));
     expect(prometheus.command).toEqual([
@@ -200,4 +219,67 @@ test("in a 3-node cluster Prometheus still scrapes the one Surveyor, beside node
   expect(parse(files.get(PROMETHEUS_PATHS.config)!).scrape_configs[0].static_configs[0].targets).toEqual(["nats-infra-surveyor:7777"]);
   expect(files.get(PROMETHEUS_PATHS.rules)).toContain("NatsRouteDown");
   expect(run.ofType(CONTAINER).map((c) => c.name)).toEqual(expect.arrayContaining(["nats-prometheus", "nats-grafana"]));
+});
+
+describe("the exporter of refused logins", () => {
+  test("a container of the stack's Surveyor image running the uploaded binary as _auth_events, on the stack's network, no published port, memory limit, after Surveyor", () => {
+    const c = plain(on.byName("nats-auth-events"));
+    expect(c.name).toBe("nats-infra-auth-events");
+    expect(c.image).toBe(SURVEYOR.image);
+    expect(c.envs).toEqual(["GOMEMLIMIT=51MiB"]);
+    expect(c.entrypoints).toEqual([AUTH_EVENTS_PATHS.binary]);
+    expect(c.ports).toBeUndefined();
+    expect(c.networksAdvanced).toEqual(plain(on.byName("nats-surveyor")).networksAdvanced);
+    expect(c.memory).toBe(64);
+    expect(c.memorySwap).toBe(c.memory);
+    expect(c.restart).toBe("unless-stopped");
+    expect(c.labels).toContainEqual({ label: "nats-infra.role", value: "auth-events" });
+    expect(on.byName("nats-auth-events").options.deleteBeforeReplace).toBe(true);
+    expect(on.byName("nats-auth-events").options.dependencies.some((urn) => urn.endsWith("::nats-surveyor"))).toBe(true);
+    const flag = (name: string) => c.command[c.command.indexOf(name) + 1];
+    expect(flag("--servers")).toBe("nats://nats:4222");
+    expect(flag("--user")).toBe(AUTH_EVENTS_USER);
+    expect(flag("--password-file")).toBe(AUTH_EVENTS_PATHS.password);
+    expect(flag("--listen")).toBe(":7778");
+    expect(flag("--users").split(",")).toEqual(expect.arrayContaining(["user-service", "notification-service", "_surveyor", AUTH_EVENTS_USER]));
+    expect(flag("--server-names")).toBe("nats-0");
+    // The binary from .tools/bin, executable, replaced when a new build differs.
+    const binary = (c.uploads as { file: string; source?: string; sourceHash?: string; executable?: boolean }[]).find((u) => u.file === AUTH_EVENTS_PATHS.binary)!;
+    expect(binary).toMatchObject({ source: AUTH_EVENTS_BINARY, executable: true, sourceHash: authEventsBinary().sourceHash });
+  });
+
+  test("its password: generated like the others, only in a secret uploaded file, never in the environment or the command line", () => {
+    const value = unwrapSecrets(on.byName("nats-password-_auth_events").state.result) as string;
+    const container = on.byName("nats-auth-events");
+    expect(isSecretWrapper(container.inputs.uploads)).toBe(true);
+    expect(uploadsOf(container).get(AUTH_EVENTS_PATHS.password)).toBe(value);
+    expect(JSON.stringify(plain(container).command)).not.toContain(value);
+    expect(JSON.stringify(plain(container).envs)).not.toContain(value);
+  });
+
+  test("its user may read the refused-login events and its inbox, and publish nothing", () => {
+    const permissions = JSON.parse(plain(on.byName("nats-config")).environment.NATS_PERMISSIONS__AUTH_EVENTS);
+    expect(permissions).toMatchObject({ user: AUTH_EVENTS_USER, account: "SYS", publish: [], subscribe: [AUTH_ERROR_SUBJECT, "_INBOX__auth_events.>"] });
+  });
+
+  test("a 3-node cluster: one exporter beside node 0, every node's URL and name", async () => {
+    const run = await runProgram({ ...DEV, cluster: { nodes: 3 }, monitoring: ON });
+    const c = plain(run.byName("nats-auth-events"));
+    expect(c.command[c.command.indexOf("--server-names") + 1]).toBe("nats-0,nats-1,nats-2");
+    expect(c.command[c.command.indexOf("--servers") + 1].split(",")).toHaveLength(3);
+    expect(run.ofType(CONTAINER).filter((r) => r.name.endsWith("auth-events"))).toHaveLength(1);
+  });
+
+  test("`nats-infra clean` finds it: the name and role label ops/clean.ts looks for are the container's, as for Prometheus and Grafana", () => {
+    const { config } = parseStackConfig({ ...DEV, monitoring: ON });
+    for (const name of ["nats-auth-events", "nats-prometheus", "nats-grafana"]) {
+      const c = plain(on.byName(name));
+      const role = (c.labels as { label: string; value: string }[]).find((l) => l.label === "nats-infra.role")!.value;
+      expect(sidecarsOf(config), name).toContainEqual({ name: c.name, role });
+    }
+  });
+
+  test("without the built binary the program fails, saying that `npm run tools` builds it", () => {
+    expect(() => authEventsBinary("/nonexistent/nats-infra-auth-events")).toThrow(/npm run tools/);
+  });
 });

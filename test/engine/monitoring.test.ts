@@ -1,8 +1,10 @@
 // Monitoring on the real Pulumi engine and Docker: the dev stack deployed without monitoring, then
-// turned on (preview: Prometheus, Grafana, their volumes and password created, Surveyor replaced
-// for --jsz all, nothing else), `pulumi preview --expect-no-changes` after the up, ports on
+// turned on (preview: Prometheus, Grafana, their volumes and password created, the exporter of
+// refused logins and its user's password created, Surveyor replaced for --jsz all, the config
+// updated for that user, nothing else), `pulumi preview --expect-no-changes` after the up, ports on
 // 127.0.0.1 as configured, Prometheus (Debian's 2.42.0 binary in the stand-in image) scraping the
-// deployed Surveyor with every generated rule loaded, Grafana's files where Grafana reads them
+// deployed Surveyor with every generated rule loaded and the deployed exporter counting a refused
+// login, Grafana's files where Grafana reads them
 // (through the Grafana stand-in, which is NOT Grafana: test/docker/build-test-image.sh), its
 // password never in plain text, the policy pack passing, and `npm run down` keeping both volumes.
 import { execFileSync } from "node:child_process";
@@ -10,7 +12,8 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseStackConfig, readStackFile } from "../../config/load";
-import { GRAFANA_ADMIN_PASSWORD_FILE } from "../../components/monitoring";
+import { refusedLogins } from "../monitoring/support/authEvents";
+import { AUTH_EVENTS_PATHS, GRAFANA_ADMIN_PASSWORD_FILE } from "../../components/monitoring";
 import { alertRuleGroups } from "../../render/monitoring/alerts";
 import { renderDashboards } from "../../render/monitoring/dashboards";
 import { dockerPrometheusUrl, GRAFANA_PATHS, renderGrafanaDashboardProviders, renderGrafanaDatasources } from "../../render/monitoring/grafanaProvisioning";
@@ -59,19 +62,31 @@ const withMonitoring = () => ({
 });
 
 describe("monitoring turned on for a deployed stack", () => {
-  test("deployed without monitoring, then preview lists only the monitoring resources and Surveyor's replacement; up, then nothing left to change", async () => {
+  test("deployed without monitoring, then preview lists only the monitoring resources, Surveyor's replacement and the config's update; up, then nothing left to change", async () => {
     const first = await stack.npmOk("up", ["--yes"]);
     await stack.expectNoChanges();
     stack.setConfig(withMonitoring());
     const steps = await stack.previewSteps();
     console.log(`engine monitoring: preview steps ${JSON.stringify(steps.map((s) => [s.op, s.name, s.diffReasons]))}`);
     expect(steps.filter((s) => s.op === "create").map((s) => s.name).sort()).toEqual(
-      ["nats-grafana", "nats-grafana-admin-password", "nats-grafana-data", "nats-grafana-image", "nats-prometheus", "nats-prometheus-data", "nats-prometheus-image"].sort(),
+      [
+        "nats-auth-events",
+        "nats-grafana",
+        "nats-grafana-admin-password",
+        "nats-grafana-data",
+        "nats-grafana-image",
+        "nats-password-_auth_events",
+        "nats-prometheus",
+        "nats-prometheus-data",
+        "nats-prometheus-image",
+      ].sort(),
     );
-    // Everything else is Surveyor's replacement (its command gains --jsz all): no nats container, config or password.
+    // Everything else is Surveyor's replacement (its command gains --jsz all) and an update of the
+    // config (auth.conf gains _auth_events, applied by a reload): no nats container or password.
     const others = steps.filter((s) => s.op !== "create");
-    expect([...new Set(others.map((s) => s.name))]).toEqual(["nats-surveyor"]);
-    expect(others.some((s) => s.op === "replace" && s.diffReasons.includes("command"))).toBe(true);
+    expect([...new Set(others.map((s) => s.name))].sort()).toEqual(["nats-config", "nats-surveyor"]);
+    expect(others.filter((s) => s.name === "nats-config").map((s) => s.op)).toEqual(["update"]);
+    expect(others.some((s) => s.name === "nats-surveyor" && s.op === "replace" && s.diffReasons.includes("command"))).toBe(true);
     const up = await stack.npmOk("up", ["--yes"]);
     await stack.expectNoChanges();
     console.log(`engine monitoring: first up ${first.ms} ms; up turning monitoring on ${up.ms} ms`);
@@ -95,8 +110,12 @@ describe("monitoring turned on for a deployed stack", () => {
     await waitFor(async () => ((last = await query('up{job="nats-surveyor"} == 1')) as unknown[]).length === 1, 90_000, () => `up{job="nats-surveyor"}: ${JSON.stringify(last)}`);
     await waitFor(async () => (await query('nats_stream_total_messages{stream="EVENTS"}')).length === 1, 60_000, () => "no stream metric for EVENTS (Surveyor without --jsz all?)");
     expect((await query("nats_survey_surveyed_count"))[0].value[1]).toBe("1");
+    await waitFor(async () => (await query('up{job="nats-auth-events"} == 1')).length === 1, 60_000, () => "the exporter of refused logins is not scraped");
     const targets = (await prometheusApi<{ activeTargets: { scrapeUrl: string; health: string }[] }>("targets")).activeTargets;
-    expect(targets.map((t) => [t.scrapeUrl, t.health])).toEqual([[`http://${containerName("surveyor")}:7777/metrics`, "up"]]);
+    expect(targets.map((t) => [t.scrapeUrl, t.health]).sort()).toEqual([
+      [`http://${containerName("auth-events")}:7778/metrics`, "up"],
+      [`http://${containerName("surveyor")}:7777/metrics`, "up"],
+    ]);
     const { config } = parseStackConfig(stack.config);
     const expected = alertRuleGroups(config, config.monitoring).groups;
     const loaded = (await prometheusApi<{ groups: { name: string; rules: unknown[] }[] }>("rules")).groups;
@@ -105,6 +124,15 @@ describe("monitoring turned on for a deployed stack", () => {
     const mounts = inspectJson(containerName("prometheus")).Mounts as { Type: string; Name: string; Destination: string }[];
     expect(mounts).toEqual([expect.objectContaining({ Type: "volume", Name: `${stack.prefix}-prometheus-data`, Destination: "/prometheus" })]);
     expect(docker(["exec", containerName("prometheus"), "ls", "/prometheus"]).stdout).toMatch(/wal/);
+  });
+
+  test("the deployed exporter counts a login the deployed server refused, and Prometheus has it", async () => {
+    const series = 'nats_infra_auth_errors_total{job="nats-auth-events", server_name="nats-0", user="user-service"}';
+    await waitFor(async () => (await query(`${series} == 0`)).length === 1, 60_000, () => "the counter of nats-0 and user-service does not start at 0");
+    await refusedLogins([`nats://127.0.0.1:${ports.client}`], "user-service", 3);
+    let last: unknown = [];
+    await waitFor(async () => ((last = await query(`${series} == 3`)) as unknown[]).length === 1, 30_000, () => `${series}: ${JSON.stringify(last)}\n${docker(["logs", containerName("auth-events")]).stderr}`);
+    expect((await query('nats_infra_auth_events_connected{job="nats-auth-events"}'))[0].value[1]).toBe("1");
   });
 
   test("Grafana's files are where Grafana reads them, as rendered; its datasource URL answers from Grafana's network (stand-in image)", async () => {
@@ -139,11 +167,14 @@ describe("monitoring turned on for a deployed stack", () => {
     const exported = await stack.pulumi(["stack", "export"]);
     expect(exported.status).toBe(0);
     const containers = dockerOk(["ps", "-aq", "--filter", `name=^${stack.prefix}`]).split("\n").filter(Boolean);
-    expect(containers.length).toBe(4);
+    expect(containers.length).toBe(5);
     const places = { "state files": stack.readState(), "pulumi stack export": exported.stdout, "docker inspect": docker(["inspect", ...containers]).stdout };
+    const exporterPassword = docker(["exec", containerName("auth-events"), "cat", AUTH_EVENTS_PATHS.password]).stdout;
+    expect(exporterPassword).toMatch(/^[A-Za-z0-9_-]{32}$/);
     for (const [where, text] of Object.entries(places)) {
       expect(text.length, where).toBeGreaterThan(1000);
       expect(text.includes(password), `Grafana's password in ${where}`).toBe(false);
+      expect(text.includes(exporterPassword), `the exporter's password in ${where}`).toBe(false);
     }
     expect(inspectJson(containerName("grafana")).Config.Env).toContain(`GF_SECURITY_ADMIN_PASSWORD__FILE=${GRAFANA_ADMIN_PASSWORD_FILE}`);
   });

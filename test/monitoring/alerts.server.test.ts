@@ -3,7 +3,8 @@
 // cause in turn, and the alert naming the stack's own node, stream or consumer fires within a
 // bound, and clears within a bound once the cause goes. The times from cause to firing and from
 // fix to clearing are printed (docs/monitoring.md quotes them). `for` is 0s here so the figures
-// are the pipeline's own delay: scrape, survey, evaluation.
+// are the pipeline's own delay: scrape, survey, evaluation. Refused logins go through the exporter
+// of the servers' auth-error events (tools/auth-events) instead of Surveyor.
 import { jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { performance } from "node:perf_hooks";
@@ -12,6 +13,7 @@ import type { MonitoringInput } from "../../config/monitoring";
 import { sleep, waitFor } from "../harness/natsServer";
 import { alertIn, startMonitoredStack, untilAlert, type MonitoredStack } from "./support/monitoredStack";
 import { prometheusVersion } from "./support/prometheusTools";
+import { refusedLogins } from "./support/authEvents";
 import { AUDIT_MAX_BYTES, AUDIT_SERVICE, AUDIT_STREAM, connectAs, monitoredStack, OPERATOR } from "./support/stack";
 
 const NODES = 3;
@@ -28,8 +30,12 @@ const MONITORING: MonitoringInput = {
     storage: { share: 0.5, for: "0s" },
     consumerPending: { pending: 100, for: "0s" },
     routeDown: { for: "0s" },
+    // A short window, so that clearing (the refusals leaving it) is measured in seconds.
+    authErrors: { increase: 5, window: "20s", for: "0s" },
   },
 };
+/** Logins refused in the refused-logins case: past authErrors.increase. */
+const REFUSED = 8;
 /** How long an alert may take to fire or clear before the test fails. */
 const BOUND_MS = 30_000;
 
@@ -149,4 +155,22 @@ test("under load, stopping notification-service's reader fires NatsConsumerPendi
     await reader.nc.close();
     await publisher.close();
   }
+}, 120_000);
+
+test(`${REFUSED} logins refused by one node fire NatsAuthErrorsRising naming that node and the service; it clears once they leave the window`, async () => {
+  const node = stack.cluster.nodes[1];
+  expect(alertIn(await stack.prometheus.alerts(), "NatsAuthErrorsRising", {}, "pending")).toBeUndefined();
+  // The exporter is one connection to one of the nodes: the event of another node reaches it over the routes.
+  await waitFor(async () => (await stack.prometheus.query('nats_infra_auth_events_connected{job="nats-auth-events"} == 1')).length === 1, 30_000, () => `the exporter is not scraped as connected:\n${stack.authEvents.log()}`);
+  const started = performance.now();
+  await refusedLogins([node.url], "user-service", REFUSED);
+  const refused = performance.now();
+  const fired = await untilAlert(stack.prometheus, "NatsAuthErrorsRising", { server_name: node.serverName, user: "user-service" }, "firing", started, BOUND_MS);
+  const alert = alertIn(await stack.prometheus.alerts(), "NatsAuthErrorsRising", { server_name: node.serverName })!;
+  expect(alert.annotations.description).toContain(`NATS node ${node.serverName} of stack ${stack.config.docker.namePrefix} refused at least 5 logins within 20s for its user user-service:`);
+  expect(alert.labels.stack).toBe(stack.config.docker.namePrefix);
+  // Only that node's refusals: no other node's rule fires.
+  expect((await stack.prometheus.alerts()).filter((a) => a.labels.alertname === "NatsAuthErrorsRising" && a.labels.server_name !== node.serverName)).toEqual([]);
+  const cleared = await untilAlert(stack.prometheus, "NatsAuthErrorsRising", {}, "cleared", refused, 20_000 + BOUND_MS);
+  timings.push(`${REFUSED} logins refused by ${node.serverName} (threshold 5 in 20s): NatsAuthErrorsRising firing ${fired} ms after the first; cleared ${cleared} ms after the last`);
 }, 120_000);

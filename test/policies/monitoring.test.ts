@@ -2,7 +2,8 @@
 // them (under Pulumi mocks) pass every policy, with secret marks demanded and with the pack's
 // defaults; the same containers with a public port, a moving or missing tag, or no memory limit
 // are refused by the policy meant to catch it, and Grafana's password moved from its file into
-// its environment is caught by both secret policies.
+// its environment is caught by both secret policies; so is the exporter of refused logins with
+// its password moved onto its command line, or without its memory limit.
 import { beforeAll, describe, expect, test } from "vitest";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { readStackFile } from "../../config/load";
@@ -40,7 +41,7 @@ function withChanged(name: string, change: (props: Record<string, unknown>) => R
 describe("Prometheus and Grafana as the component declares them", () => {
   test("are in the checked stack, with their volumes and Grafana's password", () => {
     const names = run.resources.map((r) => r.name);
-    expect(names).toEqual(expect.arrayContaining([...MONITORING_CONTAINERS, "nats-prometheus-data", "nats-grafana-data", "nats-grafana-admin-password"]));
+    expect(names).toEqual(expect.arrayContaining([...MONITORING_CONTAINERS, "nats-auth-events", "nats-password-_auth_events", "nats-prometheus-data", "nats-grafana-data", "nats-grafana-admin-password"]));
   });
 
   test("pass every policy, with secret marks demanded, and with the pack's defaults (as under pulumi preview)", async () => {
@@ -71,7 +72,7 @@ describe("the same containers made unsafe are refused", () => {
     expect(result.violations[0].message).toContain(message);
   });
 
-  test.each(MONITORING_CONTAINERS)("%s without a memory limit: memory-limits", async (name) => {
+  test.each([...MONITORING_CONTAINERS, "nats-auth-events"])("%s without a memory limit: memory-limits", async (name) => {
     const records = withChanged(name, ({ memory: _memory, memorySwap: _swap, ...props }) => props);
     const result = await runPolicies(natsInfraPolicies, records, MARKS_VISIBLE);
     expect(result.violations.map((v) => `${v.policy} ${v.resource}`)).toEqual([`memory-limits ${name}`]);
@@ -105,5 +106,12 @@ describe("the same containers made unsafe are refused", () => {
     const records = withChanged("nats-grafana", (props) => ({ ...props, command: ["grafana", "server", `--password=${password}`] }));
     const result = await runPolicies(natsInfraPolicies, records, {});
     expect(result.violations.map((v) => `${v.policy} ${v.resource}`).sort()).toEqual(["no-password-leaks nats-grafana", "no-plaintext-secrets nats-grafana"]);
+  });
+
+  test("the exporter's password on its command line instead of its file: both secret policies, even with the pack's defaults", async () => {
+    const password = unwrapSecrets(run.byName("nats-password-_auth_events").state.result) as string;
+    const records = withChanged("nats-auth-events", (props) => ({ ...props, command: [...(props.command as string[]), "--password", password] }));
+    const result = await runPolicies(natsInfraPolicies, records, {});
+    expect(result.violations.map((v) => `${v.policy} ${v.resource}`).sort()).toEqual(["no-password-leaks nats-auth-events", "no-plaintext-secrets nats-auth-events"]);
   });
 });

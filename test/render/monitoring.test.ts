@@ -10,7 +10,7 @@ import { alertRuleGroups, generatedRules, renderAlertRules } from "../../render/
 import { generateDashboards, renderDashboards } from "../../render/monitoring/dashboards";
 import { PROMETHEUS_DATASOURCE_UID, renderGrafanaDashboardProviders, renderGrafanaDatasources } from "../../render/monitoring/grafanaProvisioning";
 import { exactAlternatives, promString, selector } from "../../render/monitoring/promql";
-import { dockerSurveyorTarget, prometheusArgs, renderPrometheusConfig } from "../../render/monitoring/prometheusConfig";
+import { dockerAuthEventsTarget, dockerSurveyorTarget, prometheusArgs, renderPrometheusConfig } from "../../render/monitoring/prometheusConfig";
 import { DEV_STACK_FIXTURE } from "../harness/tools";
 
 const dev = readStackFile(DEV_STACK_FIXTURE);
@@ -31,6 +31,7 @@ describe("monitoring config", () => {
       slowConsumers: { increase: 1, window: "5m", for: "0s" },
       connections: { share: 0.8, for: "5m" },
       routeDown: { routesPerPeer: 4, for: "1m" },
+      authErrors: { increase: 5, window: "5m", for: "0s" },
     });
   });
 
@@ -83,7 +84,23 @@ describe("alert rules", () => {
       "NatsConsumerStalled APP/EVENTS/notification-service",
       "NatsSlowConsumers nats-0",
       "NatsConnectionsHigh nats-0",
+      "NatsAuthErrorsRising nats-0",
     ]);
+  });
+
+  test("refused logins: per node and user from the exporter's job; the description names the node and, by a template of the user label, the user", () => {
+    const monitoring = monitoringSchema.parse({ alerts: { authErrors: { increase: 3, window: "2m" } } });
+    const { config } = parseStackConfig({ ...dev, cluster: { nodes: 2 } });
+    const rules = generatedRules(config, monitoring).filter((r) => r.rule.alert === "NatsAuthErrorsRising");
+    expect(rules.map((r) => r.rule.expr)).toEqual(
+      ["nats-0", "nats-1"].map((n) => `max by (server_name, user) (increase(nats_infra_auth_errors_total{job="nats-auth-events", server_name="${n}"}[2m])) >= 3`),
+    );
+    expect(rules[0].rule.labels).toEqual({ severity: "warning", stack: "nats-infra", server_name: "nats-0" });
+    expect(rules[0].rule.annotations.description).toBe(
+      'NATS node nats-0 of stack nats-infra refused at least 3 logins within 2m for {{ if eq $labels.user "other" }}user names the stack does not have{{ else }}its user {{ $labels.user }}{{ end }}: a wrong or outdated password (a client not given its rotated password retries every few seconds) or someone guessing.',
+    );
+    // Stack text still never opens a template.
+    expect(() => generatedRules({ ...config, docker: { ...config.docker, namePrefix: "a{{b" } }, monitoring)).toThrow(/template/);
   });
 
   test("descriptions name the stack's node, stream, consumer and the service that reads it; thresholds come from config", () => {
@@ -122,7 +139,7 @@ describe("alert rules", () => {
 
   test("no JetStream rules when JetStream is off; none for a stream or consumer marked for deletion; none for an account without JetStream", () => {
     const off = parseStackConfig({ ...dev, services: [{ name: "a" }], streams: [], jetstream: { enabled: false } }).config;
-    expect(generatedRules(off, defaults).map((r) => r.rule.alert)).toEqual(["NatsNodeNotSurveyed", "NatsSurveyorDown", "NatsSlowConsumers", "NatsConnectionsHigh"]);
+    expect(generatedRules(off, defaults).map((r) => r.rule.alert)).toEqual(["NatsNodeNotSurveyed", "NatsSurveyorDown", "NatsSlowConsumers", "NatsConnectionsHigh", "NatsAuthErrorsRising"]);
     const services = (dev.services as { name: string }[]).filter((s) => s.name !== "notification-service");
     const deleting = parseStackConfig({ ...dev, services, streams: [{ name: "EVENTS", subjects: ["events.*"], allowDelete: true, consumers: [{ name: "notification-service", delete: true }] }] }).config;
     expect(generatedRules(deleting, defaults).filter((r) => r.rule.alert.startsWith("NatsConsumer"))).toEqual([]);
@@ -155,6 +172,9 @@ describe("prometheus.yml and Grafana provisioning", () => {
     });
     const local = parse(renderPrometheusConfig(devConfig, monitoring, { surveyorTarget: "127.0.0.1:17777", rulesFile: "rules.yml" }));
     expect(local.scrape_configs[0].static_configs[0].targets).toEqual(["127.0.0.1:17777"]);
+    // The exporter of refused logins is a second job where it runs (the deployment), none elsewhere.
+    const withExporter = parse(renderPrometheusConfig(devConfig, monitoring, { surveyorTarget: dockerSurveyorTarget(devConfig), authEventsTarget: dockerAuthEventsTarget(devConfig), rulesFile: "rules.yml" }));
+    expect(withExporter.scrape_configs[1]).toEqual({ job_name: "nats-auth-events", static_configs: [{ targets: ["nats-infra-auth-events:7778"] }] });
     expect(prometheusArgs(monitoring)).toEqual(["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=30d", "--web.listen-address=0.0.0.0:9090"]);
   });
 

@@ -42,6 +42,7 @@ const STACKS: { name: string; raw: Record<string, unknown>; monitoring: Monitori
         slowConsumers: { increase: 3, window: "10m", for: "1m" },
         connections: { share: 0.5, for: "1m" },
         routeDown: { routesPerPeer: 4, for: "0s" },
+        authErrors: { increase: 10, window: "10m", for: "2m" },
       },
     },
   },

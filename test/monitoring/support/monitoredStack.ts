@@ -1,8 +1,9 @@
 // A stack with monitoring, all real processes on 127.0.0.1: a nats-server cluster rendered as the
 // product renders it, its declared streams created by the product's reconciler, NATS Surveyor as
 // the component declares it (taken under Pulumi mocks), and Debian's prometheus loading the
-// generated prometheus.yml and rules file, scraping that Surveyor. Tests read Prometheus's own
-// API: what a query returns, which alerts are pending or firing.
+// generated prometheus.yml and rules file, scraping that Surveyor and the exporter of refused
+// logins (tools/auth-events, logging in as the stack's `_auth_events` user as the deployment's
+// does). Tests read Prometheus's own API: what a query returns, which alerts are pending or firing.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +11,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { monitoringSchema, type MonitoringConfig, type MonitoringInput } from "../../../config/monitoring";
 import type { StackConfig } from "../../../config/schema";
-import { SURVEYOR_USER } from "../../../config/users";
+import { AUTH_EVENTS_USER, natsUsers, SURVEYOR_USER } from "../../../config/users";
 import { renderAlertRules } from "../../../render/monitoring/alerts";
 import { prometheusArgs, renderPrometheusConfig } from "../../../render/monitoring/prometheusConfig";
 import { startCluster, type RunningCluster } from "../../harness/natsCluster";
@@ -19,6 +20,7 @@ import { freePort } from "../../harness/ports";
 import { runProgram, unwrapSecrets } from "../../harness/pulumiMocks";
 import { reconcileDeclared } from "../../harness/reconcileDeclared";
 import { declaredSurveyor, localSurveyor, startSurveyor, type RunningSurveyor } from "../../harness/surveyor";
+import { startAuthEvents, type RunningAuthEvents } from "./authEvents";
 import { prometheusTool } from "./prometheusTools";
 
 export interface ActiveAlert {
@@ -40,12 +42,12 @@ export interface RunningPrometheus {
  * Runs prometheus on the generated config and rules in a temporary directory, listening on
  * 127.0.0.1 and a free port; resolves once it is ready.
  */
-export async function startPrometheus(config: StackConfig, monitoring: MonitoringConfig, surveyorTarget: string): Promise<RunningPrometheus> {
+export async function startPrometheus(config: StackConfig, monitoring: MonitoringConfig, surveyorTarget: string, authEventsTarget?: string): Promise<RunningPrometheus> {
   const dir = mkdtempSync(path.join(tmpdir(), "nats-infra-prometheus-"));
   const rulesFile = path.join(dir, "nats-infra.rules.yml");
   const configFile = path.join(dir, "prometheus.yml");
   writeFileSync(rulesFile, renderAlertRules(config, monitoring));
-  writeFileSync(configFile, renderPrometheusConfig(config, monitoring, { surveyorTarget, rulesFile }));
+  writeFileSync(configFile, renderPrometheusConfig(config, monitoring, { surveyorTarget, authEventsTarget, rulesFile }));
   mkdirSync(path.join(dir, "data"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -93,6 +95,7 @@ export interface MonitoredStack {
   monitoring: MonitoringConfig;
   cluster: RunningCluster;
   surveyor: RunningSurveyor;
+  authEvents: RunningAuthEvents;
   prometheus: RunningPrometheus;
   stop(): Promise<void>;
 }
@@ -101,9 +104,11 @@ export interface MonitoredStack {
 export async function startMonitoredStack(raw: Record<string, unknown>, nodes: number, monitoringInput: MonitoringInput): Promise<MonitoredStack> {
   const monitoring = monitoringSchema.parse(monitoringInput);
   // Surveyor as the component declares it with Prometheus on (which adds --jsz all).
-  const run = await runProgram({ ...raw, cluster: { nodes }, monitoring: { ...monitoringInput, prometheus: { ...monitoringInput.prometheus, enabled: true } } });
+  const withPrometheus = { ...raw, monitoring: { ...monitoringInput, prometheus: { ...monitoringInput.prometheus, enabled: true } } };
+  const run = await runProgram({ ...withPrometheus, cluster: { nodes } });
   const declared = declaredSurveyor(unwrapSecrets(run.byName("nats-surveyor").inputs) as never);
-  const cluster = await startCluster(raw, nodes);
+  // Rendered with Prometheus on, as deployed: the servers then know the exporter's user.
+  const cluster = await startCluster(withPrometheus, nodes);
   const stopped: (() => Promise<void>)[] = [() => cluster.stop()];
   const stopAll = async () => {
     for (const stop of stopped.reverse()) await stop();
@@ -114,9 +119,19 @@ export async function startMonitoredStack(raw: Record<string, unknown>, nodes: n
     if (!local.args.includes("--jsz")) throw new Error(`the component's Surveyor has no --jsz all with Prometheus on: ${local.args.join(" ")}`);
     const surveyor = await startSurveyor(local);
     stopped.push(() => surveyor.stop());
-    const prometheus = await startPrometheus(cluster.config, monitoring, new URL(surveyor.metricsUrl).host);
+    // As components/monitoring.ts runs it: every user of the stack by name, every node from 0.
+    const users = natsUsers(cluster.config);
+    const authEvents = await startAuthEvents({
+      servers: cluster.urls,
+      password: cluster.passwords[AUTH_EVENTS_USER],
+      users: users.map((u) => u.user),
+      serverNames: cluster.nodes.map((n) => n.serverName),
+      inboxPrefix: users.find((u) => u.user === AUTH_EVENTS_USER)!.inboxPrefix,
+    });
+    stopped.push(() => authEvents.stop());
+    const prometheus = await startPrometheus(cluster.config, monitoring, new URL(surveyor.metricsUrl).host, authEvents.target);
     stopped.push(() => prometheus.stop());
-    return { config: cluster.config, monitoring, cluster, surveyor, prometheus, stop: stopAll };
+    return { config: cluster.config, monitoring, cluster, surveyor, authEvents, prometheus, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

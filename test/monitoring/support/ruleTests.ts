@@ -2,9 +2,9 @@
 // input series that cross its threshold (the alert fires with exactly its labels and texts after
 // its `for`) and series that stay at the threshold (it does not fire). The inputs carry the labels
 // Surveyor really exports (read from its /metrics), including a server_name the rules aggregate away.
-import { promDurationMs, SURVEYOR_JOB, type MonitoringConfig } from "../../../config/monitoring";
+import { AUTH_EVENTS_JOB, promDurationMs, SURVEYOR_JOB, type MonitoringConfig } from "../../../config/monitoring";
 import type { StackConfig } from "../../../config/schema";
-import { generatedRules, type GeneratedRule } from "../../../render/monitoring/alerts";
+import { AUTH_ERRORS_USER_TEMPLATE, generatedRules, type GeneratedRule } from "../../../render/monitoring/alerts";
 import { promString } from "../../../render/monitoring/promql";
 import { stackFacts } from "../../../render/monitoring/stackFacts";
 
@@ -21,7 +21,7 @@ interface PromtoolTest {
 }
 
 const series = (metric: string, labels: Record<string, string>): string =>
-  `${metric}{${Object.entries({ job: SURVEYOR_JOB, ...labels })
+  `${metric}{${Object.entries({ job: metric.startsWith("nats_infra_auth_") ? AUTH_EVENTS_JOB : SURVEYOR_JOB, ...labels })
     .map(([k, v]) => `${k}=${promString(v)}`)
     .join(",")}}`;
 
@@ -31,7 +31,18 @@ const minutes = (duration: string) => Math.ceil(promDurationMs(duration) / 60_00
 /** A scenario: the series that make the rule's condition true (`over`) or leave it false (`at`). */
 type Scenario = (over: boolean, samples: number) => InputSeries[];
 
-function scenario(config: StackConfig, monitoring: MonitoringConfig, generated: GeneratedRule): { scenario: Scenario; window: string } {
+/**
+ * What a scenario needs beyond its series: the window its rule looks back over, and for a rule
+ * whose result carries a label the rule cannot know (the user of a refused login), that label
+ * and the annotations as Prometheus expands them.
+ */
+interface ScenarioOf {
+  scenario: Scenario;
+  window: string;
+  firing?: { labels: Record<string, string>; annotations: Record<string, string> };
+}
+
+function scenario(config: StackConfig, monitoring: MonitoringConfig, generated: GeneratedRule): ScenarioOf {
   const facts = stackFacts(config);
   const a = monitoring.alerts;
   const { alert } = generated.rule;
@@ -84,6 +95,18 @@ function scenario(config: StackConfig, monitoring: MonitoringConfig, generated: 
       };
     case "NatsConnectionsHigh":
       return { window: "0s", scenario: gauge("nats_core_connection_count", { server_id: "ID" }) };
+    case "NatsAuthErrorsRising": {
+      // Refused logins for a service of the stack, rising by `increase` per minute, or a count
+      // reached long ago; beside them the "other" series, flat, which must not fire.
+      const user = config.services[0].name;
+      const errors = (name: string, values: string) => ({ series: series("nats_infra_auth_errors_total", { ...labels, user: name, instance: "auth-events:7778" }), values });
+      const expand = (text: string) => text.replace(AUTH_ERRORS_USER_TEMPLATE, `its user ${user}`);
+      return {
+        window: a.authErrors.window,
+        scenario: (over, samples) => [errors(user, over ? `0+${a.authErrors.increase}x${samples}` : constant(7, samples)), errors("other", constant(3, samples))],
+        firing: { labels: { user }, annotations: { summary: expand(generated.rule.annotations.summary), description: expand(generated.rule.annotations.description) } },
+      };
+    }
     case "NatsRouteDown":
       // Below the threshold fires: "over" means one route short of the expected count.
       return { window: "0s", scenario: (over, samples) => [up(1, samples), { series: series("nats_core_route_count", { ...labels, server_id: "ID" }), values: constant(over ? threshold - 1 : threshold, samples) }] };
@@ -94,7 +117,7 @@ function scenario(config: StackConfig, monitoring: MonitoringConfig, generated: 
 export function promtoolTests(config: StackConfig, monitoring: MonitoringConfig, rulesFile: string) {
   const tests: PromtoolTest[] = [];
   for (const generated of generatedRules(config, monitoring)) {
-    const { scenario: make, window } = scenario(config, monitoring, generated);
+    const { scenario: make, window, firing } = scenario(config, monitoring, generated);
     // Past the rule's window and its `for`, with room for the evaluation that starts the `for`.
     const evalMinutes = minutes(window) + minutes(generated.rule.for) + 2;
     const samples = evalMinutes + 2;
@@ -110,7 +133,7 @@ export function promtoolTests(config: StackConfig, monitoring: MonitoringConfig,
           {
             eval_time: `${evalMinutes}m`,
             alertname: generated.rule.alert,
-            exp_alerts: over ? [{ exp_labels: { ...generated.rule.labels, ...generated.resultLabels }, exp_annotations: generated.rule.annotations }] : [],
+            exp_alerts: over ? [{ exp_labels: { ...generated.rule.labels, ...generated.resultLabels, ...firing?.labels }, exp_annotations: firing?.annotations ?? generated.rule.annotations }] : [],
           },
         ],
       });
