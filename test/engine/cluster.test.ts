@@ -7,11 +7,11 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { clusterStack } from "../cluster/support/clusterStack";
 import { dockerOk } from "../harness/docker";
 import { describeDowntime, expectOneAtATime, watchDowntime } from "../harness/downtime";
+import { expectServiceAddedByReload } from "../harness/authChange";
 import { EngineStack, prepareEngine, tail, type StackImages } from "../harness/engine";
 import { freePort, freePortRange } from "../harness/ports";
 import { accessFromOutputs, DEV_TRAFFIC, SteadyTraffic } from "../harness/steadyTraffic";
@@ -90,22 +90,7 @@ describe("a 3-node cluster with route TLS, R3 streams, Surveyor and nats-box", (
   });
 
   test("an auth change (a service added): every node reloads, no node restarts or is replaced, no client disconnected or message lost", async () => {
-    const ids = containerIds();
-    const starts = await serverStarts();
-    stack.setConfig({ ...stack.config, services: [...(stack.config.services as object[]), { name: "audit-service", publish: ["audit.>"], subscribe: ["audit.>"] }] });
-    const traffic = await SteadyTraffic.start(accessFromOutputs(await stack.outputs()));
-    const up = await stack.npm("up", ["--yes"]);
-    const report = await traffic.end();
-    console.log(`engine: auth change on 3 nodes: npm run up ${up.ms} ms; ${report.summary}`);
-    expect(up.status, tail(up.stdout + up.stderr)).toBe(0);
-    expect(containerIds()).toEqual(ids);
-    expect(await serverStarts()).toEqual(starts);
-    expect(report.lostAcked).toEqual([]);
-    expect(report.coreMissed.every((missed) => missed === 0), report.summary).toBe(true);
-    expect(Object.values(report.reconnects).every((n) => n === 0), report.summary).toBe(true);
-    const audit = (await stack.outputs()).credentials["audit-service"];
-    for (const url of audit.url.split(",")) await (await connect({ servers: url, user: audit.user, pass: audit.password })).close();
-    await stack.expectNoChanges();
+    await expectServiceAddedByReload(stack, { containerIds, serverStarts, nodes: NODES.length }, "on 3 nodes");
   });
 
   test("a restart-class change (jetstream.syncInterval) through npm run up: one node at a time, nothing acknowledged lost", async () => {

@@ -13,7 +13,7 @@
 // logs work on the stack, reading the remote containers over SSH, and `nats-infra restart`
 // restarts every node one at a time at its host.
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -22,12 +22,14 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { clusterStack, STREAM } from "../cluster/support/clusterStack";
 import { dockerOk } from "../harness/docker";
 import { describeDowntime, expectOneAtATime, watchDowntime, type DownWindow } from "../harness/downtime";
+import { ADDED_SERVICE, expectServiceAddedByReload } from "../harness/authChange";
 import { EngineStack, prepareEngine, tail, type StackImages } from "../harness/engine";
 import { freePort, freePortRange } from "../harness/ports";
 import { ClientKey, HostAddress, SecondHost, sshClientPath } from "../harness/secondHost";
 import { sleep, waitFor } from "../harness/natsServer";
 import { accessFromOutputs, DEV_TRAFFIC, SteadyTraffic } from "../harness/steadyTraffic";
 import { REMOTE_CONFIG_ROOT } from "../../components/remoteConfigCommand";
+import { readStackFile } from "../../config/load";
 
 const NODES = ["", "-1", "-2"];
 let stack: EngineStack;
@@ -95,9 +97,12 @@ beforeAll(async () => {
       ssh: { privateKey: key.privateKey, hostKeys: Object.fromEntries(others.map((h) => [h.address, h.hostKey])) },
     },
     server: { ...(raw.server as object), clientPort: clientBase, monitorPort: monitorBase, lameDuckDuration: "30s", lameDuckGracePeriod: "5s" },
-    streams: (raw.streams as object[]).map((s) => ({ ...s, replicas: 3, duplicateWindow: `${DEV_TRAFFIC.duplicateWindowMs / 1000}s` })),
+    // The traffic's stream may be replaced: `restore --force` deletes it first, which its admin may do only with allowDelete.
+    streams: (raw.streams as { name: string }[]).map((s) => ({ ...s, replicas: 3, duplicateWindow: `${DEV_TRAFFIC.duplicateWindowMs / 1000}s`, ...(s.name === DEV_TRAFFIC.stream ? { allowDelete: true } : {}) })),
     docker: { surveyor: { port: await freePort() }, natsBox: { enabled: false } },
   });
+  // As docs/cluster.md tells a user to: the key encrypted in the stack file.
+  await stack.setSecret("cluster.ssh.privateKey");
   const up = await stack.npmOk("up", ["--yes"]);
   const warnings = (up.stdout + up.stderr).split("\n").filter((line) => /warning/i.test(line));
   console.log(`engine: first npm run up across 3 hosts: ${up.ms} ms; warnings: ${warnings.length ? `\n${warnings.join("\n")}` : "none"}`);
@@ -132,19 +137,17 @@ describe("a 3-node cluster across three Docker hosts (two over SSH), route TLS, 
     }
   });
 
-  test("the remote nodes' config files are installed on their hosts, secrets 0600; the SSH key is in no resource's state in plain text", async () => {
+  test("the remote nodes' config files are installed on their hosts, secrets 0600; the SSH key, set with `pulumi config set --secret`, is nowhere in plain text", async () => {
     for (const i of [1, 2]) {
       const dir = path.join(REMOTE_CONFIG_ROOT, stack.prefix, `config-${i}`);
       const modes = Object.fromEntries(["nats.conf", "auth.conf", "cluster.conf"].map((name) => [name, (statSync(path.join(dir, name)).mode & 0o777).toString(8)]));
       expect(modes).toEqual({ "nats.conf": "644", "auth.conf": "600", "cluster.conf": "600" });
     }
-    // The resources' state (the checkpoint and its backups). The update history also records the
-    // stack's config as given, and this test gives the key as plain config (EngineStack writes
-    // the stack file whole); a user sets it with `pulumi config set --secret`.
-    const checkpoints = stack.stateFiles().filter((file) => file.includes(`${path.sep}.pulumi${path.sep}stacks${path.sep}`));
-    expect(checkpoints.length).toBeGreaterThan(0);
-    const state = checkpoints.map((file) => readFileSync(file, "utf8")).join("\n");
-    for (const line of key.privateKey.trim().split("\n").slice(1, -1)) expect(state).not.toContain(line);
+    // The stack file, and every file of the state: checkpoints, their backups and the update history.
+    expect(stack.stateFiles().length).toBeGreaterThan(0);
+    const everywhere = [readFileSync(stack.stackFile, "utf8"), stack.readState()].join("\n");
+    expect(readFileSync(stack.stackFile, "utf8")).toMatch(/privateKey:\s*\n\s*secure: v1:/);
+    for (const line of key.privateKey.trim().split("\n").slice(1, -1)) expect(everywhere).not.toContain(line);
   });
 
   test("the R3 streams have three current replicas, one on each host", async () => {
@@ -175,32 +178,19 @@ describe("a 3-node cluster across three Docker hosts (two over SSH), route TLS, 
     console.log(`engine: operations across hosts:\n$ nats-infra status (exit ${status.status})\n${status.stdout}${status.stderr}\n$ nats-infra logs nats-2 --tail 20 (exit ${logs.status})\n${logs.stdout.split("\n").slice(-5).join("\n")}${logs.stderr}`);
     expect(health.status, health.stdout + health.stderr).toBe(0);
     expect(status.status, status.stdout + status.stderr).toBe(0);
-    for (const i of [1, 2]) expect(status.stdout).toMatch(new RegExp(`^nats-${i} .*running, healthy\\s*$`, "m"));
+    // Each node with its Docker host, in status's table and health's lines.
+    for (const i of [1, 2]) {
+      expect(status.stdout).toMatch(new RegExp(`^nats-${i}\\s+${escape(others[i - 1].dockerHost)}\\s.*running, healthy\\s*$`, "m"));
+      expect(health.stdout).toMatch(new RegExp(`^nats-${i}\\s+${escape(others[i - 1].dockerHost)}\\s+ok$`, "m"));
+    }
+    expect(health.stdout).toMatch(/^nats-0\s+local\s+ok$/m);
     expect(testAuth.status, testAuth.stdout + testAuth.stderr).toBe(0);
     expect(logs.status, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/\[INF\]/);
   });
 
   test("an auth change (a service added): every node on every host reloads, none restarts, no client disconnected or message lost", async () => {
-    const ids = containerIds();
-    const starts = await serverStarts();
-    stack.setConfig({ ...stack.config, services: [...(stack.config.services as object[]), { name: "audit-service", publish: ["audit.>"], subscribe: ["audit.>"] }] });
-    const traffic = await SteadyTraffic.start(accessFromOutputs(await stack.outputs()));
-    const up = await stack.npm("up", ["--yes"]);
-    const report = await traffic.end();
-    console.log(`engine: auth change across 3 hosts: npm run up ${up.ms} ms; ${report.summary}`);
-    expect(up.status, tail(up.stdout + up.stderr)).toBe(0);
-    expect(containerIds()).toEqual(ids);
-    expect(await serverStarts()).toEqual(starts);
-    expect(report.lostAcked).toEqual([]);
-    expect(report.coreMissed.every((missed) => missed === 0), report.summary).toBe(true);
-    expect(Object.values(report.reconnects).every((n) => n === 0), report.summary).toBe(true);
-    // The new user logs in on every node, wherever it runs.
-    const audit = (await stack.outputs()).credentials["audit-service"];
-    const urls = audit.url.split(",");
-    expect(urls).toHaveLength(3);
-    for (const url of urls) await (await connect({ servers: url, user: audit.user, pass: audit.password, inboxPrefix: audit.inboxPrefix })).close();
-    await stack.expectNoChanges();
+    await expectServiceAddedByReload(stack, { containerIds, serverStarts, nodes: NODES.length }, "across 3 hosts");
   });
 
   test("a restart-class change (jetstream.syncInterval): one node at a time across hosts, restarted in place, nothing acknowledged lost", async () => {
@@ -260,6 +250,79 @@ describe("a 3-node cluster across three Docker hosts (two over SSH), route TLS, 
     await stack.expectNoChanges();
   });
 
+  test("nats-infra backup and restore: a replicated stream backed up across hosts comes back verified, three current replicas, one per host", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "nats-infra-engine-backup-"));
+    try {
+      const backupDir = path.join(dir, "backup");
+      const backup = await natsInfra(["backup", backupDir, "--stream", DEV_TRAFFIC.stream, "--stack", stack.stack]);
+      expect(backup.status, backup.stdout + backup.stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(path.join(backupDir, "manifest.json"), "utf8")) as { streams: { name: string; state: { messages: number } }[] };
+      const saved = manifest.streams.find((s) => s.name === DEV_TRAFFIC.stream);
+      const messages = saved?.state.messages ?? 0;
+      expect(messages).toBeGreaterThan(0);
+      const restore = await natsInfra(["restore", backupDir, "--stream", DEV_TRAFFIC.stream, "--force", "--stack", stack.stack], 300_000);
+      console.log(`engine: backup and restore across 3 hosts:\n$ nats-infra backup (exit ${backup.status})\n${backup.stdout}${backup.stderr}\n$ nats-infra restore --force (exit ${restore.status})\n${restore.stdout}${restore.stderr}`);
+      expect(restore.status, restore.stdout + restore.stderr).toBe(0);
+      expect(restore.stdout).toContain("count, sequences and content hash match the manifest");
+      const access = accessFromOutputs(await stack.outputs());
+      const nc = await connect({ servers: access.servers, ...access.admin });
+      try {
+        const jsm = await jetstreamManager(nc);
+        await waitFor(async () => {
+          const info = await jsm.streams.info(DEV_TRAFFIC.stream);
+          const members = new Set([info.cluster?.leader, ...(info.cluster?.replicas ?? []).filter((r) => r.current).map((r) => r.name)]);
+          return info.state.messages === messages && members.size === 3;
+        }, 60_000, () => `${DEV_TRAFFIC.stream} did not come back with ${messages} messages on three current replicas`);
+      } finally {
+        await nc.close();
+      }
+      await stack.expectNoChanges();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("nats-infra rotate: one service's password replaced by a reload on every host; the new one logs in everywhere, the old one nowhere", async () => {
+    const before = (await stack.outputs()).credentials[ADDED_SERVICE.name];
+    const ids = containerIds();
+    const starts = await serverStarts();
+    const rotate = await natsInfra(["rotate", ADDED_SERVICE.name, "--stack", stack.stack]);
+    expect(rotate.status, rotate.stdout + rotate.stderr).toBe(0);
+    // rotate edits the stack file (passwordRotation); later config changes keep its edit.
+    stack.setConfig({ ...stack.config, services: readStackFile(stack.stackFile).services });
+    const steps = await stack.previewSteps();
+    console.log(`engine: rotate across 3 hosts: ${rotate.stdout.trim()}\npreview: ${steps.map((step) => `${step.op} ${step.name}`).join(", ")}`);
+    expect(steps.filter((step) => step.op === "replace").map((step) => step.name)).toEqual([`nats-password-${ADDED_SERVICE.name}`]);
+    const up = await stack.npmOk("up", ["--yes"]);
+    const after = (await stack.outputs()).credentials[ADDED_SERVICE.name];
+    expect(after.password).not.toBe(before.password);
+    for (const url of after.url.split(",")) {
+      await (await connect({ servers: url, user: after.user, pass: after.password, inboxPrefix: after.inboxPrefix, reconnect: false })).close();
+      await expect(connect({ servers: url, user: before.user, pass: before.password, reconnect: false })).rejects.toThrow(/Authorization/i);
+    }
+    console.log(`engine: rotate applied by npm run up in ${up.ms} ms`);
+    expect(containerIds()).toEqual(ids);
+    expect(await serverStarts()).toEqual(starts);
+    await stack.expectNoChanges();
+  });
+
+  test("nats-infra stop and start: every node stopped (lame duck) and started at its own host, named with it; the data is all there after", async () => {
+    const messagesBefore = await streamMessages();
+    const stop = await natsInfra(["stop", "--stack", stack.stack], 600_000);
+    const stopped = NODES.map((_, i) => dockerOn(i, ["inspect", "-f", "{{.State.Status}}", containerName(i)]));
+    const start = await natsInfra(["start", "--stack", stack.stack], 600_000);
+    console.log(`engine: nats-infra stop and start across 3 hosts:\n${stop.stdout}${stop.stderr}\n${start.stdout}${start.stderr}`);
+    expect(stop.status, stop.stdout + stop.stderr).toBe(0);
+    expect(stopped).toEqual(["exited", "exited", "exited"]);
+    expect(start.status, start.stdout + start.stderr).toBe(0);
+    for (const i of [1, 2]) {
+      expect(stop.stdout).toMatch(new RegExp(`^nats-${i} at ${escape(others[i - 1].dockerHost)}: stopped in \\d+ ms, exit code 0$`, "m"));
+      expect(start.stdout).toMatch(new RegExp(`^nats-${i} at ${escape(others[i - 1].dockerHost)}: started, healthy$`, "m"));
+    }
+    expect(await streamMessages()).toBe(messagesBefore);
+    await stack.expectNoChanges();
+  });
+
   test("losing a whole host (its engine stopped): the other two keep serving with nothing acknowledged lost; back, its node rejoins", async () => {
     await loseOneHost(2, "stopped", (host) => host.stopEngine());
   });
@@ -285,7 +348,11 @@ describe("a 3-node cluster across three Docker hosts (two over SSH), route TLS, 
     await traffic.publisher.untilAcked(traffic.publisher.acked.length + 50);
     const report = await traffic.end();
     console.log(`engine: two hosts back; ${traffic.publisher.acked.length - ackedBefore} acknowledged since; ${report.summary}`);
-    expect(health.stdout).not.toMatch(/^nats-0\s+ok\s*$/m);
+    // The survivor answers, not current; the other two do not answer at all; and the loss is named.
+    expect(health.stdout).toMatch(/^nats-0\s+local\s+503 /m);
+    const quorumLost = /^quorum lost: 1 of 3 nodes answers and JetStream needs 2 \(a majority\)\. .*Not answering: nats-1, nats-2\.$/m;
+    expect(health.stdout).toMatch(quorumLost);
+    expect(status.stdout).toMatch(/^ {2}quorum lost: 1 of 3 nodes answers/m);
     expect(health.status).toBe(1);
     expect(status.status).toBe(1);
     for (const lost of ["nats-1", "nats-2"]) {
@@ -294,6 +361,23 @@ describe("a 3-node cluster across three Docker hosts (two over SSH), route TLS, 
     }
     expect(report.lostAcked).toEqual([]);
     await stack.expectNoChanges();
+  });
+
+  test("npm run down, then nats-infra clean: the containers, data volumes and config directories go on every host, each named with its host", async () => {
+    await stack.npmOk("down", ["--yes"]);
+    const kept = [dockerOk(["volume", "ls", "-q", "--filter", `name=^${stack.prefix}`]), ...others.map((h) => h.docker(["volume", "ls", "-q", "--filter", `name=^${stack.prefix}`]))];
+    expect(kept.every((volumes) => volumes !== ""), "npm run down keeps every host's JetStream volume").toBe(true);
+    const clean = await natsInfra(["clean", "--stack", stack.stack, "--yes"], 300_000);
+    console.log(`engine: nats-infra clean across 3 hosts (exit ${clean.status}):\n${clean.stdout}${clean.stderr}`);
+    expect(clean.status, clean.stdout + clean.stderr).toBe(0);
+    for (const host of others) expect(clean.stdout).toContain(host.dockerHost);
+    expect(dockerOk(["volume", "ls", "-q", "--filter", `name=^${stack.prefix}`])).toBe("");
+    expect(dockerOk(["ps", "-aq", "--filter", `name=^${stack.prefix}`])).toBe("");
+    for (const [i, host] of others.entries()) {
+      expect(host.docker(["volume", "ls", "-q", "--filter", `name=^${stack.prefix}`])).toBe("");
+      expect(host.docker(["ps", "-aq", "--filter", `name=^${stack.prefix}`])).toBe("");
+      expect(existsSync(path.join(REMOTE_CONFIG_ROOT, stack.prefix, `config-${i + 1}`))).toBe(false);
+    }
   });
 });
 
@@ -347,4 +431,20 @@ function natsInfra(args: string[], timeoutMs = 120_000): Promise<{ status: numbe
       resolve({ status: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
     });
   });
+}
+
+/** `text` as a literal inside a RegExp. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Messages in the steady traffic's stream, as its leader reports them. */
+async function streamMessages(): Promise<number> {
+  const access = accessFromOutputs(await stack.outputs());
+  const nc = await connect({ servers: access.servers, ...access.admin });
+  try {
+    return (await (await jetstreamManager(nc)).streams.info(DEV_TRAFFIC.stream)).state.messages;
+  } finally {
+    await nc.close();
+  }
 }

@@ -9,6 +9,8 @@ export interface DownWindow {
   from: number;
   /** When the node answered again; undefined if it never did while watched. */
   to?: number;
+  /** What the poll that opened the window got: an HTTP status or why nothing answered. */
+  why: string;
 }
 
 export interface WatchedNode {
@@ -22,12 +24,22 @@ export interface WatchedNode {
  * serving node can take that long (seen once in an image upgrade on the real engine), so it
  * leaves the node's state as it was.
  */
-async function answer(monitorUrl: string): Promise<"up" | "down" | "slow"> {
+async function answer(monitorUrl: string): Promise<{ state: "up" | "down" | "slow"; why: string }> {
   try {
     const response = await fetch(`${monitorUrl}/healthz?js-enabled-only=true`, { signal: AbortSignal.timeout(1_000) });
-    return response.ok ? "up" : "down";
+    if (response.ok) return { state: "up", why: "ok" };
+    const body = await response.text().catch(() => "");
+    const error = (() => {
+      try {
+        return (JSON.parse(body) as { error?: string }).error;
+      } catch {
+        return undefined;
+      }
+    })();
+    return { state: "down", why: `HTTP ${response.status}${error ? ` ${error}` : ""}` };
   } catch (error) {
-    return (error as Error).name === "TimeoutError" ? "slow" : "down";
+    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+    return { state: (error as Error).name === "TimeoutError" ? "slow" : "down", why: cause?.code ?? cause?.message ?? (error as Error).message };
   }
 }
 
@@ -41,8 +53,8 @@ export function watchDowntime(nodes: WatchedNode[]): { stop(): Promise<DownWindo
       const now = performance.now();
       nodes.forEach((n, i) => {
         const open = windows.find((w) => w.node === n.name && w.to === undefined);
-        if (answers[i] === "down" && !open) windows.push({ node: n.name, from: now });
-        if (answers[i] === "up" && open) open.to = now;
+        if (answers[i].state === "down" && !open) windows.push({ node: n.name, from: now, why: answers[i].why });
+        if (answers[i].state === "up" && open) open.to = now;
       });
       await sleep(100);
     }
@@ -57,7 +69,7 @@ export function watchDowntime(nodes: WatchedNode[]): { stop(): Promise<DownWindo
 }
 
 export function describeDowntime(windows: DownWindow[]): string {
-  return windows.map((w) => `${w.node} ${w.to === undefined ? "still down" : `${Math.round(w.to - w.from)} ms`}`).join(", ");
+  return windows.map((w) => `${w.node} ${w.to === undefined ? "still down" : `${Math.round(w.to - w.from)} ms`} (${w.why})`).join(", ");
 }
 
 /**
