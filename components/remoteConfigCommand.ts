@@ -17,23 +17,22 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
 import { dockerHostTarget } from "../config/validateCluster";
+import { remoteConfigBase as configBaseOnHost, RelativeRemoteConfigDirError } from "../config/remoteConfigDir";
 import type { RenderedFiles } from "../render/files";
 import { framed, secretFileEntries } from "./configCommand";
 import { repoRoot, shellQuote } from "./natsStreams";
 
-/** Where config directories go on other hosts unless docker.configDir names a base. */
-export const REMOTE_CONFIG_ROOT = "/var/lib/nats-infra";
+export { REMOTE_CONFIG_ROOT } from "../config/remoteConfigDir";
 const SSH_PORT = 22;
 
-/**
- * Node 0's config directory on another host (node i: `<base>-i`, as on one host): `configured`
- * (the component's configDir or docker.configDir) when set, else
- * /var/lib/nats-infra/<namePrefix>/config. A path on that host, so it must be absolute.
- */
-export function remoteConfigBase(config: StackConfig, configured?: string): string {
-  const base = configured ?? `${REMOTE_CONFIG_ROOT}/${config.docker.namePrefix}/config`;
-  if (!base.startsWith("/")) throw new pulumi.RunError(`nats-infra:docker.configDir: nodes on other Docker hosts need an absolute config directory there; got ${base}`);
-  return base;
+/** config/remoteConfigDir.ts remoteConfigBase, its refusal stopping the program without a stack trace. */
+function remoteConfigBase(config: StackConfig, configured?: string): string {
+  try {
+    return configBaseOnHost(config.docker.namePrefix, configured);
+  } catch (error) {
+    if (error instanceof RelativeRemoteConfigDirError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
 }
 
 /** How config files reach one host: the SSH connection and the script copied there. */

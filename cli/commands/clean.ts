@@ -5,6 +5,7 @@ import { createInterface } from "node:readline/promises";
 import { destroyGraceSeconds } from "../../components/natsContainerSpec";
 import { spansHosts } from "../../config/cluster";
 import { natsImageOf } from "../../config/container";
+import { remoteConfigBase } from "../../config/remoteConfigDir";
 import {
   configDirsOf,
   executeDevClean,
@@ -94,8 +95,7 @@ async function planStack(target: Target): Promise<StackCleanPlan> {
   const nodes = containerNodes(target, false, "clean");
   const config = target.config!;
   const stackFile = target.stackFile!;
-  // Loaded only for a stack across hosts: that module brings the Pulumi SDK with it.
-  const remoteBase = spansHosts(config) ? (await import("../../components/remoteConfigCommand")).remoteConfigBase(config, config.docker.configDir) : undefined;
+  const remoteBase = spansHosts(config) ? remoteConfigBase(config.docker.namePrefix, config.docker.configDir) : undefined;
   return planStackClean(nodes, config, { stack: stackNameOf(stackFile), configDirs: configDirsOf(config, stackFile, remoteBase), graceSeconds: destroyGraceSeconds(config) });
 }
 
