@@ -8,7 +8,6 @@
 // scrapes over the network for NatsAuthErrorsRising.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -19,7 +18,8 @@ import { memoryWithoutSwap } from "../config/dockerReadBack";
 import { GRAFANA_IMAGE, monitoringVolumeNames, PROMETHEUS_IMAGE } from "../config/monitoring";
 import { PASSWORD_LENGTH, PASSWORD_SPECIALS } from "../config/passwords";
 import type { StackConfig } from "../config/schema";
-import { AUTH_EVENTS_USER, natsUsers } from "../config/users";
+import { AUTH_EVENTS_USER } from "../config/users";
+import { AUTH_EVENTS_BINARY, authEventsArgs } from "../render/monitoring/authEvents";
 import { renderAlertRules } from "../render/monitoring/alerts";
 import { renderDashboards } from "../render/monitoring/dashboards";
 import { dockerPrometheusUrl, GRAFANA_PATHS, renderGrafanaDashboardProviders, renderGrafanaDatasources } from "../render/monitoring/grafanaProvisioning";
@@ -77,8 +77,8 @@ export const GRAFANA_MEMORY_MB = 512;
 /** The exporter keeps one counter per node and user; a few MB of Go heap. */
 export const AUTH_EVENTS_MEMORY_MB = 64;
 
-/** The exporter of refused logins, built by `npm run tools` (tools/build-go-client.sh) from tools/auth-events. */
-export const AUTH_EVENTS_BINARY = path.resolve(__dirname, "..", ".tools", "bin", "nats-infra-auth-events");
+/** The exporter of refused logins (its path is shared with `nats-infra dev --monitoring`). */
+export { AUTH_EVENTS_BINARY };
 /** Where the exporter and its password land in its container. */
 export const AUTH_EVENTS_PATHS = { binary: "/usr/local/bin/nats-infra-auth-events", password: "/etc/nats-infra/auth-events-password" } as const;
 
@@ -135,7 +135,6 @@ function createAuthEvents(ctx: MonitoringContext): docker.Container {
   const binary = authEventsBinary();
   const password = ctx.users[AUTH_EVENTS_USER]?.password;
   if (!password) throw new Error(`no password for ${AUTH_EVENTS_USER}: the monitoring needs NatsCluster's users`);
-  const user = natsUsers(config).find((u) => u.user === AUTH_EVENTS_USER)!;
   return new docker.Container(
     `${name}-auth-events`,
     {
@@ -143,17 +142,8 @@ function createAuthEvents(ctx: MonitoringContext): docker.Container {
       name: `${config.docker.namePrefix}-auth-events`,
       image: config.docker.surveyor.image ?? SURVEYOR.image,
       entrypoints: [AUTH_EVENTS_PATHS.binary],
-      command: [
-        "--servers", innerServerUrls(config),
-        "--user", AUTH_EVENTS_USER,
-        "--password-file", AUTH_EVENTS_PATHS.password,
-        "--inbox-prefix", user.inboxPrefix,
-        "--listen", `:${AUTH_EVENTS_CONTAINER_PORT}`,
-        // Every user of the stack by name (a bounded set); any other name counts as "other".
-        "--users", natsUsers(config).map((u) => u.user).join(","),
-        // Each node's counters start at 0, so the first refused login is an increase.
-        "--server-names", clusterNodes(config).map((n) => n.serverName).join(","),
-      ],
+      // The flags `nats-infra dev --monitoring` passes too (render/monitoring/authEvents.ts).
+      command: authEventsArgs(config, { servers: innerServerUrls(config), passwordFile: AUTH_EVENTS_PATHS.password, listen: `:${AUTH_EVENTS_CONTAINER_PORT}` }),
       uploads: [{ file: AUTH_EVENTS_PATHS.binary, ...binary, executable: true }, secretUpload(AUTH_EVENTS_PATHS.password, password)],
       // Go's collector keeps the heap under this, below the container's limit (as for nats-server).
       envs: [`GOMEMLIMIT=${Math.floor(AUTH_EVENTS_MEMORY_MB * 0.8)}MiB`],

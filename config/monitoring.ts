@@ -90,6 +90,13 @@ export const alertsSchema = z
      * increase() extrapolates, so a count near the threshold can land on either side of it.
      */
     authErrors: z.object({ increase: positiveCount.default(5), window: promDuration.default("5m"), for: forDuration("0s") }).strict().prefault({}),
+    /**
+     * Prometheus cannot scrape the exporter of refused logins, or it reports that it is not
+     * connected to NATS: refused logins then go uncounted and authErrors cannot fire. 2m: the
+     * exporter reconnects every second, so the moment a server restart (or a rolling restart
+     * moving it to another node) disconnects it stays below it, with a few scrapes to spare.
+     */
+    authEventsExporterDown: z.object({ for: forDuration("2m") }).strict().prefault({}),
   })
   .strict();
 

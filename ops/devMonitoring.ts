@@ -1,19 +1,25 @@
-// `nats-infra dev --monitoring`: NATS Surveyor and Prometheus as processes beside the dev servers,
-// with the stack's generated prometheus.yml and alert rules (the files the Prometheus container
-// gets), on 127.0.0.1. Surveyor logs in as the stack's `_surveyor` user with the dev server's
-// password (read from its credentials.json), with `--jsz all` as the component runs it when
-// monitoring is on. After each applied save the rules are rendered again and Prometheus reloads
-// them (SIGHUP); a change of the nodes restarts Surveyor on the new server list.
+// `nats-infra dev --monitoring`: NATS Surveyor, the exporter of refused logins and Prometheus as
+// processes beside the dev servers, with the stack's generated prometheus.yml and alert rules (the
+// files the Prometheus container gets), on 127.0.0.1. Surveyor logs in as the stack's `_surveyor`
+// user with the dev server's password (read from its credentials.json), with `--jsz all` as the
+// component runs it when monitoring is on. The exporter (tools/auth-events) logs in as
+// `_auth_events` with the flags the deployment passes (render/monitoring/authEvents.ts); that user
+// exists only while the stack file sets monitoring.prometheus.enabled (config/users.ts), and the
+// dev server renders the stack file as it is, so without it no exporter runs (and says so). After
+// each applied save the rules are rendered again and Prometheus reloads them (SIGHUP); a change of
+// the nodes restarts Surveyor on the new server list, and the exporter starts, stops or restarts
+// as its user and flags changed.
 import { SETPRIV } from "./localServer";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import { nodeCount } from "../config/cluster";
 import { endpoints } from "../config/endpoints";
 import { parseStackConfig, readStackFile } from "../config/load";
 import type { StackConfig } from "../config/schema";
-import { SURVEYOR_USER } from "../config/users";
+import { AUTH_EVENTS_USER, SURVEYOR_USER } from "../config/users";
 import { renderAlertRules } from "../render/monitoring/alerts";
+import { AUTH_EVENTS_BINARY, authEventsArgs, hasAuthEventsUser } from "../render/monitoring/authEvents";
 import { prometheusArgs, renderPrometheusConfig } from "../render/monitoring/prometheusConfig";
 import { writePrivate } from "./files";
 import { canListen, portHolder } from "./portHolder";
@@ -25,6 +31,8 @@ export interface DevMonitoringOptions {
   stateDir: string;
   surveyorBinary: string;
   prometheusBinary: string;
+  /** The exporter of refused logins; default .tools/bin/nats-infra-auth-events. */
+  authEventsBinary?: string;
   /** Host ports on 127.0.0.1; default the stack's docker.surveyor.port and monitoring.prometheus.port; 0 picks a free one. */
   surveyorPort?: number;
   prometheusPort?: number;
@@ -38,6 +46,8 @@ export const DEV_MONITORING_DIR = "monitoring";
 const RULES_FILE = "nats-infra.rules.yml";
 const PROMETHEUS_FILE = "prometheus.yml";
 const SURVEYOR_FILE = "surveyor.yaml";
+/** `_auth_events`'s password, read by the exporter (--password-file) at each connection attempt. */
+const AUTH_EVENTS_PASSWORD_FILE = "auth-events-password";
 const STOP_TIMEOUT_MS = 10_000;
 
 /** `prometheus` on PATH (Debian's package puts it there), or undefined. */
@@ -49,9 +59,14 @@ export function findPrometheus(): string | undefined {
 export class DevMonitoring {
   private surveyor?: Child;
   private prometheus?: Child;
+  private authEvents?: Child;
+  /** The exporter's arguments as it runs them: a change (nodes, users) restarts it. */
+  private authEventsArgs: string[] = [];
+  private saidNoAuthEvents = false;
   private config!: StackConfig;
   private surveyorPort = 0;
   private prometheusPort = 0;
+  private authEventsPort = 0;
 
   private constructor(readonly options: DevMonitoringOptions) {}
 
@@ -59,28 +74,33 @@ export class DevMonitoring {
     return path.join(this.options.stateDir, DEV_MONITORING_DIR);
   }
 
-  get endpoints(): { surveyor: string; prometheus: string; rulesFile: string; logs: string } {
+  /** `authEvents`: the exporter's /metrics while it runs (the stack has its user). */
+  get endpoints(): { surveyor: string; prometheus: string; rulesFile: string; logs: string; authEvents?: string } {
     return {
       surveyor: `http://127.0.0.1:${this.surveyorPort}/metrics`,
       prometheus: `http://127.0.0.1:${this.prometheusPort}`,
       rulesFile: path.join(this.dir, RULES_FILE),
       logs: path.join(this.dir, "*.log"),
+      ...(this.authEvents ? { authEvents: `http://127.0.0.1:${this.authEventsPort}/metrics` } : {}),
     };
   }
 
-  /** Starts Surveyor, then Prometheus; resolves once Prometheus is ready. Stops what it started on failure. */
+  /** Starts Surveyor, the exporter, then Prometheus; resolves once Prometheus is ready. Stops what it started on failure. */
   static async start(options: DevMonitoringOptions): Promise<DevMonitoring> {
     const monitoring = new DevMonitoring(options);
     monitoring.config = monitoring.readConfig();
     if (!monitoring.config.docker.surveyor.enabled) {
       throw new DevMonitoringUnavailable("--monitoring scrapes Surveyor, which nats-infra:docker.surveyor.enabled turns off in this stack file");
     }
+    // Before anything starts: the stack asks for the exporter, and it is not built.
+    if (hasAuthEventsUser(monitoring.config)) monitoring.authEventsBinary();
     monitoring.surveyorPort = await choosePort(options.surveyorPort ?? monitoring.config.docker.surveyor.port, "Surveyor", "nats-infra:docker.surveyor.port or --surveyor-port");
     monitoring.prometheusPort = await choosePort(options.prometheusPort ?? monitoring.config.monitoring.prometheus.port, "Prometheus", "nats-infra:monitoring.prometheus.port or --prometheus-port");
     if (monitoring.surveyorPort === monitoring.prometheusPort) throw new DevMonitoringUnavailable(`Surveyor and Prometheus cannot share port ${monitoring.surveyorPort}`);
     mkdirSync(path.join(monitoring.dir, "prometheus-data"), { recursive: true, mode: 0o700 });
     try {
       await monitoring.startSurveyor();
+      await monitoring.syncAuthEvents();
       monitoring.writePrometheusFiles();
       await monitoring.startPrometheus();
     } catch (error) {
@@ -102,29 +122,40 @@ export class DevMonitoring {
       await this.startSurveyor();
       this.options.log(`monitoring: Surveyor restarted for ${nodeCount(this.config)} node(s)`);
     }
+    try {
+      await this.syncAuthEvents();
+    } catch (error) {
+      // The rules and the other targets are still worth reloading.
+      this.options.log(`monitoring: ${error instanceof Error ? error.message : String(error)}`);
+    }
     this.writePrometheusFiles();
     this.prometheus?.child.kill("SIGHUP");
     this.options.log(`monitoring: Prometheus reloads ${path.relative(process.cwd(), this.endpoints.rulesFile)}`);
   }
 
-  /** Prometheus first (it would record Surveyor as down), then Surveyor; each SIGTERM, SIGKILL after 10 s. */
+  /** Prometheus first (it would record the others as down), then the exporter and Surveyor; each SIGTERM, SIGKILL after 10 s. */
   async stop(): Promise<void> {
     await this.prometheus?.stop();
+    await this.authEvents?.stop();
     await this.surveyor?.stop();
   }
 
-  /** Both at once, nothing flushed (a second Ctrl-C). */
+  /** All at once, nothing flushed (a second Ctrl-C). */
   kill(): void {
-    for (const child of [this.prometheus, this.surveyor]) child?.child.kill("SIGKILL");
+    for (const child of [this.prometheus, this.authEvents, this.surveyor]) child?.child.kill("SIGKILL");
   }
 
   private readConfig(): StackConfig {
     return parseStackConfig(readStackFile(this.options.stackFile)).config;
   }
 
+  /** The dev server's passwords, as it last rendered them. */
+  private credentials(): Record<string, { password: string } | undefined> {
+    return JSON.parse(readFileSync(path.join(this.options.stateDir, "credentials.json"), "utf8")) as Record<string, { password: string }>;
+  }
+
   private async startSurveyor(): Promise<void> {
-    const credentials = JSON.parse(readFileSync(path.join(this.options.stateDir, "credentials.json"), "utf8")) as Record<string, { password: string }>;
-    const password = credentials[SURVEYOR_USER]?.password;
+    const password = this.credentials()[SURVEYOR_USER]?.password;
     if (!password) throw new Error(`${this.options.stateDir}/credentials.json has no ${SURVEYOR_USER} user; is docker.surveyor.enabled on?`);
     // Its password in a private file (Surveyor reads --config), not in its argv or environment.
     const configFile = path.join(this.dir, SURVEYOR_FILE);
@@ -136,10 +167,57 @@ export class DevMonitoring {
     await this.surveyor.waitUntil(async () => (await fetch(this.endpoints.surveyor)).ok, 30_000, `Surveyor did not serve ${this.endpoints.surveyor}`);
   }
 
+  /**
+   * The exporter runs while the stack has `_auth_events` and the dev server a password for it:
+   * started when it appears, restarted when its flags change (its counters then start again at
+   * 0, which increase() takes as a reset), stopped when it goes. Its password goes into a private
+   * file; neither its arguments nor its environment hold it.
+   */
+  private async syncAuthEvents(): Promise<void> {
+    const password = hasAuthEventsUser(this.config) ? this.credentials()[AUTH_EVENTS_USER]?.password : undefined;
+    if (!password) {
+      const why = `the stack has no ${AUTH_EVENTS_USER} user, which nats-infra:monitoring.prometheus.enabled: true in ${path.basename(this.options.stackFile)} adds`;
+      if (this.authEvents) {
+        await this.authEvents.stop();
+        this.authEvents = undefined;
+        this.saidNoAuthEvents = true;
+        this.options.log(`monitoring: the exporter of refused logins stopped: ${why}`);
+      } else if (!this.saidNoAuthEvents) {
+        // Said once, not at every save.
+        this.saidNoAuthEvents = true;
+        this.options.log(`monitoring: no exporter of refused logins (NatsAuthErrorsRising has no series here): ${why}`);
+      }
+      return;
+    }
+    const binary = this.authEventsBinary();
+    const passwordFile = path.join(this.dir, AUTH_EVENTS_PASSWORD_FILE);
+    writePrivate(passwordFile, password + "\n");
+    if (!this.authEventsPort) this.authEventsPort = await freePort();
+    const args = authEventsArgs(this.config, { servers: endpoints(this.config, "local").client, passwordFile, listen: `127.0.0.1:${this.authEventsPort}` });
+    if (this.authEvents && !this.authEvents.exited && JSON.stringify(args) === JSON.stringify(this.authEventsArgs)) return;
+    await this.authEvents?.stop();
+    const log = path.join(this.dir, "auth-events.log");
+    // No environment: it would read NATS_URL and the password file's name from there.
+    this.authEvents = new Child("nats-infra-auth-events", binary, args, {}, this.dir, log);
+    this.authEventsArgs = args;
+    this.authEvents.onUnexpectedExit = (how) => this.options.log(`monitoring: nats-infra-auth-events exited (${how}); its log: ${log}`);
+    // Connected, not only serving: a login it cannot make shows here rather than as a silent 0.
+    const metrics = this.endpoints.authEvents!;
+    await this.authEvents.waitUntil(async () => /^nats_infra_auth_events_connected 1$/m.test(await (await fetch(metrics)).text()), 30_000, `the exporter of refused logins did not connect to the dev server as ${AUTH_EVENTS_USER} (${metrics})`);
+    this.options.log(`monitoring: the exporter of refused logins serves ${metrics} (as ${AUTH_EVENTS_USER}; its log: ${log})`);
+  }
+
+  private authEventsBinary(): string {
+    const binary = this.options.authEventsBinary ?? AUTH_EVENTS_BINARY;
+    if (!existsSync(binary)) throw new DevMonitoringUnavailable(`${binary} is missing: run \`npm run tools\` (it builds the exporter of refused logins from tools/auth-events with Go)`);
+    return binary;
+  }
+
   private writePrometheusFiles(): void {
     const rulesFile = this.endpoints.rulesFile;
     writePrivate(rulesFile, renderAlertRules(this.config, this.config.monitoring));
-    writePrivate(path.join(this.dir, PROMETHEUS_FILE), renderPrometheusConfig(this.config, this.config.monitoring, { surveyorTarget: `127.0.0.1:${this.surveyorPort}`, rulesFile }));
+    const authEventsTarget = this.authEvents ? `127.0.0.1:${this.authEventsPort}` : undefined;
+    writePrivate(path.join(this.dir, PROMETHEUS_FILE), renderPrometheusConfig(this.config, this.config.monitoring, { surveyorTarget: `127.0.0.1:${this.surveyorPort}`, authEventsTarget, rulesFile }));
   }
 
   private async startPrometheus(): Promise<void> {

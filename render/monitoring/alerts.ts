@@ -39,6 +39,7 @@ export const ALERT_NAMES = [
   "NatsConnectionsHigh",
   "NatsRouteDown",
   "NatsAuthErrorsRising",
+  "NatsAuthEventsExporterDown",
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
@@ -126,6 +127,19 @@ export function generatedRules(config: StackConfig, monitoring: MonitoringConfig
     }
   }
   authErrorRules(facts, monitoring, rules);
+  const exporter = { job: AUTH_EVENTS_JOB };
+  add(
+    "NatsAuthEventsExporterDown",
+    "warning",
+    // Scrape failed, or scraped but not connected to NATS. Both sides keep only `job`, so a
+    // failed scrape and a stale "connected" sample count once. No absent(): a Prometheus without
+    // the exporter's job (one that only loads this file) has no exporter to miss.
+    `${maxBy(["job"], selector("up", exporter))} == 0 or ${maxBy(["job"], selector("nats_infra_auth_events_connected", exporter))} == 0`,
+    monitoring.alerts.authEventsExporterDown.for,
+    exporter,
+    `The exporter of refused logins of ${facts.stack} is down`,
+    `Prometheus cannot scrape ${facts.stack}-auth-events, or it is not connected to NATS: refused logins on stack ${facts.stack} are not counted, so NatsAuthErrorsRising cannot fire.`,
+  );
   return rules;
 }
 

@@ -2,20 +2,26 @@
 // group as a terminal's foreground job): the real Surveyor (.tools/bin/nats-surveyor) and
 // Debian's prometheus beside the dev server on 127.0.0.1, Prometheus scraping Surveyor with the
 // stack's generated rules loaded, stream metrics present (--jsz all), a save that adds a stream
-// reloading the rules, and one Ctrl-C stopping every process it started.
+// reloading the rules. The stack file starts without monitoring.prometheus.enabled, so without
+// the `_auth_events` user and without the exporter of refused logins; the same save turns it on,
+// and the exporter (.tools/bin/nats-infra-auth-events) starts, is scraped, and counts wrong-password
+// logins to the dev node. One Ctrl-C stops every process it started.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { stringify as stringifyYaml } from "yaml";
 import { parseStackConfig, readStackFile } from "../../config/load";
+import { AUTH_EVENTS_USER } from "../../config/users";
+import { DevMonitoring, DevMonitoringUnavailable } from "../../ops/devMonitoring";
 import { alertRuleGroups } from "../../render/monitoring/alerts";
 import { waitFor } from "../harness/natsServer";
 import { freePort } from "../harness/ports";
 import { surveyorBinary } from "../harness/surveyor";
 import { DEV_STACK_FIXTURE, REPO_ROOT } from "../harness/tools";
+import { authEventsBinary, refusedLogins } from "../monitoring/support/authEvents";
 import { prometheusTool, prometheusVersion } from "../monitoring/support/prometheusTools";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "nats-infra-dev-monitoring-"));
@@ -70,8 +76,8 @@ async function api<T>(base: string, endpoint: string): Promise<T> {
 const query = (base: string, expr: string) => api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(base, `query?query=${encodeURIComponent(expr)}`).then((d) => d.result);
 type RuleGroups = { groups: { name: string; file: string; rules: { name: string; labels?: Record<string, string> }[] }[] };
 
-test("dev --monitoring: Surveyor and Prometheus beside the dev server, the target up, the rules loaded and reloaded on a save, Ctrl-C stops them all", async () => {
-  console.log(`prometheus: ${prometheusTool("prometheus")} (${prometheusVersion()}); surveyor: ${surveyorBinary().source}`);
+test("dev --monitoring: Surveyor, Prometheus and the exporter of refused logins beside the dev server, the targets up, the rules loaded and reloaded on a save, refused logins counted, Ctrl-C stops them all", async () => {
+  console.log(`prometheus: ${prometheusTool("prometheus")} (${prometheusVersion()}); surveyor: ${surveyorBinary().source}; exporter: ${authEventsBinary()}`);
   const raw = readStackFile(DEV_STACK_FIXTURE);
   const [client, monitor, surveyorPort, prometheusPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const stack = { ...raw, server: { ...(raw.server as object), clientPort: client, monitorPort: monitor }, docker: { surveyor: { port: surveyorPort } }, monitoring: { prometheus: { port: prometheusPort, scrapeInterval: "5s", scrapeTimeout: "5s", evaluationInterval: "1s" } } };
@@ -95,6 +101,8 @@ test("dev --monitoring: Surveyor and Prometheus beside the dev server, the targe
   expect(output).toContain(`  surveyor:    http://127.0.0.1:${surveyorPort}/metrics`);
   expect(output).toContain(`  prometheus:  ${prometheus} (alerts: ${prometheus}/alerts`);
   expect(output).toMatch(/ {2}rules: {7}.*monitoring\/nats-infra\.rules\.yml/);
+  // monitoring.prometheus.enabled is not set: no _auth_events user, so no exporter, and it says why.
+  expect(output).toMatch(/^monitoring: no exporter of refused logins .*monitoring\.prometheus\.enabled: true in Pulumi\.devmon\.yaml/m);
 
   // The Surveyor target up, as Prometheus itself reports it.
   let targets: { labels: Record<string, string>; health: string; scrapeUrl: string }[] = [];
@@ -129,14 +137,59 @@ test("dev --monitoring: Surveyor and Prometheus beside the dev server, the targe
   for (const p of programs) expect(p.argv.join(" ")).not.toContain(password);
   expect(readFileSync(path.join(stateDir, "monitoring", "surveyor.yaml"), "utf8")).toContain(password);
 
-  // A save that adds a stream with maxBytes: its storage alert appears without a restart of Prometheus.
+  // A save that adds a stream with maxBytes: its storage alert appears without a restart of
+  // Prometheus. The same save sets monitoring.prometheus.enabled: the dev server gains
+  // _auth_events, and the exporter starts as that user.
   const prometheusPid = programs.find((p) => p.program === "prometheus")!.pid;
   const streams = [...(raw.streams as object[]), { name: "AUDIT", subjects: ["audit.>"], storage: "file", maxBytes: "1GB" }];
-  write({ ...stack, streams });
+  write({ ...stack, streams, monitoring: { prometheus: { ...stack.monitoring.prometheus, enabled: true } } });
   const hasAuditRule = async () => (await api<RuleGroups>(prometheus, "rules")).groups.some((g) => g.rules.some((r) => r.name === "NatsStreamStorageHigh" && r.labels?.stream === "AUDIT"));
   await waitFor(hasAuditRule, 60_000, () => `the AUDIT stream's rule was not loaded after the save:\n${output}`);
   expect(output).toMatch(/^monitoring: Prometheus reloads /m);
   expect(programsOf(stateDir).find((p) => p.program === "prometheus")!.pid).toBe(prometheusPid);
+
+  // The exporter: where it is, on 127.0.0.1, scraped by the same Prometheus.
+  const exporterUrl = /^monitoring: the exporter of refused logins serves (http:\/\/127\.0\.0\.1:(\d+)\/metrics) /m.exec(output);
+  expect(exporterUrl, output).not.toBeNull();
+  const exporterPort = Number(exporterUrl![2]);
+  await waitFor(
+    async () => {
+      targets = (await api<{ activeTargets: typeof targets }>(prometheus, "targets")).activeTargets;
+      return targets.some((t) => t.labels.job === "nats-auth-events" && t.health === "up");
+    },
+    60_000,
+    () => `the exporter's target never came up: ${JSON.stringify(targets)}\n${output}`,
+  );
+  expect(targets.find((t) => t.labels.job === "nats-auth-events")!.scrapeUrl).toBe(exporterUrl![1]);
+  expect((await query(prometheus, 'nats_infra_auth_events_connected{job="nats-auth-events"}'))[0].value[1]).toBe("1");
+
+  // Its password only in a private file: not in its arguments, not in its environment.
+  const exporterPassword = JSON.parse(readFileSync(path.join(stateDir, "credentials.json"), "utf8"))[AUTH_EVENTS_USER].password as string;
+  const exporter = programsOf(stateDir).find((p) => p.program === "nats-infra-auth-events")!;
+  expect(exporter, JSON.stringify(programsOf(stateDir))).toBeDefined();
+  const passwordFile = path.join(stateDir, "monitoring", "auth-events-password");
+  const flag = (name: string) => exporter.argv[exporter.argv.indexOf(name) + 1];
+  expect(flag("--user")).toBe(AUTH_EVENTS_USER);
+  expect(flag("--password-file")).toBe(passwordFile);
+  expect(flag("--listen")).toBe(`127.0.0.1:${exporterPort}`);
+  expect(flag("--server-names")).toBe("nats-0");
+  expect(flag("--users").split(",")).toEqual(expect.arrayContaining(["user-service", "teacher-service", AUTH_EVENTS_USER]));
+  expect(exporter.argv.join(" ")).not.toContain(exporterPassword);
+  expect(readFileSync(`/proc/${exporter.pid}/environ`, "utf8")).not.toContain(exporterPassword);
+  expect(readFileSync(passwordFile, "utf8").trim()).toBe(exporterPassword);
+  expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
+
+  // Wrong-password logins to the dev node: Prometheus sees that node's counter for the user rise.
+  const errors = 'nats_infra_auth_errors_total{job="nats-auth-events", server_name="nats-0", user="user-service"}';
+  let count = NaN;
+  const counted = async () => (count = Number((await query(prometheus, errors))[0]?.value[1] ?? NaN));
+  await waitFor(async () => (await counted()) === 0, 30_000, () => `${errors} was never scraped at 0: ${count}`);
+  const refusedAt = Date.now();
+  await refusedLogins([`nats://127.0.0.1:${client}`], "user-service", 3);
+  await waitFor(async () => (await counted()) === 3, 30_000, () => `${errors} did not reach 3: ${count}`);
+  const countedMs = Date.now() - refusedAt;
+  const exporterAlerts = (await api<{ alerts: { labels: Record<string, string> }[] }>(prometheus, "alerts")).alerts.filter((a) => a.labels.alertname === "NatsAuthEventsExporterDown");
+  expect(exporterAlerts).toEqual([]);
 
   // Ctrl-C: the terminal's SIGINT to the whole foreground process group.
   const sent = Date.now();
@@ -145,6 +198,21 @@ test("dev --monitoring: Surveyor and Prometheus beside the dev server, the targe
   const stoppedMs = Date.now() - sent;
   expect(output).toMatch(/^stopped$/m);
   expect(programsOf(stateDir), "processes left").toEqual([]);
-  expect(await Promise.all([client, monitor, surveyorPort, prometheusPort].map(canBind))).toEqual([true, true, true, true]);
-  console.log(`dev --monitoring: ready after ${readyMs} ms, Surveyor target up after ${upMs} ms, ${ruleCount} rules in ${expected.length} group(s); Ctrl-C to everything stopped: ${stoppedMs} ms`);
+  expect(await Promise.all([client, monitor, surveyorPort, prometheusPort, exporterPort].map(canBind))).toEqual([true, true, true, true, true]);
+  console.log(
+    `dev --monitoring: ready after ${readyMs} ms, Surveyor target up after ${upMs} ms, ${ruleCount} rules in ${expected.length} group(s); 3 refused logins in Prometheus after ${countedMs} ms; Ctrl-C to everything stopped: ${stoppedMs} ms`,
+  );
 }, 240_000);
+
+test("dev --monitoring on a stack with the exporter's user but no built exporter: refused before anything starts, saying that `npm run tools` builds it", async () => {
+  const dir = path.join(scratch, "no-exporter");
+  const stackFile = path.join(scratch, "Pulumi.noexporter.yaml");
+  const raw = readStackFile(DEV_STACK_FIXTURE);
+  const stack = { ...raw, monitoring: { prometheus: { enabled: true } } };
+  writeFileSync(stackFile, stringifyYaml({ config: Object.fromEntries(Object.entries(stack).map(([k, v]) => [`nats-infra:${k}`, v])) }));
+  const missing = path.join(scratch, "nats-infra-auth-events");
+  const started = DevMonitoring.start({ stackFile, stateDir: dir, surveyorBinary: surveyorBinary().path, prometheusBinary: prometheusTool("prometheus"), authEventsBinary: missing, surveyorPort: 0, prometheusPort: 0, log: () => undefined });
+  await expect(started).rejects.toBeInstanceOf(DevMonitoringUnavailable);
+  await expect(started).rejects.toThrow(`${missing} is missing: run \`npm run tools\``);
+  expect(programsOf(dir)).toEqual([]);
+});

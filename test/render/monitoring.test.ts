@@ -32,6 +32,7 @@ describe("monitoring config", () => {
       connections: { share: 0.8, for: "5m" },
       routeDown: { routesPerPeer: 4, for: "1m" },
       authErrors: { increase: 5, window: "5m", for: "0s" },
+      authEventsExporterDown: { for: "2m" },
     });
   });
 
@@ -85,6 +86,7 @@ describe("alert rules", () => {
       "NatsSlowConsumers nats-0",
       "NatsConnectionsHigh nats-0",
       "NatsAuthErrorsRising nats-0",
+      "NatsAuthEventsExporterDown nats-auth-events",
     ]);
   });
 
@@ -101,6 +103,17 @@ describe("alert rules", () => {
     );
     // Stack text still never opens a template.
     expect(() => generatedRules({ ...config, docker: { ...config.docker, namePrefix: "a{{b" } }, monitoring)).toThrow(/template/);
+  });
+
+  test("the exporter itself: one rule per stack, on its scrape failing or its not being connected, `for` from config, one series whatever the cause", () => {
+    const monitoring = monitoringSchema.parse({ alerts: { authEventsExporterDown: { for: "5m" } } });
+    const { config } = parseStackConfig({ ...dev, cluster: { nodes: 3 } });
+    const rules = generatedRules(config, monitoring).filter((r) => r.rule.alert === "NatsAuthEventsExporterDown");
+    expect(rules.map((r) => r.rule.expr)).toEqual(['max by (job) (up{job="nats-auth-events"}) == 0 or max by (job) (nats_infra_auth_events_connected{job="nats-auth-events"}) == 0']);
+    expect(rules[0].rule).toMatchObject({ for: "5m", labels: { severity: "warning", stack: "nats-infra" } });
+    expect(rules[0].resultLabels).toEqual({ job: "nats-auth-events" });
+    expect(rules[0].rule.annotations.description).toContain("NatsAuthErrorsRising cannot fire");
+    expect(() => monitoringSchema.parse({ alerts: { authEventsExporterDown: { for: "2 minutes" } } })).toThrow(/Prometheus duration/);
   });
 
   test("descriptions name the stack's node, stream, consumer and the service that reads it; thresholds come from config", () => {
@@ -139,7 +152,7 @@ describe("alert rules", () => {
 
   test("no JetStream rules when JetStream is off; none for a stream or consumer marked for deletion; none for an account without JetStream", () => {
     const off = parseStackConfig({ ...dev, services: [{ name: "a" }], streams: [], jetstream: { enabled: false } }).config;
-    expect(generatedRules(off, defaults).map((r) => r.rule.alert)).toEqual(["NatsNodeNotSurveyed", "NatsSurveyorDown", "NatsSlowConsumers", "NatsConnectionsHigh", "NatsAuthErrorsRising"]);
+    expect(generatedRules(off, defaults).map((r) => r.rule.alert)).toEqual(["NatsNodeNotSurveyed", "NatsSurveyorDown", "NatsSlowConsumers", "NatsConnectionsHigh", "NatsAuthErrorsRising", "NatsAuthEventsExporterDown"]);
     const services = (dev.services as { name: string }[]).filter((s) => s.name !== "notification-service");
     const deleting = parseStackConfig({ ...dev, services, streams: [{ name: "EVENTS", subjects: ["events.*"], allowDelete: true, consumers: [{ name: "notification-service", delete: true }] }] }).config;
     expect(generatedRules(deleting, defaults).filter((r) => r.rule.alert.startsWith("NatsConsumer"))).toEqual([]);

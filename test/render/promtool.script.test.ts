@@ -14,7 +14,7 @@ import { monitoringSchema, type MonitoringInput } from "../../config/monitoring"
 import { ALERT_NAMES, generatedRules, renderAlertRules } from "../../render/monitoring/alerts";
 import { DEV_STACK_FIXTURE, REPO_ROOT } from "../harness/tools";
 import { prometheusTool, prometheusVersion } from "../monitoring/support/prometheusTools";
-import { promtoolTests } from "../monitoring/support/ruleTests";
+import { exporterSeries, promtoolTests } from "../monitoring/support/ruleTests";
 
 const dev = readStackFile(DEV_STACK_FIXTURE);
 const accounts = readStackFile(path.join(REPO_ROOT, "test", "fixtures", "Pulumi.accounts.yaml"));
@@ -43,6 +43,7 @@ const STACKS: { name: string; raw: Record<string, unknown>; monitoring: Monitori
         connections: { share: 0.5, for: "1m" },
         routeDown: { routesPerPeer: 4, for: "0s" },
         authErrors: { increase: 10, window: "10m", for: "2m" },
+        authEventsExporterDown: { for: "3m" },
       },
     },
   },
@@ -100,4 +101,29 @@ test("promtool fails a rule test whose expectation is wrong (the tests above can
   const result = promtool("test", "rules", "wrong.test.yml");
   expect(result.ok).toBe(false);
   expect(result.output).toMatch(/FAILED/);
+});
+
+test("NatsAuthEventsExporterDown also fires when Prometheus cannot scrape the exporter, and not for a disconnection shorter than its `for`", () => {
+  const { config } = parseStackConfig(dev);
+  const monitoring = monitoringSchema.parse({});
+  expect(monitoring.alerts.authEventsExporterDown.for).toBe("2m");
+  const rule = generatedRules(config, monitoring).find((r) => r.rule.alert === "NatsAuthEventsExporterDown")!.rule;
+  writeFileSync(path.join(dir, "exporter.rules.yml"), renderAlertRules(config, monitoring));
+  const firing = [{ exp_labels: { ...rule.labels, job: "nats-auth-events" }, exp_annotations: rule.annotations }];
+  const at = (minute: number, exp_alerts: typeof firing) => ({ eval_time: `${minute}m`, alertname: rule.alert, exp_alerts });
+  const tests = [
+    // Every scrape fails from the start: pending before 2m, firing after.
+    { name: "scrape failed", interval: "1m", input_series: exporterSeries(0, 0, 6), alert_rule_test: [at(1, []), at(4, firing)] },
+    // Not connected for one minute (a server restart), then connected again: never fires.
+    {
+      name: "a short disconnection",
+      interval: "1m",
+      input_series: [exporterSeries(1, 1, 6)[0], { series: exporterSeries(1, 1, 6)[1].series, values: "1 0 1 1 1 1 1" }],
+      alert_rule_test: [at(2, []), at(5, [])],
+    },
+  ];
+  writeFileSync(path.join(dir, "exporter.test.yml"), stringify({ rule_files: ["exporter.rules.yml"], evaluation_interval: "1m", tests }, { lineWidth: 0 }));
+  const result = promtool("test", "rules", "exporter.test.yml");
+  expect(result.ok, result.output).toBe(true);
+  expect(result.output).toMatch(/SUCCESS/);
 });

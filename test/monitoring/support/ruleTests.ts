@@ -25,6 +25,16 @@ const series = (metric: string, labels: Record<string, string>): string =>
     .map(([k, v]) => `${k}=${promString(v)}`)
     .join(",")}}`;
 
+/** The exporter of refused logins as Prometheus records it: its scrape's `up` and its connected gauge. */
+export function exporterSeries(up: number, connected: number, samples: number): InputSeries[] {
+  const instance = { job: AUTH_EVENTS_JOB, instance: "auth-events:7778" };
+  return [
+    { series: series("up", instance), values: `${up}x${samples}` },
+    // A failed scrape records no sample of the exporter's own series.
+    { series: series("nats_infra_auth_events_connected", instance), values: up ? `${connected}x${samples}` : `_x${samples}` },
+  ];
+}
+
 /** Minutes of a duration, rounded up. */
 const minutes = (duration: string) => Math.ceil(promDurationMs(duration) / 60_000);
 
@@ -107,6 +117,10 @@ function scenario(config: StackConfig, monitoring: MonitoringConfig, generated: 
         firing: { labels: { user }, annotations: { summary: expand(generated.rule.annotations.summary), description: expand(generated.rule.annotations.description) } },
       };
     }
+    case "NatsAuthEventsExporterDown":
+      // Firing here: scraped but not connected to NATS. A failed scrape (up 0) is the other
+      // cause, tested on its own by exporterScrapeFailed().
+      return { window: "0s", scenario: (over, samples) => exporterSeries(1, over ? 0 : 1, samples) };
     case "NatsRouteDown":
       // Below the threshold fires: "over" means one route short of the expected count.
       return { window: "0s", scenario: (over, samples) => [up(1, samples), { series: series("nats_core_route_count", { ...labels, server_id: "ID" }), values: constant(over ? threshold - 1 : threshold, samples) }] };
