@@ -120,3 +120,14 @@ function describeValue(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/**
+ * `raw` with Prometheus on (monitoring.prometheus.enabled: true), whatever the stack file says:
+ * what `nats-infra dev --monitoring` runs, so the dev servers have the users the monitoring logs
+ * in as (the exporter of refused logins) exactly as a deployment with monitoring would.
+ */
+export function withPrometheusOn(raw: Record<string, unknown>): Record<string, unknown> {
+  const monitoring = (raw.monitoring ?? {}) as Record<string, unknown>;
+  const prometheus = (monitoring.prometheus ?? {}) as Record<string, unknown>;
+  return { ...raw, monitoring: { ...monitoring, prometheus: { ...prometheus, enabled: true } } };
+}

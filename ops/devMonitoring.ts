@@ -4,8 +4,8 @@
 // user with the dev server's password (read from its credentials.json), with `--jsz all` as the
 // component runs it when monitoring is on. The exporter (tools/auth-events) logs in as
 // `_auth_events` with the flags the deployment passes (render/monitoring/authEvents.ts); that user
-// exists only while the stack file sets monitoring.prometheus.enabled (config/users.ts), and the
-// dev server renders the stack file as it is, so without it no exporter runs (and says so). After
+// exists only with monitoring.prometheus.enabled (config/users.ts), which --monitoring sets for the
+// dev server and for this (config/load.ts withPrometheusOn), whatever the stack file says. After
 // each applied save the rules are rendered again and Prometheus reloads them (SIGHUP); a change of
 // the nodes restarts Surveyor on the new server list, and the exporter starts, stops or restarts
 // as its user and flags changed.
@@ -15,7 +15,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStrea
 import path from "node:path";
 import { nodeCount } from "../config/cluster";
 import { endpoints } from "../config/endpoints";
-import { parseStackConfig, readStackFile } from "../config/load";
+import { parseStackConfig, readStackFile, withPrometheusOn } from "../config/load";
 import type { StackConfig } from "../config/schema";
 import { AUTH_EVENTS_USER, SURVEYOR_USER } from "../config/users";
 import { renderAlertRules } from "../render/monitoring/alerts";
@@ -146,7 +146,8 @@ export class DevMonitoring {
   }
 
   private readConfig(): StackConfig {
-    return parseStackConfig(readStackFile(this.options.stackFile)).config;
+    // As the dev server runs it with --monitoring (DevServerOptions.monitoring).
+    return parseStackConfig(withPrometheusOn(readStackFile(this.options.stackFile))).config;
   }
 
   /** The dev server's passwords, as it last rendered them. */

@@ -10,7 +10,7 @@ import path from "node:path";
 import { writePrivate, writeRenderedFiles } from "./files";
 import { clusterNodes, isClustered } from "../config/cluster";
 import { endpoints, type Endpoints } from "../config/endpoints";
-import { parseStackConfig, readStackFile, StackConfigError } from "../config/load";
+import { parseStackConfig, readStackFile, StackConfigError, withPrometheusOn } from "../config/load";
 import type { StackConfig } from "../config/schema";
 import { jetstreamAdminUser, managedJetStreamAccounts } from "../config/users";
 import { explainDenial, parseViolation } from "../config/missingIntent";
@@ -37,6 +37,8 @@ export interface DevServerOptions {
   log: (line: string) => void;
   /** bcrypt cost of the rendered hashes (10; tests pass less). */
   bcryptCost?: number;
+  /** Run as with monitoring.prometheus.enabled (dev --monitoring): the monitoring's users exist. */
+  monitoring?: boolean;
 }
 
 export type ApplyOutcome = "reloaded" | "restarted" | "unchanged" | "refused" | "back";
@@ -168,7 +170,8 @@ export class DevServer {
   }
 
   private readConfig(): StackConfig {
-    const { config, warnings } = parseStackConfig(readStackFile(this.options.stackFile));
+    const raw = readStackFile(this.options.stackFile);
+    const { config, warnings } = parseStackConfig(this.options.monitoring ? withPrometheusOn(raw) : raw);
     for (const warning of warnings) this.options.log(`warning: ${warning.path}: ${warning.message}`);
     return config;
   }

@@ -32,7 +32,8 @@ second Ctrl-C or signal stops at once. Its pid: the line "nats-infra dev (pid N)
   --stack-file  the stack config (default Pulumi.dev.yaml)
   --state-dir   rendered files, credentials.json, JetStream data and logs (default .nats-infra/dev-server)
   --no-watch    apply the stack file once and keep serving, without watching it
-  --monitoring  also run NATS Surveyor (.tools/bin/nats-surveyor) and Prometheus (\`prometheus\` on PATH)
+  --monitoring  also run NATS Surveyor (.tools/bin/nats-surveyor), the exporter of refused logins
+                (.tools/bin/nats-infra-auth-events) and Prometheus (\`prometheus\` on PATH)
                 with the stack's generated rules, on 127.0.0.1 (docs/monitoring.md); stopped with the servers
   --surveyor-port, --prometheus-port
                 their ports (default docker.surveyor.port and monitoring.prometheus.port; 0: a free one)
@@ -73,7 +74,7 @@ export const command: Command = {
     const stopRequests = watchStopRequests();
     let server: DevServer;
     try {
-      server = await DevServer.start({ stackFile, stateDir, binary, log: say });
+      server = await DevServer.start({ stackFile, stateDir, binary, log: say, monitoring: monitoringArgs !== undefined });
     } catch (error) {
       stopRequests.close();
       if (error instanceof StackConfigError) return fail(output, EXIT.usage, error.message);
@@ -201,6 +202,7 @@ function printEndpoints(server: DevServer, stackFile: string, output: Output, mo
         ? [
             `  surveyor:    ${monitoring.endpoints.surveyor}`,
             `  prometheus:  ${monitoring.endpoints.prometheus} (alerts: ${monitoring.endpoints.prometheus}/alerts, targets: ${monitoring.endpoints.prometheus}/targets)`,
+            ...(monitoring.endpoints.authEvents ? [`  auth errors: ${monitoring.endpoints.authEvents} (refused logins per node and user)`] : []),
             `  rules:       ${here(monitoring.endpoints.rulesFile)} (generated from the stack file, reloaded on each save)`,
             `  their logs:  ${here(monitoring.endpoints.logs)}`,
           ]

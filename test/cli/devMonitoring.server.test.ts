@@ -2,10 +2,10 @@
 // group as a terminal's foreground job): the real Surveyor (.tools/bin/nats-surveyor) and
 // Debian's prometheus beside the dev server on 127.0.0.1, Prometheus scraping Surveyor with the
 // stack's generated rules loaded, stream metrics present (--jsz all), a save that adds a stream
-// reloading the rules. The stack file starts without monitoring.prometheus.enabled, so without
-// the `_auth_events` user and without the exporter of refused logins; the same save turns it on,
-// and the exporter (.tools/bin/nats-infra-auth-events) starts, is scraped, and counts wrong-password
-// logins to the dev node. One Ctrl-C stops every process it started.
+// reloading the rules. The stack file does not set monitoring.prometheus.enabled: --monitoring
+// runs the dev server as if it did, so it has the `_auth_events` user, and the exporter of refused
+// logins (.tools/bin/nats-infra-auth-events) runs, is scraped, and counts wrong-password logins to
+// the dev node. One Ctrl-C stops every process it started.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { stringify as stringifyYaml } from "yaml";
-import { parseStackConfig, readStackFile } from "../../config/load";
+import { parseStackConfig, readStackFile, withPrometheusOn } from "../../config/load";
 import { AUTH_EVENTS_USER } from "../../config/users";
 import { DevMonitoring, DevMonitoringUnavailable } from "../../ops/devMonitoring";
 import { alertRuleGroups } from "../../render/monitoring/alerts";
@@ -101,8 +101,9 @@ test("dev --monitoring: Surveyor, Prometheus and the exporter of refused logins 
   expect(output).toContain(`  surveyor:    http://127.0.0.1:${surveyorPort}/metrics`);
   expect(output).toContain(`  prometheus:  ${prometheus} (alerts: ${prometheus}/alerts`);
   expect(output).toMatch(/ {2}rules: {7}.*monitoring\/nats-infra\.rules\.yml/);
-  // monitoring.prometheus.enabled is not set: no _auth_events user, so no exporter, and it says why.
-  expect(output).toMatch(/^monitoring: no exporter of refused logins .*monitoring\.prometheus\.enabled: true in Pulumi\.devmon\.yaml/m);
+  // monitoring.prometheus.enabled is not set in the file, and the exporter runs all the same.
+  expect(output).not.toMatch(/^monitoring: no exporter of refused logins/m);
+  expect(output).toMatch(/^ {2}auth errors: http:\/\/127\.0\.0\.1:\d+\/metrics /m);
 
   // The Surveyor target up, as Prometheus itself reports it.
   let targets: { labels: Record<string, string>; health: string; scrapeUrl: string }[] = [];
@@ -115,14 +116,15 @@ test("dev --monitoring: Surveyor, Prometheus and the exporter of refused logins 
     () => `the Surveyor target never came up: ${JSON.stringify(targets)}\n${output}`,
   );
   const upMs = Date.now() - started;
-  expect(targets.map((t) => t.scrapeUrl)).toEqual([`http://127.0.0.1:${surveyorPort}/metrics`]);
+  expect(targets.filter((t) => t.labels.job === "nats-surveyor").map((t) => t.scrapeUrl)).toEqual([`http://127.0.0.1:${surveyorPort}/metrics`]);
+  expect(targets.map((t) => t.labels.job).sort()).toEqual(["nats-auth-events", "nats-surveyor"]);
   expect((await query(prometheus, 'up{job="nats-surveyor"} == 1')).length).toBe(1);
   // NATS metrics through Surveyor: the one node surveyed, and the EVENTS stream (only with --jsz all).
   await waitFor(async () => (await query(prometheus, 'nats_stream_total_messages{stream="EVENTS"}')).length > 0, 30_000, () => "no nats_stream_total_messages for EVENTS");
   expect((await query(prometheus, "nats_survey_surveyed_count"))[0].value[1]).toBe("1");
 
   // Every generated rule loaded, from the generated file, in the same groups.
-  const { config } = parseStackConfig(stack);
+  const { config } = parseStackConfig(withPrometheusOn(stack));
   const expected = alertRuleGroups(config, config.monitoring).groups;
   const loaded = await api<RuleGroups>(prometheus, "rules");
   expect(loaded.groups.map((g) => [g.name, g.rules.length])).toEqual(expected.map((g) => [g.name, g.rules.length]));
@@ -133,16 +135,15 @@ test("dev --monitoring: Surveyor, Prometheus and the exporter of refused logins 
   // Surveyor's password is in its private file, not on its command line.
   const password = JSON.parse(readFileSync(path.join(stateDir, "credentials.json"), "utf8"))._surveyor.password as string;
   const programs = programsOf(stateDir);
-  expect(programs.map((p) => p.program).sort()).toEqual(["nats-server", "nats-surveyor", "prometheus"]);
+  expect(programs.map((p) => p.program).sort()).toEqual(["nats-infra-auth-events", "nats-server", "nats-surveyor", "prometheus"]);
   for (const p of programs) expect(p.argv.join(" ")).not.toContain(password);
   expect(readFileSync(path.join(stateDir, "monitoring", "surveyor.yaml"), "utf8")).toContain(password);
 
   // A save that adds a stream with maxBytes: its storage alert appears without a restart of
-  // Prometheus. The same save sets monitoring.prometheus.enabled: the dev server gains
-  // _auth_events, and the exporter starts as that user.
+  // Prometheus.
   const prometheusPid = programs.find((p) => p.program === "prometheus")!.pid;
   const streams = [...(raw.streams as object[]), { name: "AUDIT", subjects: ["audit.>"], storage: "file", maxBytes: "1GB" }];
-  write({ ...stack, streams, monitoring: { prometheus: { ...stack.monitoring.prometheus, enabled: true } } });
+  write({ ...stack, streams });
   const hasAuditRule = async () => (await api<RuleGroups>(prometheus, "rules")).groups.some((g) => g.rules.some((r) => r.name === "NatsStreamStorageHigh" && r.labels?.stream === "AUDIT"));
   await waitFor(hasAuditRule, 60_000, () => `the AUDIT stream's rule was not loaded after the save:\n${output}`);
   expect(output).toMatch(/^monitoring: Prometheus reloads /m);
