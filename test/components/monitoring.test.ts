@@ -19,6 +19,7 @@ import { GRAFANA_PATHS } from "../../render/monitoring/grafanaProvisioning";
 import { PROMETHEUS_PATHS } from "../../render/monitoring/prometheusConfig";
 import { isSecretWrapper, outputValue, plaintextOccurrences, runProgram, unwrapSecrets, type ProgramRun, type RecordedResource } from "../harness/pulumiMocks";
 import { DEV_STACK_FIXTURE } from "../harness/tools";
+import { MONITORING_RESOURCES } from "../monitoring/support/resources";
 
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
@@ -64,19 +65,7 @@ describe("monitoring on", () => {
     const before = inputsByName(dev);
     const after = inputsByName(on);
     const created = [...after.keys()].filter((n) => !before.has(n));
-    expect(created.sort()).toEqual(
-      [
-        "nats-auth-events",
-        "nats-grafana",
-        "nats-grafana-admin-password",
-        "nats-grafana-data",
-        "nats-grafana-image",
-        "nats-password-_auth_events",
-        "nats-prometheus",
-        "nats-prometheus-data",
-        "nats-prometheus-image",
-      ].sort(),
-    );
+    expect(created.sort()).toEqual(MONITORING_RESOURCES);
     expect([...before.keys()].filter((n) => !after.has(n))).toEqual([]);
     const changed = [...before.keys()].filter((n) => !isDeepStrictEqual(after.get(n), before.get(n)));
     // The config command (an update: auth.conf gains _auth_events, applied by a reload).

@@ -13,6 +13,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseStackConfig, readStackFile } from "../../config/load";
 import { refusedLogins } from "../monitoring/support/authEvents";
+import { MONITORING_RESOURCES } from "../monitoring/support/resources";
 import { AUTH_EVENTS_PATHS, GRAFANA_ADMIN_PASSWORD_FILE } from "../../components/monitoring";
 import { alertRuleGroups } from "../../render/monitoring/alerts";
 import { renderDashboards } from "../../render/monitoring/dashboards";
@@ -68,19 +69,7 @@ describe("monitoring turned on for a deployed stack", () => {
     stack.setConfig(withMonitoring());
     const steps = await stack.previewSteps();
     console.log(`engine monitoring: preview steps ${JSON.stringify(steps.map((s) => [s.op, s.name, s.diffReasons]))}`);
-    expect(steps.filter((s) => s.op === "create").map((s) => s.name).sort()).toEqual(
-      [
-        "nats-auth-events",
-        "nats-grafana",
-        "nats-grafana-admin-password",
-        "nats-grafana-data",
-        "nats-grafana-image",
-        "nats-password-_auth_events",
-        "nats-prometheus",
-        "nats-prometheus-data",
-        "nats-prometheus-image",
-      ].sort(),
-    );
+    expect(steps.filter((s) => s.op === "create").map((s) => s.name).sort()).toEqual(MONITORING_RESOURCES);
     // Everything else is Surveyor's replacement (its command gains --jsz all) and an update of the
     // config (auth.conf gains _auth_events, applied by a reload): no nats container or password.
     const others = steps.filter((s) => s.op !== "create");

@@ -12,6 +12,7 @@ import { hashPasswords, renderFiles } from "../../render/files";
 import { NATS_CONF_FILE } from "../../render/natsConf";
 import { freePort } from "./ports";
 import { toolPath } from "./tools";
+import { terminate } from "./processes";
 
 export interface RunningNats {
   url: string;
@@ -87,11 +88,7 @@ export async function startNats(input: Record<string, unknown>, options: { passw
       await waitFor(async () => (await configLoadTime(monitorUrl)) !== before, 5_000, () => `reload did not take effect:\n${log}`);
     },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await Promise.race([exited, sleep(5_000).then(() => child.kill("SIGKILL"))]);
-      }
+      await terminate(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -6,9 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import versions from "../../config/versions.json";
-import { sleep, waitFor } from "./natsServer";
+import { waitFor } from "./natsServer";
 import { freePort } from "./ports";
 import { TOOLS_BIN } from "./tools";
+import { terminate } from "./processes";
 
 export const SURVEYOR_BIN = path.join(TOOLS_BIN, "nats-surveyor");
 
@@ -92,12 +93,7 @@ export async function startSurveyor(declared: DeclaredSurveyor): Promise<Running
     },
     log: () => log,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await Promise.race([exited, sleep(5_000)]);
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      }
+      await terminate(child);
       rmSync(workDir, { recursive: true, force: true });
     },
   };

@@ -7,9 +7,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { AUTH_EVENTS_USER } from "../../../config/users";
-import { sleep, waitFor } from "../../harness/natsServer";
+import { waitFor } from "../../harness/natsServer";
 import { freePort } from "../../harness/ports";
 import { TOOLS_BIN } from "../../harness/tools";
+import { terminate } from "../../harness/processes";
 
 export const AUTH_EVENTS_BINARY = "nats-infra-auth-events";
 
@@ -78,12 +79,7 @@ export async function startAuthEvents(options: AuthEventsOptions): Promise<Runni
     sample: async (name, labels) => sampleOf(await metrics(), name, labels),
     log: () => log,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await Promise.race([exited, sleep(5_000)]);
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      }
+      await terminate(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -15,13 +15,14 @@ import { AUTH_EVENTS_USER, natsUsers, SURVEYOR_USER } from "../../../config/user
 import { renderAlertRules } from "../../../render/monitoring/alerts";
 import { prometheusArgs, renderPrometheusConfig } from "../../../render/monitoring/prometheusConfig";
 import { startCluster, type RunningCluster } from "../../harness/natsCluster";
-import { sleep, waitFor } from "../../harness/natsServer";
+import { waitFor } from "../../harness/natsServer";
 import { freePort } from "../../harness/ports";
 import { runProgram, unwrapSecrets } from "../../harness/pulumiMocks";
 import { reconcileDeclared } from "../../harness/reconcileDeclared";
 import { declaredSurveyor, localSurveyor, startSurveyor, type RunningSurveyor } from "../../harness/surveyor";
 import { startAuthEvents, type RunningAuthEvents } from "./authEvents";
 import { prometheusTool } from "./prometheusTools";
+import { terminate } from "../../harness/processes";
 
 export interface ActiveAlert {
   labels: Record<string, string>;
@@ -71,12 +72,7 @@ export async function startPrometheus(config: StackConfig, monitoring: Monitorin
     },
     log: () => log,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await Promise.race([exited, sleep(10_000)]);
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      }
+      await terminate(child, 10_000);
       rmSync(dir, { recursive: true, force: true });
     },
   };
