@@ -53,9 +53,14 @@ const serverStarts = () => Promise.all(NODES.map(async (_, i) => (await monitor<
 
 /**
  * The down windows of restarts, without one-poll blips: a poll of a node nobody touched has
- * failed once for about 100 ms (twice in about 15 rolling operations here, while another node
- * restarted or between two restarts; its cause not yet known), while a restart takes a node down
- * for over a second. The blips still show in the logged windows.
+ * answered HTTP 500 once for about 100 ms (twice in about 15 rolling operations, while another
+ * node restarted), while a restart takes a node down for over a second. /healthz answers 500 when
+ * the server's readyForConnections check fails, and in /healthz that check has a budget of 1 ms
+ * (nats-server 2.14 server/monitor.go, server/server.go): a server that does not get the CPU for a
+ * millisecond between setting and checking its deadline fails it with nothing checked, which a
+ * 2-core machine busy replacing containers can cause. The windows record the server's reason
+ * (a restart's starts with "... after 1ms: server", the client listener closed by lame duck), so
+ * the next blip's log line shows which it was. The blips still show in the logged windows.
  */
 const BLIP_MS = 300;
 const restarts = (windows: DownWindow[]) => windows.filter((w) => w.to === undefined || w.to - w.from > BLIP_MS);
