@@ -143,6 +143,7 @@ export async function restartContainers(
     selected.map((node) => ({
       name: node.name,
       monitorUrl: node.monitorUrl,
+      where: node.container.dockerHost,
       restart: async () => void (await dockerText(node.container.dockerHost, ["restart", "-t", String(graceSeconds), node.container.name], (graceSeconds + 120) * 1000)),
     })),
     // A single node's restart waits for the others too.

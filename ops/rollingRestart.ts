@@ -16,6 +16,8 @@ export interface RestartableNode {
   name: string;
   /** Where its /healthz is served: `http://host:8222`. */
   monitorUrl: string;
+  /** Where it runs, when that is worth saying (a node's dockerHost): "restarting at <where>". */
+  where?: string;
   /** Lame duck stop, then start again on the config on disk; resolves once the server has started. */
   restart(): Promise<void>;
 }
@@ -104,7 +106,7 @@ export async function rollingRestart(nodes: readonly RestartableNode[], options:
     const waitedMs = Date.now() - mark;
 
     mark = Date.now();
-    log(`${node.name}: restarting`);
+    log(`${node.name}: restarting${node.where ? ` at ${node.where}` : ""}`);
     // Through a promise, so a restart() that throws before it returns one is caught the same way.
     await withTimeout(Promise.resolve().then(() => node.restart()), restartTimeoutMs, `restart() did not finish within ${restartTimeoutMs} ms`).catch((error) => fail(node, "restart", error));
     const downMs = Date.now() - mark;

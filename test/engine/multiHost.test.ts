@@ -247,6 +247,7 @@ describe("a 3-node cluster across three Docker hosts (two over SSH), route TLS, 
     const report = await traffic.end();
     console.log(`engine: nats-infra restart across 3 hosts (exit ${restart.status}): down: ${describeDowntime(windows)}; ${report.summary}\n${restart.stdout}${restart.stderr}`);
     expect(restart.status, restart.stdout + restart.stderr).toBe(0);
+    for (const i of [1, 2]) expect(restart.stdout).toMatch(new RegExp(`^nats-${i}: restarting at ${escape(others[i - 1].dockerHost)}$`, "m"));
     expectOneAtATime(restarts(windows), NODES.map((_, i) => containerName(i)));
     expect(report.lostAcked).toEqual([]);
     expect(report.closedEarly).toEqual([]);

@@ -69,6 +69,14 @@ describe("rollingRestart", () => {
     console.log(`fake rolling restart: ${JSON.stringify(report)}`);
   });
 
+  test("says where a node runs when it is given (a node on another Docker host), and only then", async () => {
+    fake = await startFakeHealthz(Object.fromEntries(NAMES.map((n) => [n, "ok"])));
+    const nodes = fakeNodes([]).map((node, i) => (i === 0 ? node : { ...node, where: `ssh://admin@10.0.0.${i + 5}` }));
+    const lines: string[] = [];
+    await rollingRestart(nodes, { ...FAST, log: (line) => lines.push(line) });
+    expect(lines.filter((line) => line.includes(": restarting"))).toEqual(["nats-0: restarting", "nats-1: restarting at ssh://admin@10.0.0.6", "nats-2: restarting at ssh://admin@10.0.0.7"]);
+  });
+
   test("waits on the full /healthz, not js-enabled-only", async () => {
     fake = await startFakeHealthz(Object.fromEntries(NAMES.map((n) => [n, "ok"])));
     await rollingRestart(fakeNodes([]), FAST);
