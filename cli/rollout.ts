@@ -24,7 +24,7 @@
 // (the message names the node and its /healthz), or 3 when that was a server not answering at
 // all; 2 stdin is not the contract's JSON.
 import { parseRolloutStdin, RolloutStdinError, type RolloutNode, type RolloutStdin } from "../components/rolloutContract";
-import { DockerError, dockerAt } from "../ops/docker";
+import { atHost, DockerError, dockerAt } from "../ops/docker";
 import { nodeRecords, readRunningSettings, recordRunningSettings, type RunningSettingsRecords } from "../components/rolloutRecords";
 import { HEALTH_TIMEOUT_MS } from "../ops/lifecycle";
 import { formatRollingRestart, rollingRestart } from "../ops/rollingRestart";
@@ -66,7 +66,7 @@ function describe(decision: NodeDecision): string {
 async function dockerRestart(container: string, graceSeconds: number, dockerHost?: string): Promise<void> {
   // The CLI's own deadline is the grace (then SIGKILL); allow for the start after it.
   await dockerAt(dockerHost, ["restart", "-t", String(graceSeconds), container], { timeoutMs: (graceSeconds + 120) * 1000 }).catch((error: Error) => {
-    throw new Error(`docker restart ${container} failed${dockerHost ? ` at ${dockerHost}` : ""}: ${error instanceof DockerError ? error.detail : error.message}`);
+    throw new Error(`docker restart ${container} failed${atHost(dockerHost)}: ${error instanceof DockerError ? error.detail : error.message}`);
   });
 }
 

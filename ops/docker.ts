@@ -15,6 +15,9 @@ export interface ContainerState {
   problem?: string;
 }
 
+/** " at ssh://admin@10.0.0.6" for what runs on another Docker host, "" on the default one: for messages. */
+export const atHost = (dockerHost?: string): string => (dockerHost ? ` at ${dockerHost}` : "");
+
 /** An ssh:// Docker host can take a while to connect; a hung one must not hold up the report. */
 const INSPECT_TIMEOUT_MS = 10_000;
 
@@ -39,7 +42,7 @@ function whyNoState(error: ExecFileException, stderr: string, dockerHost?: strin
   const message = stderr.trim().split("\n").pop() ?? "";
   if (/no such (object|container)/i.test(message)) return "no such container";
   if (/cannot connect|connection refused|is the docker daemon running|error during connect/i.test(message)) {
-    return `Docker unreachable${dockerHost ? ` at ${dockerHost}` : ""}`;
+    return `Docker unreachable${atHost(dockerHost)}`;
   }
   return message || error.message;
 }
@@ -68,7 +71,7 @@ export function dockerAt(dockerHost: string | undefined, args: string[], options
       if (!error) return resolve(stdout);
       const detail = dockerMessage(stderr.toString());
       const why = error.killed ? `no answer within ${timeoutMs / 1000} s` : detail || error.message;
-      reject(new DockerError(`docker ${args[0]} failed${dockerHost ? ` at ${dockerHost}` : ""}: ${why}`, detail || error.message));
+      reject(new DockerError(`docker ${args[0]} failed${atHost(dockerHost)}: ${why}`, detail || error.message));
     });
     // An early exit of docker must not fail the write (EPIPE).
     child.stdin?.on("error", () => undefined);

@@ -3,7 +3,7 @@
 // reach them. The container's stop signal is SIGUSR2, so every stop here is a lame duck stop:
 // clients are moved to the other nodes, not cut. A restart goes through ops/rollingRestart.ts,
 // so two nodes are never down at once.
-import { dockerText, inspectContainer, type ContainerState } from "./docker";
+import { atHost, dockerText, inspectContainer, type ContainerState } from "./docker";
 import { waitHealthy } from "./health";
 import { rollingRestart, type RollingRestartReport } from "./rollingRestart";
 import { TargetError, type Target, type TargetNode } from "./target";
@@ -41,7 +41,7 @@ export async function requireDockerHosts(dockerHosts: (string | undefined)[]): P
   for (const host of new Set(dockerHosts)) {
     await dockerText(host, ["version", "--format", "{{.Server.Version}}"], 15_000).catch((error: Error) => {
       const missing = /ENOENT/.test(error.message);
-      throw new TargetError(missing ? "docker not found: install the Docker CLI" : `Docker unreachable${host ? ` at ${host}` : ""} (${error.message.replace(/^docker version[^:]*failed: /, "")})`, "unreachable");
+      throw new TargetError(missing ? "docker not found: install the Docker CLI" : `Docker unreachable${atHost(host)} (${error.message.replace(/^docker version[^:]*failed: /, "")})`, "unreachable");
     });
   }
 }
@@ -151,5 +151,5 @@ export async function restartContainers(
   );
 }
 
-const at = (node: ContainerNode) => (node.container.dockerHost ? ` at ${node.container.dockerHost}` : "");
+const at = (node: ContainerNode) => atHost(node.container.dockerHost);
 const where = (node: ContainerNode) => (node.container.dockerHost ? { dockerHost: node.container.dockerHost } : {});

@@ -10,6 +10,7 @@ import { StringDecoder } from "node:string_decoder";
 import type { StackConfig } from "../config/schema";
 import { clusterNodes } from "../config/cluster";
 import { nodeDir } from "./localRender";
+import { atHost } from "./docker";
 
 /** Where one node's log is read from. */
 export type LogSource = { node: string } & ({ container: { name: string; dockerHost?: string } } | { file: string });
@@ -73,7 +74,7 @@ function readContainer(container: { name: string; dockerHost?: string }, options
       // A follow ended by the signal, or by the terminal's Ctrl-C reaching docker too (it exits
       // 130, maybe before our own SIGINT handler has run); anything else non-zero is docker's complaint.
       if (code === 0 || options.signal?.aborted || (options.follow && code === 130)) resolve();
-      else reject(new Error(`docker logs ${container.name}${container.dockerHost ? ` at ${container.dockerHost}` : ""} failed (exit ${code}): ${lastLine.text}`));
+      else reject(new Error(`docker logs ${container.name}${atHost(container.dockerHost)} failed (exit ${code}): ${lastLine.text}`));
     });
   });
 }

@@ -10,6 +10,7 @@
 // The first failure (a wait that times out, a restart that throws or hangs) ends the run: nothing
 // further is restarted, and the error names the node and what its /healthz said.
 import { NotHealthyError, waitHealthy, type HealthAnswer, type HealthTarget } from "./health";
+import { atHost } from "./docker";
 
 export interface RestartableNode {
   /** Used in messages and the report (nats.conf `server_name` reads best). */
@@ -106,7 +107,7 @@ export async function rollingRestart(nodes: readonly RestartableNode[], options:
     const waitedMs = Date.now() - mark;
 
     mark = Date.now();
-    log(`${node.name}: restarting${node.where ? ` at ${node.where}` : ""}`);
+    log(`${node.name}: restarting${atHost(node.where)}`);
     // Through a promise, so a restart() that throws before it returns one is caught the same way.
     await withTimeout(Promise.resolve().then(() => node.restart()), restartTimeoutMs, `restart() did not finish within ${restartTimeoutMs} ms`).catch((error) => fail(node, "restart", error));
     const downMs = Date.now() - mark;

@@ -19,7 +19,7 @@
 // /connz and /accountz add nothing here: accstatz already counts connections per account.
 import { quorumLoss, type QuorumLoss } from "./quorum";
 import { checkHealth, describeHealth, type HealthAnswer } from "./health";
-import { inspectContainer, type ContainerState } from "./docker";
+import { atHost, inspectContainer, type ContainerState } from "./docker";
 import type { Target, TargetNode } from "./target";
 
 export interface Traffic {
@@ -333,7 +333,7 @@ export function quorumLossOf(nodes: NodeStatus[]): QuorumLoss | undefined {
 
 function problemsOf(node: NodeStatus): string[] {
   // Across Docker hosts, each problem says where its node runs.
-  const who = `${node.name}${node.dockerHost ? ` at ${node.dockerHost}` : ""}`;
+  const who = `${node.name}${atHost(node.dockerHost)}`;
   if (!node.server && node.health.status === undefined) return [`${who}: ${node.health.detail}`];
   const problems: string[] = [];
   if (!node.health.ok) problems.push(`${who}: not healthy: ${describeHealth(node.health)}`);

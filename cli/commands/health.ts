@@ -3,7 +3,7 @@
 import { parseDuration } from "../../config/units";
 import { checkHealth, describeHealth, type HealthAnswer } from "../../ops/health";
 import { quorumLoss } from "../../ops/quorum";
-import { LOCAL_DOCKER } from "./status";
+import { hostColumn } from "./status";
 import { UsageError } from "../args";
 import { EXIT, printData, type Command } from "../command";
 import { operate } from "../operate";
@@ -42,8 +42,7 @@ export const command: Command = {
     }));
     const quorum = quorumLoss(rows.map((r) => ({ name: r.node, answers: r.status !== null })));
     printData(output, json, { target: target.source, healthy: rows.every((r) => r.healthy), nodes: rows, ...(quorum ? { quorumLost: quorum } : {}) }, () => {
-      // Across Docker hosts, a column says where each node runs.
-      const hosts = rows.some((r) => r.dockerHost) ? rows.map((r) => r.dockerHost ?? LOCAL_DOCKER) : undefined;
+      const hosts = hostColumn(rows);
       const width = Math.max(...rows.map((r) => r.node.length));
       const hostWidth = Math.max(0, ...(hosts ?? []).map((h) => h.length));
       const lines = rows.map((r, i) => `${r.node.padEnd(width)}  ${hosts ? `${hosts[i].padEnd(hostWidth)}  ` : ""}${r.healthy ? "ok" : describeHealth(answers[i])}`);

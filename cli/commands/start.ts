@@ -1,8 +1,8 @@
 // `nats-infra start [NODE]`: `docker start` of one node's container or of all, then waits until
 // each started server answers its /healthz with ok (JetStream current).
 import { containerNodes, HEALTH_TIMEOUT_MS, selectNodes, startContainers } from "../../ops/lifecycle";
+import { atHost } from "../../ops/docker";
 import { EXIT, printData, type Command } from "../command";
-import { nodeAt } from "./nodeAt";
 import { operate, type OperateContext } from "../operate";
 
 const USAGE = `usage: npx nats-infra start [NODE] --stack NAME [--json]
@@ -21,7 +21,7 @@ export async function start({ positionals, json, target, output }: OperateContex
   const selected = selectNodes(all, positionals[0], target.source);
   const log = json ? undefined : (line: string) => output.out(`${line}\n`);
   const results = await startContainers(selected, { log });
-  printData(output, json, { target: target.source, healthy: true, nodes: results }, () => results.map((r) => `${nodeAt(r)}: ${r.outcome}, healthy`).join("\n"));
+  printData(output, json, { target: target.source, healthy: true, nodes: results }, () => results.map((r) => `${r.node}${atHost(r.dockerHost)}: ${r.outcome}, healthy`).join("\n"));
   return EXIT.ok;
 }
 

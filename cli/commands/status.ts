@@ -38,8 +38,7 @@ export function formatStatus(status: Status): string {
 
 function nodeTable(nodes: NodeStatus[]): string {
   const withContainers = nodes.some((n) => n.container);
-  // Across Docker hosts, where each node runs.
-  const hosts = nodes.some((n) => n.dockerHost) ? nodes.map((n) => n.dockerHost ?? LOCAL_DOCKER) : undefined;
+  const hosts = hostColumn(nodes);
   const header = [...nodeHeader(nodes), ...(hosts ? ["docker host"] : []), "health", "version", "uptime", "config loaded", "conns", "slow", "JetStream memory", "JetStream storage", "streams", "consumers", "routes"];
   const rows = nodes.map((node, i) => {
     const s = node.server;
@@ -68,7 +67,11 @@ function nodeTable(nodes: NodeStatus[]): string {
 }
 
 /** A node without a dockerHost runs where `docker` points by default (DOCKER_HOST, else the local engine). */
-export const LOCAL_DOCKER = "local";
+const LOCAL_DOCKER = "local";
+
+/** Across Docker hosts, each node's host for a column; undefined when every node is on the default one. */
+export const hostColumn = (nodes: { dockerHost?: string }[]): string[] | undefined =>
+  nodes.some((n) => n.dockerHost) ? nodes.map((n) => n.dockerHost ?? LOCAL_DOCKER) : undefined;
 
 /** Nodes given by URL (--url) are named by it: then a column says which server_name answered there, as routes name them. */
 const namedByUrl = (nodes: NodeStatus[]) => nodes.some((n) => n.server && n.server.serverName !== n.name);

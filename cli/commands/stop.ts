@@ -3,8 +3,8 @@
 // where the container's stop signal SIGUSR2 moves the clients away before the server exits.
 import { destroyGraceSeconds } from "../../components/natsContainerSpec";
 import { containerNodes, selectNodes, stopContainers } from "../../ops/lifecycle";
+import { atHost } from "../../ops/docker";
 import { EXIT, printData, type Command } from "../command";
-import { nodeAt } from "./nodeAt";
 import { operate, type OperateContext } from "../operate";
 
 const USAGE = `usage: npx nats-infra stop [NODE] --stack NAME [--json]
@@ -27,7 +27,7 @@ export async function stop({ positionals, json, target, output }: OperateContext
   const results = await stopContainers([...selected].reverse(), grace, log);
   printData(output, json, { target: target.source, graceSeconds: grace, nodes: results }, () =>
     results
-      .map((r) => (r.outcome === "not running" ? `${nodeAt(r)}: was not running` : `${nodeAt(r)}: stopped in ${r.ms} ms, exit code ${r.exitCode}${r.exitCode === 0 ? "" : ` (killed: the lame duck did not end within ${grace} s)`}`))
+      .map((r) => (r.outcome === "not running" ? `${r.node}${atHost(r.dockerHost)}: was not running` : `${r.node}${atHost(r.dockerHost)}: stopped in ${r.ms} ms, exit code ${r.exitCode}${r.exitCode === 0 ? "" : ` (killed: the lame duck did not end within ${grace} s)`}`))
       .join("\n"),
   );
   return results.every((r) => r.outcome === "not running" || r.exitCode === 0) ? EXIT.ok : EXIT.problem;
