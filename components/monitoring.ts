@@ -7,7 +7,7 @@
 // Beside Prometheus runs the exporter of refused logins (tools/auth-events), which Prometheus
 // scrapes over the network for NatsAuthErrorsRising.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -19,7 +19,7 @@ import { GRAFANA_IMAGE, monitoringVolumeNames, PROMETHEUS_IMAGE } from "../confi
 import { PASSWORD_LENGTH, PASSWORD_SPECIALS } from "../config/passwords";
 import type { StackConfig } from "../config/schema";
 import { AUTH_EVENTS_USER } from "../config/users";
-import { AUTH_EVENTS_BINARY, authEventsArgs } from "../render/monitoring/authEvents";
+import { AUTH_EVENTS_BINARY, authEventsArgs, AuthEventsBinaryMissing, builtAuthEventsBinary } from "../render/monitoring/authEvents";
 import { renderAlertRules } from "../render/monitoring/alerts";
 import { renderDashboards } from "../render/monitoring/dashboards";
 import { dockerPrometheusUrl, GRAFANA_PATHS, renderGrafanaDashboardProviders, renderGrafanaDatasources } from "../render/monitoring/grafanaProvisioning";
@@ -115,8 +115,11 @@ export function createMonitoring(ctx: MonitoringContext): Monitoring | undefined
  * how to build it: the program fails at preview rather than deploying a container that cannot start.
  */
 export function authEventsBinary(file: string = AUTH_EVENTS_BINARY): { source: string; sourceHash: string } {
-  if (!existsSync(file)) {
-    throw new Error(`monitoring.prometheus needs the exporter of refused logins, ${file}, which is not built: run \`npm run tools\` (it builds tools/auth-events with Go)`);
+  try {
+    builtAuthEventsBinary(file);
+  } catch (error) {
+    if (error instanceof AuthEventsBinaryMissing) throw new pulumi.RunError(`monitoring.prometheus needs the exporter of refused logins: ${error.message}`);
+    throw error;
   }
   return { source: file, sourceHash: createHash("sha256").update(readFileSync(file)).digest("hex") };
 }

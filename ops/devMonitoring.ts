@@ -7,11 +7,10 @@
 // exists only with monitoring.prometheus.enabled (config/users.ts), which --monitoring sets for the
 // dev server and for this (config/load.ts withPrometheusOn), whatever the stack file says. After
 // each applied save the rules are rendered again and Prometheus reloads them (SIGHUP); a change of
-// the nodes restarts Surveyor on the new server list, and the exporter starts, stops or restarts
-// as its user and flags changed.
+// the nodes restarts Surveyor on the new server list, and a change of its flags the exporter.
 import { SETPRIV } from "./localServer";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import { nodeCount } from "../config/cluster";
 import { endpoints } from "../config/endpoints";
@@ -19,7 +18,7 @@ import { parseStackConfig, readStackFile, withPrometheusOn } from "../config/loa
 import type { StackConfig } from "../config/schema";
 import { AUTH_EVENTS_USER, SURVEYOR_USER } from "../config/users";
 import { renderAlertRules } from "../render/monitoring/alerts";
-import { AUTH_EVENTS_BINARY, authEventsArgs, hasAuthEventsUser } from "../render/monitoring/authEvents";
+import { authEventsArgs, AuthEventsBinaryMissing, builtAuthEventsBinary } from "../render/monitoring/authEvents";
 import { prometheusArgs, renderPrometheusConfig } from "../render/monitoring/prometheusConfig";
 import { writePrivate } from "./files";
 import { canListen, portHolder } from "./portHolder";
@@ -62,7 +61,6 @@ export class DevMonitoring {
   private authEvents?: Child;
   /** The exporter's arguments as it runs them: a change (nodes, users) restarts it. */
   private authEventsArgs: string[] = [];
-  private saidNoAuthEvents = false;
   private config!: StackConfig;
   private surveyorPort = 0;
   private prometheusPort = 0;
@@ -74,7 +72,7 @@ export class DevMonitoring {
     return path.join(this.options.stateDir, DEV_MONITORING_DIR);
   }
 
-  /** `authEvents`: the exporter's /metrics while it runs (the stack has its user). */
+  /** `authEvents`: the exporter's /metrics once it runs. */
   get endpoints(): { surveyor: string; prometheus: string; rulesFile: string; logs: string; authEvents?: string } {
     return {
       surveyor: `http://127.0.0.1:${this.surveyorPort}/metrics`,
@@ -92,8 +90,8 @@ export class DevMonitoring {
     if (!monitoring.config.docker.surveyor.enabled) {
       throw new DevMonitoringUnavailable("--monitoring scrapes Surveyor, which nats-infra:docker.surveyor.enabled turns off in this stack file");
     }
-    // Before anything starts: the stack asks for the exporter, and it is not built.
-    if (hasAuthEventsUser(monitoring.config)) monitoring.authEventsBinary();
+    // Before anything starts: the exporter is not built.
+    monitoring.authEventsBinary();
     monitoring.surveyorPort = await choosePort(options.surveyorPort ?? monitoring.config.docker.surveyor.port, "Surveyor", "nats-infra:docker.surveyor.port or --surveyor-port");
     monitoring.prometheusPort = await choosePort(options.prometheusPort ?? monitoring.config.monitoring.prometheus.port, "Prometheus", "nats-infra:monitoring.prometheus.port or --prometheus-port");
     if (monitoring.surveyorPort === monitoring.prometheusPort) throw new DevMonitoringUnavailable(`Surveyor and Prometheus cannot share port ${monitoring.surveyorPort}`);
@@ -169,27 +167,13 @@ export class DevMonitoring {
   }
 
   /**
-   * The exporter runs while the stack has `_auth_events` and the dev server a password for it:
-   * started when it appears, restarted when its flags change (its counters then start again at
-   * 0, which increase() takes as a reset), stopped when it goes. Its password goes into a private
-   * file; neither its arguments nor its environment hold it.
+   * Starts the exporter, or restarts it when its flags changed (nodes, users; its counters then
+   * start again at 0, which increase() takes as a reset). Its password goes into a private file;
+   * neither its arguments nor its environment hold it.
    */
   private async syncAuthEvents(): Promise<void> {
-    const password = hasAuthEventsUser(this.config) ? this.credentials()[AUTH_EVENTS_USER]?.password : undefined;
-    if (!password) {
-      const why = `the stack has no ${AUTH_EVENTS_USER} user, which nats-infra:monitoring.prometheus.enabled: true in ${path.basename(this.options.stackFile)} adds`;
-      if (this.authEvents) {
-        await this.authEvents.stop();
-        this.authEvents = undefined;
-        this.saidNoAuthEvents = true;
-        this.options.log(`monitoring: the exporter of refused logins stopped: ${why}`);
-      } else if (!this.saidNoAuthEvents) {
-        // Said once, not at every save.
-        this.saidNoAuthEvents = true;
-        this.options.log(`monitoring: no exporter of refused logins (NatsAuthErrorsRising has no series here): ${why}`);
-      }
-      return;
-    }
+    const password = this.credentials()[AUTH_EVENTS_USER]?.password;
+    if (!password) throw new Error(`${this.options.stateDir}/credentials.json has no ${AUTH_EVENTS_USER} user; was the dev server started with --monitoring?`);
     const binary = this.authEventsBinary();
     const passwordFile = path.join(this.dir, AUTH_EVENTS_PASSWORD_FILE);
     writePrivate(passwordFile, password + "\n");
@@ -209,9 +193,12 @@ export class DevMonitoring {
   }
 
   private authEventsBinary(): string {
-    const binary = this.options.authEventsBinary ?? AUTH_EVENTS_BINARY;
-    if (!existsSync(binary)) throw new DevMonitoringUnavailable(`${binary} is missing: run \`npm run tools\` (it builds the exporter of refused logins from tools/auth-events with Go)`);
-    return binary;
+    try {
+      return builtAuthEventsBinary(this.options.authEventsBinary);
+    } catch (error) {
+      if (error instanceof AuthEventsBinaryMissing) throw new DevMonitoringUnavailable(error.message);
+      throw error;
+    }
   }
 
   private writePrometheusFiles(): void {

@@ -3,6 +3,7 @@
 // (ops/devMonitoring.ts, a local process), so both count the same users and nodes. Where the
 // servers, the password file and the listener are differ between the two and are parameters; the
 // password itself never is (it reaches the exporter in a file).
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { clusterNodes } from "../../config/cluster";
 import type { StackConfig } from "../../config/schema";
@@ -10,6 +11,15 @@ import { AUTH_EVENTS_USER, natsUsers } from "../../config/users";
 
 /** The exporter, built by `npm run tools` (tools/build-go-client.sh) from tools/auth-events. */
 export const AUTH_EVENTS_BINARY = path.resolve(__dirname, "..", "..", ".tools", "bin", "nats-infra-auth-events");
+
+/** The exporter is not built: what `builtAuthEventsBinary` throws, saying how to build it. */
+export class AuthEventsBinaryMissing extends Error {}
+
+/** `file` (by default the one `npm run tools` builds) when it is there; else AuthEventsBinaryMissing. */
+export function builtAuthEventsBinary(file: string = AUTH_EVENTS_BINARY): string {
+  if (!existsSync(file)) throw new AuthEventsBinaryMissing(`${file} is missing: run \`npm run tools\` (it builds the exporter of refused logins from tools/auth-events with Go)`);
+  return file;
+}
 
 export interface AuthEventsPlacement {
   /** NATS URLs, comma-separated, as the exporter reaches the servers. */
@@ -19,9 +29,6 @@ export interface AuthEventsPlacement {
   /** host:port (or :port) of its /metrics. */
   listen: string;
 }
-
-/** Whether the stack has the exporter's user: only while monitoring.prometheus.enabled (config/users.ts). */
-export const hasAuthEventsUser = (config: StackConfig): boolean => natsUsers(config).some((u) => u.user === AUTH_EVENTS_USER);
 
 export function authEventsArgs(config: StackConfig, placement: AuthEventsPlacement): string[] {
   const users = natsUsers(config);

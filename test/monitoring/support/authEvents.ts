@@ -3,22 +3,17 @@
 // private file as the container gets it, and reads its /metrics. Also makes refused logins.
 import { connect } from "@nats-io/transport-node";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { AUTH_EVENTS_USER } from "../../../config/users";
 import { waitFor } from "../../harness/natsServer";
 import { freePort } from "../../harness/ports";
-import { TOOLS_BIN } from "../../harness/tools";
+import { AUTH_EVENTS_BINARY, builtAuthEventsBinary } from "../../../render/monitoring/authEvents";
 import { terminate } from "../../harness/processes";
 
-export const AUTH_EVENTS_BINARY = "nats-infra-auth-events";
-
-export function authEventsBinary(): string {
-  const file = path.join(TOOLS_BIN, AUTH_EVENTS_BINARY);
-  if (!existsSync(file)) throw new Error(`${AUTH_EVENTS_BINARY} is not in .tools/bin; run \`npm run tools\` (or \`bash tools/build-go-client.sh ${AUTH_EVENTS_BINARY} tools/auth-events\`, needs Go)`);
-  return file;
-}
+/** The exporter `npm run tools` built; throws, saying how to build it, when it is missing. */
+export const authEventsBinary = (): string => builtAuthEventsBinary();
 
 export interface AuthEventsOptions {
   /** NATS URLs, comma-separated. */
