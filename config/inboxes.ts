@@ -4,15 +4,7 @@
 // (KV gets and object reads included: they are requests too). A private prefix is granted to
 // its one user alone, and the clients are told to use it (nats.js `inboxPrefix`, nats.go
 // `nats.CustomInboxPrefix`, nats-py `inbox_prefix`, natscli `--inbox-prefix`).
-import type { ServiceConfig, StackConfig } from "./schema";
-
-/**
- * shared: `_INBOX.>`, what every stack had before (and what a stack file without `inboxes` keeps).
- * both: `_INBOX.>` and the service's own prefix, for the time its clients move to the prefix.
- * private: the service's own prefix only.
- */
-export const INBOX_MODES = ["shared", "both", "private"] as const;
-export type InboxMode = (typeof INBOX_MODES)[number];
+import type { InboxMode, ServiceConfig, StackConfig } from "./schema";
 
 /** The prefix NATS clients use unless told otherwise: replies arrive on `_INBOX.<id>.<n>`. */
 export const SHARED_INBOX_PREFIX = "_INBOX";

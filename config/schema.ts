@@ -8,9 +8,15 @@ import { DEFAULT_ACCOUNT, duration, hostPath, imageOverride, port, size, subject
 import { monitoringSchema } from "./monitoring";
 export { DEFAULT_ACCOUNT, SYSTEM_ACCOUNT };
 import { kvBucketsSchema, objectStoresSchema, STREAM_NAME_PATTERN, streamsSchema } from "./streams";
-import { INBOX_MODES } from "./inboxes";
 
-/** How a service receives replies (config/inboxes.ts). */
+/**
+ * How a service receives replies (config/inboxes.ts).
+ * shared: `_INBOX.>`, what every stack had before (and what a stack file without `inboxes` keeps).
+ * both: `_INBOX.>` and the service's own prefix, for the time its clients move to the prefix.
+ * private: the service's own prefix only.
+ */
+export const INBOX_MODES = ["shared", "both", "private"] as const;
+export type InboxMode = (typeof INBOX_MODES)[number];
 const inboxMode = z.enum(INBOX_MODES, 'one of "private" (its own inbox prefix), "both" (its prefix and the shared _INBOX, while its clients move) or "shared" (_INBOX.>)');
 
 export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
